@@ -1,0 +1,9 @@
+//! sea-orm models of the registry's tables, one module per table. No GraphQL here: the API wraps these models,
+//! so a column rename cannot silently change the public schema.
+
+pub mod account;
+pub mod award;
+pub mod base;
+pub mod chapter;
+pub mod member;
+pub mod province;

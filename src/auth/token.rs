@@ -1,0 +1,145 @@
+//! JWT verification and issuing (CONTRACT.md "Tokens"). Pinned to HS256; `exp`, `iat`, `iss`, `aud` and `sub`
+//! required; `nbf` honoured; 30 s of leeway at most. jsonwebtoken's defaults are tightened where they accept
+//! what RFC 8725 says to refuse: its leeway is 60 s, it skips `nbf`, and it checks `iss`/`aud` only when the
+//! token happens to carry them. Every failure is the same `UNAUTHENTICATED`, naming no algorithm or key.
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use super::{Principal, Role, ScopeNode};
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::ids::{GlobalId, NodeKind};
+
+/// The clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECONDS: u64 = 30;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope_id: Option<String>,
+    iss: String,
+    aud: String,
+    exp: i64,
+    iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+}
+
+/// Audience may be a string or an array (RFC 7519 §4.1.3); only the fields we read are typed here.
+#[derive(Debug, Deserialize)]
+struct IncomingClaims {
+    sub: String,
+    role: String,
+    #[serde(default)]
+    scope_id: Option<String>,
+    iat: i64,
+}
+
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl_seconds: i64,
+}
+
+impl TokenService {
+    pub fn new(config: &Config) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.set_issuer(&[&config.jwt_issuer]);
+        validation.set_audience(&[&config.jwt_audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(config.jwt_secret.expose()),
+            decoding: DecodingKey::from_secret(config.jwt_secret.expose()),
+            validation,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            ttl_seconds: config.token_ttl_seconds,
+        }
+    }
+
+    /// Verifies a bearer token and returns who it speaks for.
+    pub fn verify(&self, token: &str) -> AppResult<Principal> {
+        let data = decode::<IncomingClaims>(token, &self.decoding, &self.validation).map_err(|e| {
+            tracing::debug!(reason = ?e.kind(), "token refused");
+            AppError::Unauthenticated
+        })?;
+        let claims = data.claims;
+        if claims.iat > Utc::now().timestamp() + LEEWAY_SECONDS as i64 {
+            return Err(AppError::Unauthenticated);
+        }
+        let role = Role::from_claim(&claims.role).ok_or(AppError::Unauthenticated)?;
+        let scope = scope_of(role, claims.scope_id.as_deref()).ok_or(AppError::Unauthenticated)?;
+        if claims.sub.trim().is_empty() {
+            return Err(AppError::Unauthenticated);
+        }
+        Ok(Principal {
+            subject: claims.sub,
+            role,
+            scope,
+        })
+    }
+
+    /// Issues a token for an account; returns it with its expiry.
+    pub fn issue(&self, principal: &Principal) -> AppResult<(String, DateTime<Utc>)> {
+        let now = Utc::now();
+        let exp = now.timestamp() + self.ttl_seconds;
+        let claims = Claims {
+            sub: principal.subject.clone(),
+            role: principal.role.claim().to_owned(),
+            scope_id: scope_claim(principal.scope),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp,
+            iat: now.timestamp(),
+            nbf: None,
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::Internal(format!("token encoding failed: {e}")))?;
+        let expires = DateTime::from_timestamp(exp, 0).unwrap_or(now);
+        Ok((token, expires))
+    }
+}
+
+/// The `scope_id` claim of a node: its GraphQL id.
+pub fn scope_claim(node: ScopeNode) -> Option<String> {
+    let (kind, id) = match node {
+        ScopeNode::Everything => return None,
+        ScopeNode::Province(id) => (NodeKind::Province, id),
+        ScopeNode::Base(id) => (NodeKind::Base, id),
+        ScopeNode::Chapter(id) => (NodeKind::Chapter, id),
+        ScopeNode::Member(id) => (NodeKind::Member, id),
+    };
+    Some(GlobalId::new(kind, id).encode())
+}
+
+/// The node a role's `scope_id` must name: absent for ADMIN, a node of the role's level otherwise.
+pub fn scope_of(role: Role, scope_id: Option<&str>) -> Option<ScopeNode> {
+    let expected = match role {
+        Role::Admin => return scope_id.is_none().then_some(ScopeNode::Everything),
+        Role::ProvinceOfficial => NodeKind::Province,
+        Role::BaseOfficial => NodeKind::Base,
+        Role::ChapterLeader => NodeKind::Chapter,
+        Role::Member => NodeKind::Member,
+    };
+    let id = GlobalId::parse("scope_id", scope_id?).ok()?;
+    if id.kind != expected {
+        return None;
+    }
+    Some(match id.kind {
+        NodeKind::Province => ScopeNode::Province(id.id),
+        NodeKind::Base => ScopeNode::Base(id.id),
+        NodeKind::Chapter => ScopeNode::Chapter(id.id),
+        _ => ScopeNode::Member(id.id),
+    })
+}

@@ -1,0 +1,176 @@
+//! One typed configuration read from the environment (CONTRACT.md "Running it"). Secrets are wrapped so that
+//! `{:?}` on the config can never print them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// `DATABASE_URL` unset: the SQLite file under the data directory, loaded with demo data when new.
+    Embedded { data_dir: PathBuf },
+    /// `DATABASE_URL` set: `sqlite://…` or `postgres://…`, never seeded automatically.
+    Url(String),
+}
+
+impl Database {
+    pub fn url(&self) -> String {
+        match self {
+            Database::Embedded { data_dir } => {
+                format!("sqlite://{}?mode=rwc", data_dir.join("hoi-ccb.sqlite3").display())
+            }
+            Database::Url(url) => url.clone(),
+        }
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, Database::Embedded { .. })
+    }
+}
+
+/// A secret that never shows in logs or debug output.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// The minimum key length for HS256 (RFC 7518 §3.2: at least the hash size).
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(bytes: Vec<u8>) -> Result<Self, ConfigError> {
+        if bytes.len() < Self::MIN_LEN {
+            return Err(ConfigError(format!(
+                "JWT_SECRET must be at least {} bytes long",
+                Self::MIN_LEN
+            )));
+        }
+        Ok(Self(bytes))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database: Database,
+    pub bind_addr: SocketAddr,
+    pub jwt_secret: Secret,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// Lifetime of the tokens `login` issues.
+    pub token_ttl_seconds: i64,
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+pub const DEFAULT_ISSUER: &str = "hoi-ccb";
+pub const DEFAULT_AUDIENCE: &str = "hoi-ccb-api";
+const DEFAULT_TOKEN_TTL_SECONDS: i64 = 8 * 3600;
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    /// Reads the environment. With `DATABASE_URL` unset the embedded demo may generate its own signing key
+    /// (kept in the data directory); with it set, a missing `JWT_SECRET` refuses start-up, because an
+    /// operator's deployment must not silently run with a key nobody else knows.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let database = match var("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(ConfigError(
+                        "DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),
+                    ));
+                }
+                Database::Url(url)
+            }
+            None => Database::Embedded {
+                data_dir: PathBuf::from("data"),
+            },
+        };
+        let bind_addr = var("BIND_ADDR")
+            .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
+            .parse()
+            .map_err(|_| ConfigError("BIND_ADDR must be host:port, e.g. 127.0.0.1:8080".into()))?;
+        let jwt_secret = match (var("JWT_SECRET"), &database) {
+            (Some(secret), _) => Secret::new(secret.into_bytes())?,
+            (None, Database::Embedded { data_dir }) => embedded_secret(data_dir)?,
+            (None, Database::Url(_)) => {
+                return Err(ConfigError("JWT_SECRET is required when DATABASE_URL is set".into()));
+            }
+        };
+        let token_ttl_seconds = match var("TOKEN_TTL_SECONDS") {
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (60..=7 * 24 * 3600).contains(s))
+                .ok_or_else(|| ConfigError("TOKEN_TTL_SECONDS must be a number of seconds from 60 to 604800".into()))?,
+            None => DEFAULT_TOKEN_TTL_SECONDS,
+        };
+        Ok(Self {
+            database,
+            bind_addr,
+            jwt_secret,
+            jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
+            jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
+            token_ttl_seconds,
+        })
+    }
+
+    /// A configuration for tests and tools: the given database, port 0, the given key, default claims.
+    pub fn for_database(database: Database, jwt_secret: Secret) -> Self {
+        Self {
+            database,
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret,
+            jwt_issuer: DEFAULT_ISSUER.into(),
+            jwt_audience: DEFAULT_AUDIENCE.into(),
+            token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
+        }
+    }
+}
+
+/// The embedded demo's signing key: read from `data/jwt-secret`, or generated and written there on first start.
+fn embedded_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
+    let path = data_dir.join("jwt-secret");
+    let io = |e: std::io::Error| ConfigError(format!("cannot use {}: {e}", path.display()));
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            tracing::info!(path = %path.display(), "JWT_SECRET unset: using the embedded demo's generated key");
+            Secret::new(bytes)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 48];
+            rand::rng().fill_bytes(&mut bytes);
+            let encoded = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+            std::fs::write(&path, &encoded).map_err(io)?;
+            tracing::warn!(
+                path = %path.display(),
+                "JWT_SECRET unset: generated a random signing key for the embedded demo and kept it there"
+            );
+            Secret::new(encoded.into_bytes())
+        }
+        Err(e) => Err(io(e)),
+    }
+}

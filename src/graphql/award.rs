@@ -1,0 +1,255 @@
+//! Awards (khen thưởng): the public award roll with its filters, and the recipient union. An individual
+//! recipient's member record resolves only inside the viewer's member scope; `recipientName` is public.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Union};
+use chrono::{DateTime, Utc};
+use entity::award::RecipientType as DbRecipientType;
+
+use super::connection::connection;
+use super::loaders::*;
+use super::member::Member;
+use super::scalars::Date;
+use super::tree::{Base, Chapter, Province};
+use super::{load, opt_id, page_complexity, state, window};
+use crate::error::{AppError, AppResult};
+use crate::ids::{GlobalId, NodeKind};
+use crate::store::awards::{self as store, AwardFilter};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::award::AwardKind")]
+pub enum AwardKind {
+    /// Cờ thi đua: an emulation title for collectives only.
+    EmulationFlag,
+    /// Bằng khen.
+    CertificateOfMerit,
+    /// Giấy khen.
+    CertificateOfCommendation,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::award::GrantingLevel")]
+pub enum GrantingLevel {
+    /// The central committee of Hội CCB Việt Nam.
+    Central,
+    /// A provincial committee.
+    Province,
+    /// A base association.
+    Base,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::award::RecipientType")]
+pub enum RecipientType {
+    Province,
+    Base,
+    Chapter,
+    Member,
+}
+
+/// Orderings of awards.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AwardOrder {
+    /// Newest year first, then newest record first.
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+impl AwardOrder {
+    pub fn order(self) -> crate::store::page::Order {
+        match self {
+            Self::NewestFirst => store::NEWEST_FIRST,
+            Self::OldestFirst => store::OLDEST_FIRST,
+        }
+    }
+}
+
+/// Filters for awards, combined with AND.
+#[derive(InputObject, Default, Clone)]
+pub struct AwardFilterInput {
+    /// The year of the achievement.
+    pub year: Option<i32>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub kind: Option<AwardKind>,
+    pub granting_level: Option<GrantingLevel>,
+    pub recipient_type: Option<RecipientType>,
+    /// The emulation movement, ignoring diacritics and case ("ccb guong mau").
+    pub movement: Option<String>,
+    /// The decision number exactly as written, e.g. "123/QĐ-CCB".
+    pub decision_number: Option<String>,
+    /// Include revoked awards (default: only standing ones).
+    #[graphql(default)]
+    pub include_revoked: bool,
+    /// Awards to anything inside this province (the province included).
+    pub province_id: Option<ID>,
+    /// Awards to anything inside this base (the base included).
+    pub base_id: Option<ID>,
+    /// Awards to anything inside this chapter (the chapter included).
+    pub chapter_id: Option<ID>,
+    /// Awards to this member.
+    pub member_id: Option<ID>,
+}
+
+impl AwardFilterInput {
+    pub fn parse(self) -> AppResult<AwardFilter> {
+        for (field, year) in [
+            ("filter.year", self.year),
+            ("filter.yearFrom", self.year_from),
+            ("filter.yearTo", self.year_to),
+        ] {
+            if let Some(y) = year
+                && !(1945..=2200).contains(&y)
+            {
+                return Err(AppError::bad_input(field, "must be a year between 1945 and 2200"));
+            }
+        }
+        for (field, text) in [
+            ("filter.movement", &self.movement),
+            ("filter.decisionNumber", &self.decision_number),
+        ] {
+            if let Some(t) = text
+                && t.chars().count() > 200
+            {
+                return Err(AppError::bad_input(field, "at most 200 characters"));
+            }
+        }
+        Ok(AwardFilter {
+            year: self.year,
+            year_from: self.year_from,
+            year_to: self.year_to,
+            kinds: self.kind.map(|k| vec![k.into()]),
+            granting_level: self.granting_level.map(Into::into),
+            recipient_type: self.recipient_type.map(Into::into),
+            movement: self.movement,
+            decision_number: self.decision_number,
+            include_revoked: self.include_revoked,
+            province_id: opt_id("filter.provinceId", self.province_id.as_ref(), NodeKind::Province)?,
+            base_id: opt_id("filter.baseId", self.base_id.as_ref(), NodeKind::Base)?,
+            chapter_id: opt_id("filter.chapterId", self.chapter_id.as_ref(), NodeKind::Chapter)?,
+            member_id: opt_id("filter.memberId", self.member_id.as_ref(), NodeKind::Member)?,
+        })
+    }
+}
+
+/// Who received an award.
+#[derive(Union)]
+pub enum AwardRecipient {
+    Member(Member),
+    Chapter(Chapter),
+    Base(Base),
+    Province(Province),
+}
+
+/// An award: an emulation flag, a certificate of merit or of commendation, to a collective or a member.
+pub struct Award(pub entity::award::Model);
+
+impl From<entity::award::Model> for Award {
+    fn from(m: entity::award::Model) -> Self {
+        Self(m)
+    }
+}
+
+#[Object]
+impl Award {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Award, self.0.id).encode().into()
+    }
+    async fn kind(&self) -> AwardKind {
+        self.0.kind.into()
+    }
+    async fn granting_level(&self) -> GrantingLevel {
+        self.0.granting_level.into()
+    }
+    /// The granting body as named on the decision.
+    async fn granting_body(&self) -> &str {
+        &self.0.granting_body
+    }
+    /// The year of the achievement.
+    async fn year(&self) -> i32 {
+        self.0.year
+    }
+    /// The emulation movement, e.g. "CCB gương mẫu".
+    async fn movement(&self) -> &str {
+        &self.0.movement
+    }
+    /// The decision number exactly as written, e.g. "123/QĐ-CCB".
+    async fn decision_number(&self) -> &str {
+        &self.0.decision_number
+    }
+    async fn decision_date(&self) -> Option<Date> {
+        self.0.decision_date.map(Date)
+    }
+    /// The event where it was presented.
+    async fn event(&self) -> Option<&str> {
+        self.0.event.as_deref()
+    }
+    async fn citation(&self) -> Option<&str> {
+        self.0.citation.as_deref()
+    }
+    async fn recipient_type(&self) -> RecipientType {
+        self.0.recipient_type.into()
+    }
+    /// The recipient's name as written on the decision: part of the public award roll.
+    async fn recipient_name(&self) -> &str {
+        &self.0.recipient_name
+    }
+    /// The recipient. A member recipient outside the viewer's member scope is `null`, like a missing record.
+    async fn recipient(&self, ctx: &Context<'_>) -> AppResult<Option<AwardRecipient>> {
+        let id = self.0.recipient_id;
+        Ok(match self.0.recipient_type {
+            DbRecipientType::Member => load(ctx, MemberById(id))
+                .await?
+                .map(|m| AwardRecipient::Member(Member(m))),
+            DbRecipientType::Chapter => load(ctx, ChapterById(id))
+                .await?
+                .map(|m| AwardRecipient::Chapter(Chapter(m))),
+            DbRecipientType::Base => load(ctx, BaseById(id)).await?.map(|m| AwardRecipient::Base(Base(m))),
+            DbRecipientType::Province => load(ctx, ProvinceById(id))
+                .await?
+                .map(|m| AwardRecipient::Province(Province(m))),
+        })
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Whether the award was revoked; revoked awards stay on record.
+    async fn revoked(&self) -> bool {
+        self.0.revoked_at.is_some()
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    async fn revocation_reason(&self) -> Option<&str> {
+        self.0.revocation_reason.as_deref()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+connection!(AwardConnection, AwardEdge, Award, entity::award::Model, "awards");
+
+#[derive(Default)]
+pub struct AwardQuery;
+
+#[Object]
+impl AwardQuery {
+    /// The public award roll, filtered.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    async fn awards(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AwardFilterInput>,
+        #[graphql(default)] order_by: AwardOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<AwardConnection> {
+        let order = order_by.order();
+        let w = window(&order, first, after, last, before)?;
+        let query = store::list(&filter.unwrap_or_default().parse()?, order);
+        Ok(AwardConnection(query.page(&state(ctx).db, &w).await?))
+    }
+}

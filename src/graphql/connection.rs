@@ -1,0 +1,76 @@
+//! Relay connections: `edges { cursor node }`, `nodes`, `pageInfo`, `totalCount`, generated for each node type
+//! from one macro so every list behaves the same.
+
+use async_graphql::SimpleObject;
+
+/// Where a page sits in its list.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// Declares `$conn` and `$edge` over pages of `$model`, exposing nodes as `$node` (built with `$node::from`).
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ident, $model:ty, $what:literal) => {
+        #[doc = concat!("A page of ", $what, ".")]
+        pub struct $conn(pub crate::store::page::Page<$model>);
+
+        #[async_graphql::Object]
+        impl $conn {
+            async fn edges(&self) -> Vec<$edge> {
+                self.0
+                    .rows
+                    .iter()
+                    .map(|row| $edge {
+                        cursor: self.0.cursor_of(row),
+                        node: row.clone(),
+                    })
+                    .collect()
+            }
+
+            /// The nodes of the page, without cursors.
+            async fn nodes(&self) -> Vec<$node> {
+                self.0.rows.iter().cloned().map($node::from).collect()
+            }
+
+            async fn page_info(&self) -> crate::graphql::connection::PageInfo {
+                let first = self.0.rows.first().map(|r| self.0.cursor_of(r));
+                let last = self.0.rows.last().map(|r| self.0.cursor_of(r));
+                crate::graphql::connection::PageInfo {
+                    has_next_page: self.0.has_next,
+                    has_previous_page: self.0.has_previous,
+                    start_cursor: first,
+                    end_cursor: last,
+                }
+            }
+
+            /// How many items the whole list holds (within the viewer's scope), not just this page.
+            async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> Result<i64, crate::error::AppError> {
+                self.0.total(&crate::graphql::state(ctx).db).await
+            }
+        }
+
+        #[doc = concat!("An edge to one of ", $what, ".")]
+        pub struct $edge {
+            cursor: String,
+            node: $model,
+        }
+
+        #[async_graphql::Object]
+        impl $edge {
+            /// Pass as `after` (or `before`) to continue from this item.
+            async fn cursor(&self) -> &str {
+                &self.cursor
+            }
+
+            async fn node(&self) -> $node {
+                $node::from(self.node.clone())
+            }
+        }
+    };
+}
+
+pub(crate) use connection;

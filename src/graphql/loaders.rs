@@ -1,0 +1,248 @@
+//! Per-request batch loaders. Each is built for one request with that viewer's scope, so its cache can never
+//! carry one viewer's rows to another; each batches by parent id, so a nested level is one statement.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use entity::award::RecipientType;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::policy::ReadScope;
+use crate::error::AppError;
+use crate::sql::Filter;
+use crate::store::awards::{self, AwardFilter};
+use crate::store::members::{self, MemberFilter};
+use crate::store::page::{ListQuery, Order, Page, Row, Window};
+use crate::store::stats::{self, Counts, Level};
+use crate::store::tree::{self, UnitFilter};
+use crate::store::{self as st};
+
+pub struct Store {
+    pub db: DatabaseConnection,
+    pub scope: ReadScope,
+}
+
+/// Arguments of a nested list, shared by all the parents that ask with the same ones.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ListArgs<F> {
+    pub filter: F,
+    pub order: Order,
+    pub window: Window,
+}
+
+macro_rules! by_id_key {
+    ($key:ident, $model:ty, $table:literal, |$scope:ident| $filter:expr) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64);
+
+        impl Loader<$key> for Store {
+            type Value = $model;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $model>, AppError> {
+                let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+                let $scope = &self.scope;
+                let rows: Vec<$model> = st::by_ids(&self.db, $table, &ids, $filter).await?;
+                Ok(rows.into_iter().map(|m| ($key(m.id), m)).collect())
+            }
+        }
+    };
+}
+
+by_id_key!(
+    ProvinceById,
+    entity::province::Model,
+    "provinces",
+    |_s| Filter::default()
+);
+by_id_key!(BaseById, entity::base::Model, "bases", |_s| Filter::default());
+by_id_key!(ChapterById, entity::chapter::Model, "chapters", |_s| Filter::default());
+by_id_key!(AwardById, entity::award::Model, "awards", |_s| Filter::default());
+by_id_key!(MemberById, entity::member::Model, "members", |s| {
+    let mut f = Filter::default();
+    if let Some(cond) = s.members.members_condition() {
+        f.and(cond);
+    }
+    f
+});
+
+/// Counts of one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StatsOf(pub Level, pub i64);
+
+impl Loader<StatsOf> for Store {
+    type Value = Counts;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[StatsOf]) -> Result<HashMap<StatsOf, Counts>, AppError> {
+        let mut out = HashMap::new();
+        for level in [Level::Province, Level::Base, Level::Chapter] {
+            let ids: Vec<i64> = keys.iter().filter(|k| k.0 == level).map(|k| k.1).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            for (id, counts) in stats::counts(&self.db, level, &ids).await? {
+                out.insert(StatsOf(level, id), counts);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Loads the pages of many parents, one statement per distinct set of list arguments.
+async fn child_pages<K, F, M>(
+    keys: &[K],
+    db: &DatabaseConnection,
+    parent_column: &'static str,
+    split: impl Fn(&K) -> (i64, &Arc<ListArgs<F>>),
+    query: impl Fn(&ListArgs<F>) -> ListQuery,
+) -> Result<HashMap<K, Page<M>>, AppError>
+where
+    K: Clone + Eq + Hash,
+    F: Eq + Hash,
+    M: Row,
+{
+    let mut groups: HashMap<&Arc<ListArgs<F>>, Vec<i64>> = HashMap::new();
+    for key in keys {
+        let (parent, args) = split(key);
+        groups.entry(args).or_default().push(parent);
+    }
+    let mut pages: HashMap<(i64, &Arc<ListArgs<F>>), Page<M>> = HashMap::new();
+    for (args, parents) in groups {
+        let found = query(args)
+            .pages_by_parent::<M>(db, parent_column, &parents, &args.window)
+            .await?;
+        for (parent, page) in found {
+            pages.insert((parent, args), page);
+        }
+    }
+    Ok(keys
+        .iter()
+        .filter_map(|k| {
+            let (parent, args) = split(k);
+            pages.get(&(parent, args)).cloned().map(|p| (k.clone(), p))
+        })
+        .collect())
+}
+
+macro_rules! child_key {
+    ($key:ident, $filter:ty, $model:ty, $column:expr, |$store:ident, $args:ident| $query:expr) => {
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64, pub Arc<ListArgs<$filter>>);
+
+        impl Loader<$key> for Store {
+            type Value = Page<$model>;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Page<$model>>, AppError> {
+                let $store = self;
+                child_pages(keys, &self.db, $column, |k| (k.0, &k.1), |$args| $query).await
+            }
+        }
+    };
+}
+
+child_key!(BasesOf, UnitFilter, entity::base::Model, "province_id", |_s, a| {
+    tree::bases(&a.filter, a.order)
+});
+child_key!(ChaptersOf, UnitFilter, entity::chapter::Model, "base_id", |_s, a| {
+    tree::chapters(&a.filter, a.order)
+});
+child_key!(
+    MembersOfChapter,
+    MemberFilter,
+    entity::member::Model,
+    "chapter_id",
+    |s, a| members::list(&a.filter, &s.scope.members, a.order)
+);
+child_key!(MembersOfBase, MemberFilter, entity::member::Model, "base_id", |s, a| {
+    members::list(&a.filter, &s.scope.members, a.order)
+});
+
+/// Awards received by a node itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AwardsReceived(pub RecipientType, pub i64, pub Arc<ListArgs<AwardFilter>>);
+
+impl Loader<AwardsReceived> for Store {
+    type Value = Page<entity::award::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[AwardsReceived],
+    ) -> Result<HashMap<AwardsReceived, Page<entity::award::Model>>, AppError> {
+        let mut out = HashMap::new();
+        for kind in [
+            RecipientType::Province,
+            RecipientType::Base,
+            RecipientType::Chapter,
+            RecipientType::Member,
+        ] {
+            let of_kind: Vec<(i64, Arc<ListArgs<AwardFilter>>)> = keys
+                .iter()
+                .filter(|k| k.0 == kind)
+                .map(|k| (k.1, k.2.clone()))
+                .collect();
+            if of_kind.is_empty() {
+                continue;
+            }
+            let pages = child_pages(
+                &of_kind,
+                &self.db,
+                "recipient_id",
+                |k| (k.0, &k.1),
+                |a| awards::received_by(kind, &a.filter, a.order),
+            )
+            .await?;
+            out.extend(
+                pages
+                    .into_iter()
+                    .map(|((id, args), page)| (AwardsReceived(kind, id, args), page)),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// Awards to anything in a unit's subtree (the unit included): partitioned by the ancestor column.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AwardsWithin(pub Level, pub i64, pub Arc<ListArgs<AwardFilter>>);
+
+impl Loader<AwardsWithin> for Store {
+    type Value = Page<entity::award::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[AwardsWithin]) -> Result<HashMap<AwardsWithin, Page<entity::award::Model>>, AppError> {
+        let mut out = HashMap::new();
+        for (level, column) in [
+            (Level::Province, "province_id"),
+            (Level::Base, "base_id"),
+            (Level::Chapter, "chapter_id"),
+        ] {
+            let of_level: Vec<(i64, Arc<ListArgs<AwardFilter>>)> = keys
+                .iter()
+                .filter(|k| k.0 == level)
+                .map(|k| (k.1, k.2.clone()))
+                .collect();
+            if of_level.is_empty() {
+                continue;
+            }
+            let pages = child_pages(
+                &of_level,
+                &self.db,
+                column,
+                |k| (k.0, &k.1),
+                |a| awards::list(&a.filter, a.order),
+            )
+            .await?;
+            out.extend(
+                pages
+                    .into_iter()
+                    .map(|((id, args), page)| (AwardsWithin(level, id, args), page)),
+            );
+        }
+        Ok(out)
+    }
+}

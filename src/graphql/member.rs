@@ -1,0 +1,328 @@
+//! Members (hội viên): the roster type, its filters and orderings, and `Query.members` across the viewer's
+//! scope. Personal data resolves to `null` outside the viewer's personal-data scope; the schema is the same
+//! for every role.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::award::RecipientType;
+
+use super::award::{AwardConnection, AwardFilterInput, AwardOrder};
+use super::connection::connection;
+use super::loaders::*;
+use super::scalars::Date;
+use super::tree::{Base, Chapter, MAX_SEARCH_LEN};
+use super::{load, opt_id, page_complexity, state, window};
+use crate::error::{AppError, AppResult};
+use crate::ids::{GlobalId, NodeKind};
+use crate::store::members::{self as store, MAX_SEARCH_WORDS, MemberFilter};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::member::Sex")]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::member::MemberType")]
+pub enum MemberType {
+    /// Cựu chiến binh.
+    Veteran,
+    /// Cựu quân nhân.
+    ExServiceman,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::member::MemberStatus")]
+pub enum MemberStatus {
+    Active,
+    /// Transferred to a base association outside this registry's tree, or released and not yet accepted.
+    TransferredOut,
+    Deceased,
+    /// Removed from the association.
+    Removed,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::member::WarInvalid")]
+pub enum WarInvalidStatus {
+    None,
+    /// Thương binh.
+    WarInvalid,
+    /// Bệnh binh.
+    SickSoldier,
+}
+
+/// Orderings of members.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberOrder {
+    /// Vietnamese roster order: given name, then family name, then middle name ("Đ" after every "D").
+    #[default]
+    Name,
+    NameDesc,
+    /// Order of registration.
+    Id,
+    IdDesc,
+}
+
+impl MemberOrder {
+    pub fn order(self) -> crate::store::page::Order {
+        match self {
+            Self::Name => store::BY_NAME,
+            Self::NameDesc => store::BY_NAME_DESC,
+            Self::Id => store::BY_ID,
+            Self::IdDesc => store::BY_ID_DESC,
+        }
+    }
+}
+
+/// Filters for members. Everything is combined with AND.
+#[derive(InputObject, Default, Clone)]
+pub struct MemberFilterInput {
+    /// Words that must each start a word of the name, ignoring diacritics and case: "truong" finds "Trường",
+    /// "nguyen van t" finds "Nguyễn Văn Tâm".
+    pub search: Option<String>,
+    /// Default: `[ACTIVE]`.
+    pub status: Option<Vec<MemberStatus>>,
+    pub member_type: Option<MemberType>,
+    pub sex: Option<Sex>,
+    pub birth_year_from: Option<i32>,
+    pub birth_year_to: Option<i32>,
+    pub party_member: Option<bool>,
+    pub province_id: Option<ID>,
+    pub base_id: Option<ID>,
+    pub chapter_id: Option<ID>,
+}
+
+impl MemberFilterInput {
+    pub fn parse(self) -> AppResult<MemberFilter> {
+        let search_words = match &self.search {
+            Some(s) if s.chars().count() > MAX_SEARCH_LEN => {
+                return Err(AppError::bad_input(
+                    "filter.search",
+                    format!("at most {MAX_SEARCH_LEN} characters"),
+                ));
+            }
+            Some(s) => MemberFilter::search_words(s),
+            None => Vec::new(),
+        };
+        if search_words.len() > MAX_SEARCH_WORDS {
+            return Err(AppError::bad_input(
+                "filter.search",
+                format!("at most {MAX_SEARCH_WORDS} words"),
+            ));
+        }
+        for (field, year) in [
+            ("filter.birthYearFrom", self.birth_year_from),
+            ("filter.birthYearTo", self.birth_year_to),
+        ] {
+            if let Some(y) = year
+                && !(1900..=2100).contains(&y)
+            {
+                return Err(AppError::bad_input(field, "must be a year between 1900 and 2100"));
+            }
+        }
+        if let (Some(from), Some(to)) = (self.birth_year_from, self.birth_year_to)
+            && from > to
+        {
+            return Err(AppError::bad_input(
+                "filter.birthYearTo",
+                "must not be before birthYearFrom",
+            ));
+        }
+        Ok(MemberFilter {
+            search_words,
+            statuses: Some(
+                self.status
+                    .unwrap_or_else(|| vec![MemberStatus::Active])
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            ),
+            member_type: self.member_type.map(Into::into),
+            sex: self.sex.map(Into::into),
+            birth_year_from: self.birth_year_from,
+            birth_year_to: self.birth_year_to,
+            party_member: self.party_member,
+            province_id: opt_id("filter.provinceId", self.province_id.as_ref(), NodeKind::Province)?,
+            base_id: opt_id("filter.baseId", self.base_id.as_ref(), NodeKind::Base)?,
+            chapter_id: opt_id("filter.chapterId", self.chapter_id.as_ref(), NodeKind::Chapter)?,
+        })
+    }
+}
+
+/// A member of the association.
+pub struct Member(pub entity::member::Model);
+
+impl From<entity::member::Model> for Member {
+    fn from(m: entity::member::Model) -> Self {
+        Self(m)
+    }
+}
+
+impl Member {
+    /// Personal data is shown only inside the viewer's personal-data scope.
+    fn personal<'a, T>(&'a self, ctx: &Context<'_>, value: &'a Option<T>) -> Option<&'a T> {
+        let m = &self.0;
+        state(ctx)
+            .scope
+            .personal
+            .contains_member(m.province_id, m.base_id, m.chapter_id, m.id)
+            .then_some(value.as_ref())
+            .flatten()
+    }
+}
+
+#[Object]
+impl Member {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Member, self.0.id).encode().into()
+    }
+    /// Family, middle and given name in Vietnamese order.
+    async fn full_name(&self) -> String {
+        crate::text::full_name(&self.0.family_name, &self.0.middle_name, &self.0.given_name)
+    }
+    /// Họ.
+    async fn family_name(&self) -> &str {
+        &self.0.family_name
+    }
+    /// Tên đệm; empty when the member has none.
+    async fn middle_name(&self) -> &str {
+        &self.0.middle_name
+    }
+    /// Tên.
+    async fn given_name(&self) -> &str {
+        &self.0.given_name
+    }
+    async fn sex(&self) -> Sex {
+        self.0.sex.into()
+    }
+    /// Personal data. Older records carry only `birthYear`.
+    async fn birth_date(&self, ctx: &Context<'_>) -> Option<Date> {
+        self.personal(ctx, &self.0.birth_date).copied().map(Date)
+    }
+    /// Personal data.
+    async fn birth_year(&self, ctx: &Context<'_>) -> Option<i32> {
+        self.personal(ctx, &self.0.birth_year).copied()
+    }
+    /// Personal data: quê quán.
+    async fn home_town(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.personal(ctx, &self.0.home_town).map(String::as_str)
+    }
+    /// Personal data: residence.
+    async fn address(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.personal(ctx, &self.0.address).map(String::as_str)
+    }
+    /// Personal data.
+    async fn phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.personal(ctx, &self.0.phone).map(String::as_str)
+    }
+    /// Personal data: the membership card number, as issued by the admitting base.
+    async fn card_number(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.personal(ctx, &self.0.card_number).map(String::as_str)
+    }
+    /// Personal data: thương binh / bệnh binh status.
+    async fn war_invalid_status(&self, ctx: &Context<'_>) -> Option<WarInvalidStatus> {
+        self.personal(ctx, &Some(self.0.war_invalid)).copied().map(Into::into)
+    }
+    async fn member_type(&self) -> MemberType {
+        self.0.member_type.into()
+    }
+    async fn status(&self) -> MemberStatus {
+        self.0.status.into()
+    }
+    /// Rank at discharge (cấp bậc), e.g. "Thượng úy".
+    async fn military_rank(&self) -> Option<&str> {
+        self.0.military_rank.as_deref()
+    }
+    async fn last_unit(&self) -> Option<&str> {
+        self.0.last_unit.as_deref()
+    }
+    async fn enlistment_date(&self) -> Option<Date> {
+        self.0.enlisted_on.map(Date)
+    }
+    async fn discharge_date(&self) -> Option<Date> {
+        self.0.discharged_on.map(Date)
+    }
+    /// When the member joined the association.
+    async fn joined_date(&self) -> Option<Date> {
+        self.0.joined_on.map(Date)
+    }
+    async fn party_member(&self) -> bool {
+        self.0.party_member
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The record's version; pass it back with an update so a stale edit is refused.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// The chapter the member belongs to now.
+    async fn chapter(&self, ctx: &Context<'_>) -> AppResult<Chapter> {
+        load(ctx, ChapterById(self.0.chapter_id))
+            .await?
+            .map(Chapter)
+            .ok_or_else(|| AppError::Internal(format!("member {} has no chapter", self.0.id)))
+    }
+    /// The base association the member belongs to now.
+    async fn base(&self, ctx: &Context<'_>) -> AppResult<Base> {
+        load(ctx, BaseById(self.0.base_id))
+            .await?
+            .map(Base)
+            .ok_or_else(|| AppError::Internal(format!("member {} has no base", self.0.id)))
+    }
+    /// Awards the member received.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn awards(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AwardFilterInput>,
+        #[graphql(default)] order_by: AwardOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<AwardConnection> {
+        let order = order_by.order();
+        let args = Arc::new(ListArgs {
+            filter: filter.unwrap_or_default().parse()?,
+            order,
+            window: window(&order, first, after, last, before)?,
+        });
+        let page = load(ctx, AwardsReceived(RecipientType::Member, self.0.id, args)).await?;
+        Ok(AwardConnection(page.ok_or_else(|| {
+            AppError::Internal("award page missing from batch".into())
+        })?))
+    }
+}
+
+connection!(MemberConnection, MemberEdge, Member, entity::member::Model, "members");
+
+#[derive(Default)]
+pub struct MemberQuery;
+
+#[Object]
+impl MemberQuery {
+    /// Members across the viewer's whole scope (nothing for anonymous viewers).
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MemberFilterInput>,
+        #[graphql(default)] order_by: MemberOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<MemberConnection> {
+        let order = order_by.order();
+        let w = window(&order, first, after, last, before)?;
+        let st = state(ctx);
+        let query = store::list(&filter.unwrap_or_default().parse()?, &st.scope.members, order);
+        Ok(MemberConnection(query.page(&st.db, &w).await?))
+    }
+}

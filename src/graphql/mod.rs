@@ -1,0 +1,112 @@
+//! The GraphQL schema: one file per domain type, roots merged per domain. The schema is built without runtime
+//! data (so `print-schema` is one call); each request brings its own [`State`] with the viewer and loaders.
+
+pub mod award;
+pub mod connection;
+pub mod loaders;
+pub mod member;
+pub mod node;
+pub mod scalars;
+pub mod tree;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Viewer;
+use crate::auth::policy::ReadScope;
+use crate::error::{AppError, AppResult};
+use crate::ids::GlobalId;
+use crate::store::page::Window;
+use loaders::Store;
+
+/// The most query nesting a request may have.
+pub const MAX_DEPTH: usize = 16;
+/// The most work a request may ask for: each field counts 1, and a list field multiplies what is under it by
+/// its page size, so `first: 100` four levels deep is refused before it reaches the database.
+pub const MAX_COMPLEXITY: usize = 200_000;
+
+#[derive(MergedObject, Default)]
+pub struct Query(tree::TreeQuery, member::MemberQuery, award::AwardQuery, node::NodeQuery);
+
+pub type Mutation = async_graphql::EmptyMutation;
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema. Needs no database: `print-schema` and the HTTP server call the same function.
+pub fn build_schema() -> AppSchema {
+    Schema::build(Query::default(), async_graphql::EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema().sdl()
+}
+
+/// What one request carries: the database, the viewer, the viewer's read scope and per-request loaders.
+pub struct State {
+    pub db: DatabaseConnection,
+    pub viewer: Viewer,
+    pub scope: ReadScope,
+    pub loader: DataLoader<Store>,
+    pub services: crate::Services,
+}
+
+impl State {
+    pub fn new(db: DatabaseConnection, viewer: Viewer, scope: ReadScope, services: crate::Services) -> Self {
+        let loader = DataLoader::new(Store { db: db.clone(), scope }, tokio::spawn);
+        Self {
+            db,
+            viewer,
+            scope,
+            loader,
+            services,
+        }
+    }
+}
+
+/// The request's state. The server attaches one to every request it executes (`server::execute`), so it is
+/// always present; every HTTP test goes through that path.
+pub fn state<'a>(ctx: &'a Context<'_>) -> &'a State {
+    ctx.data_unchecked::<State>()
+}
+
+/// Parses `first`/`after`/`last`/`before` for `order`.
+pub fn window(
+    order: &crate::store::page::Order,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> AppResult<Window> {
+    Window::parse(order, first, after.as_deref(), last, before.as_deref())
+}
+
+/// Parses an optional global id argument of one kind.
+pub fn opt_id(field: &str, id: Option<&async_graphql::ID>, kind: crate::ids::NodeKind) -> AppResult<Option<i64>> {
+    id.map(|raw| GlobalId::parse_kind(field, raw, kind)).transpose()
+}
+
+/// Complexity of a connection field: its page size times what each node costs.
+pub fn page_complexity(child: usize, first: Option<i32>, last: Option<i32>) -> usize {
+    let n = first
+        .or(last)
+        .unwrap_or(crate::store::page::DEFAULT_PAGE_SIZE)
+        .clamp(1, 1000) as usize;
+    n.saturating_mul(child).saturating_add(2)
+}
+
+/// Loads one value through the request's loader.
+pub async fn load<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> AppResult<Option<<Store as async_graphql::dataloader::Loader<K>>::Value>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Store: async_graphql::dataloader::Loader<K, Error = AppError>,
+{
+    state(ctx).loader.load_one(key).await
+}

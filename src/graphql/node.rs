@@ -1,0 +1,70 @@
+//! `node(id:)` and `nodes(ids:)`: any object by its global id, through the same scoped loaders as the graph,
+//! so a record outside the viewer's scope is `null` exactly like one that does not exist.
+
+use async_graphql::{Context, ID, Interface, Object};
+
+use super::award::Award;
+use super::load;
+use super::loaders::*;
+use super::member::Member;
+use super::tree::{Base, Chapter, Province};
+use crate::error::{AppError, AppResult};
+use crate::ids::{GlobalId, NodeKind};
+
+/// An object with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Province(Province),
+    Base(Base),
+    Chapter(Chapter),
+    Member(Member),
+    Award(Award),
+}
+
+/// The most ids one `nodes` call may ask for.
+pub const MAX_NODES: usize = 100;
+
+async fn fetch(ctx: &Context<'_>, id: GlobalId) -> AppResult<Option<Node>> {
+    Ok(match id.kind {
+        NodeKind::Province => load(ctx, ProvinceById(id.id))
+            .await?
+            .map(|m| Node::Province(Province(m))),
+        NodeKind::Base => load(ctx, BaseById(id.id)).await?.map(|m| Node::Base(Base(m))),
+        NodeKind::Chapter => load(ctx, ChapterById(id.id)).await?.map(|m| Node::Chapter(Chapter(m))),
+        NodeKind::Member => load(ctx, MemberById(id.id)).await?.map(|m| Node::Member(Member(m))),
+        NodeKind::Award => load(ctx, AwardById(id.id)).await?.map(|m| Node::Award(Award(m))),
+        NodeKind::Account | NodeKind::Transfer => None,
+    })
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its id; `null` when it does not exist or is outside the viewer's scope.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Node>> {
+        fetch(ctx, GlobalId::parse("id", &id)?).await
+    }
+
+    /// Several objects by id, in the order asked; `null` for each that does not exist or is out of scope.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity + 1")]
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> AppResult<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(AppError::bad_input("ids", format!("at most {MAX_NODES} ids")));
+        }
+        let parsed = ids
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| GlobalId::parse(&format!("ids[{i}]"), raw))
+            .collect::<AppResult<Vec<_>>>()?;
+        futures_join(ctx, parsed).await
+    }
+}
+
+/// Fetches all ids concurrently, so the loaders batch them into one statement per kind.
+async fn futures_join(ctx: &Context<'_>, ids: Vec<GlobalId>) -> AppResult<Vec<Option<Node>>> {
+    let futures = ids.into_iter().map(|id| fetch(ctx, id));
+    async_graphql::futures_util::future::try_join_all(futures).await
+}

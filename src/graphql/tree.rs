@@ -1,0 +1,568 @@
+//! Provinces, bases and chapters: the public organisation tree, with pages down, links up, counts and awards.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::award::RecipientType;
+use entity::base::BaseKind as DbBaseKind;
+
+use super::award::{AwardConnection, AwardFilterInput, AwardOrder};
+use super::connection::connection;
+use super::loaders::*;
+use super::member::{MemberConnection, MemberFilterInput, MemberOrder};
+use super::{load, page_complexity, state, window};
+use crate::error::{AppError, AppResult};
+use crate::ids::{GlobalId, NodeKind};
+use crate::store::stats::{Counts, Level};
+use crate::store::tree::{self as store, UnitFilter};
+
+/// The kind of a base association.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::base::BaseKind")]
+pub enum BaseKind {
+    /// Phường.
+    Ward,
+    /// Xã.
+    Commune,
+    /// Đặc khu.
+    SpecialZone,
+    /// Agency (cơ quan) in the agency/enterprise bloc.
+    Agency,
+    /// Enterprise (doanh nghiệp) in the agency/enterprise bloc.
+    Enterprise,
+}
+
+/// Territorial bases (communes, wards, special zones) or the agency/enterprise bloc.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum BaseCategory {
+    Territorial,
+    Bloc,
+}
+
+/// Orderings of units.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnitOrder {
+    /// Vietnamese alphabetical order of the name.
+    #[default]
+    Name,
+    /// The unit code.
+    Code,
+}
+
+impl UnitOrder {
+    fn order(self) -> crate::store::page::Order {
+        match self {
+            Self::Name => store::BY_NAME,
+            Self::Code => store::BY_CODE,
+        }
+    }
+}
+
+/// Filters for units.
+#[derive(InputObject, Default, Clone)]
+pub struct UnitFilterInput {
+    /// Words that must all occur in the name, ignoring diacritics and case ("dong trieu" finds "Đông Triều").
+    pub search: Option<String>,
+    /// Include closed units (default: only open ones).
+    #[graphql(default)]
+    pub include_closed: bool,
+    /// Bases only: keep these kinds.
+    pub kinds: Option<Vec<BaseKind>>,
+    /// Bases only: keep territorial bases or the bloc.
+    pub category: Option<BaseCategory>,
+}
+
+/// The longest search text accepted.
+pub const MAX_SEARCH_LEN: usize = 100;
+
+impl UnitFilterInput {
+    pub fn parse(self) -> AppResult<UnitFilter> {
+        if let Some(s) = &self.search
+            && s.chars().count() > MAX_SEARCH_LEN
+        {
+            return Err(AppError::bad_input(
+                "filter.search",
+                format!("at most {MAX_SEARCH_LEN} characters"),
+            ));
+        }
+        let mut kinds: Option<Vec<DbBaseKind>> = self.kinds.map(|ks| ks.into_iter().map(Into::into).collect());
+        if let Some(category) = self.category {
+            let territorial = category == BaseCategory::Territorial;
+            let all = [
+                DbBaseKind::Ward,
+                DbBaseKind::Commune,
+                DbBaseKind::SpecialZone,
+                DbBaseKind::Agency,
+                DbBaseKind::Enterprise,
+            ];
+            let in_category = all.into_iter().filter(|k| k.is_territorial() == territorial);
+            kinds = Some(match kinds {
+                Some(ks) => in_category.filter(|k| ks.contains(k)).collect(),
+                None => in_category.collect(),
+            });
+        }
+        Ok(UnitFilter {
+            search: self.search,
+            include_closed: self.include_closed,
+            kinds,
+            parent: None,
+        })
+    }
+}
+
+/// Counts of a tree node: open units and active members below it. Counts that do not apply to a level are 0.
+#[derive(SimpleObject)]
+pub struct Stats {
+    pub base_count: i64,
+    /// Bases in communes, wards and special zones.
+    pub territorial_base_count: i64,
+    /// Bases in the agency/enterprise bloc.
+    pub bloc_base_count: i64,
+    pub chapter_count: i64,
+    /// Active members.
+    pub member_count: i64,
+    /// Active members who are veterans (CCB).
+    pub veteran_count: i64,
+    /// Active members who are ex-servicemen (cựu quân nhân).
+    pub ex_serviceman_count: i64,
+    pub female_member_count: i64,
+    pub party_member_count: i64,
+}
+
+impl From<Counts> for Stats {
+    fn from(c: Counts) -> Self {
+        Self {
+            base_count: c.bases,
+            territorial_base_count: c.territorial_bases,
+            bloc_base_count: c.bases - c.territorial_bases,
+            chapter_count: c.chapters,
+            member_count: c.members,
+            veteran_count: c.veterans,
+            ex_serviceman_count: c.ex_servicemen,
+            female_member_count: c.women,
+            party_member_count: c.party_members,
+        }
+    }
+}
+
+async fn stats(ctx: &Context<'_>, level: Level, id: i64) -> AppResult<Stats> {
+    Ok(load(ctx, StatsOf(level, id)).await?.unwrap_or_default().into())
+}
+
+/// Awards of a unit: received by the unit itself, or with `includeDescendants` by anything inside it.
+#[allow(clippy::too_many_arguments)]
+async fn unit_awards(
+    ctx: &Context<'_>,
+    recipient: RecipientType,
+    level: Level,
+    id: i64,
+    include_descendants: bool,
+    filter: Option<AwardFilterInput>,
+    order_by: AwardOrder,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> AppResult<AwardConnection> {
+    let order = order_by.order();
+    let args = Arc::new(ListArgs {
+        filter: filter.unwrap_or_default().parse()?,
+        order,
+        window: window(&order, first, after, last, before)?,
+    });
+    let page = if include_descendants {
+        load(ctx, AwardsWithin(level, id, args)).await?
+    } else {
+        load(ctx, AwardsReceived(recipient, id, args)).await?
+    };
+    Ok(AwardConnection(page.ok_or_else(|| {
+        AppError::Internal("award page missing from batch".into())
+    })?))
+}
+
+/// A province association (Hội CCB tỉnh).
+pub struct Province(pub entity::province::Model);
+
+impl From<entity::province::Model> for Province {
+    fn from(m: entity::province::Model) -> Self {
+        Self(m)
+    }
+}
+
+#[Object]
+impl Province {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Province, self.0.id).encode().into()
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Set when the province association was closed or merged; its history stays.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    /// The base associations of the province.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn bases(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UnitFilterInput>,
+        #[graphql(default)] order_by: UnitOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<BaseConnection> {
+        let order = order_by.order();
+        let args = ListArgs {
+            filter: filter.unwrap_or_default().parse()?,
+            order,
+            window: window(&order, first, after, last, before)?,
+        };
+        let page = load(ctx, BasesOf(self.0.id, Arc::new(args))).await?;
+        Ok(BaseConnection(page.ok_or_else(|| {
+            AppError::Internal("base page missing from batch".into())
+        })?))
+    }
+    async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
+        stats(ctx, Level::Province, self.0.id).await
+    }
+    /// Awards to the province association itself, or with `includeDescendants` to anything in the province.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn awards(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_descendants: bool,
+        filter: Option<AwardFilterInput>,
+        #[graphql(default)] order_by: AwardOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<AwardConnection> {
+        let id = self.0.id;
+        unit_awards(
+            ctx,
+            RecipientType::Province,
+            Level::Province,
+            id,
+            include_descendants,
+            filter,
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
+    }
+}
+
+/// A base association (cơ sở hội).
+pub struct Base(pub entity::base::Model);
+
+impl From<entity::base::Model> for Base {
+    fn from(m: entity::base::Model) -> Self {
+        Self(m)
+    }
+}
+
+#[Object]
+impl Base {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Base, self.0.id).encode().into()
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> BaseKind {
+        self.0.kind.into()
+    }
+    async fn category(&self) -> BaseCategory {
+        if self.0.kind.is_territorial() {
+            BaseCategory::Territorial
+        } else {
+            BaseCategory::Bloc
+        }
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    async fn province(&self, ctx: &Context<'_>) -> AppResult<Province> {
+        load(ctx, ProvinceById(self.0.province_id))
+            .await?
+            .map(Province)
+            .ok_or_else(|| AppError::Internal(format!("base {} has no province", self.0.id)))
+    }
+    /// The chapters of the base.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn chapters(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UnitFilterInput>,
+        #[graphql(default)] order_by: UnitOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<ChapterConnection> {
+        let order = order_by.order();
+        let args = ListArgs {
+            filter: filter.unwrap_or_default().parse()?,
+            order,
+            window: window(&order, first, after, last, before)?,
+        };
+        let page = load(ctx, ChaptersOf(self.0.id, Arc::new(args))).await?;
+        Ok(ChapterConnection(page.ok_or_else(|| {
+            AppError::Internal("chapter page missing from batch".into())
+        })?))
+    }
+    /// Members of all chapters of the base, within the viewer's scope.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MemberFilterInput>,
+        #[graphql(default)] order_by: MemberOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<MemberConnection> {
+        let order = order_by.order();
+        let args = ListArgs {
+            filter: filter.unwrap_or_default().parse()?,
+            order,
+            window: window(&order, first, after, last, before)?,
+        };
+        let page = load(ctx, MembersOfBase(self.0.id, Arc::new(args))).await?;
+        Ok(MemberConnection(page.ok_or_else(|| {
+            AppError::Internal("member page missing from batch".into())
+        })?))
+    }
+    async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
+        stats(ctx, Level::Base, self.0.id).await
+    }
+    /// Awards to the base itself, or with `includeDescendants` to anything in the base.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn awards(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_descendants: bool,
+        filter: Option<AwardFilterInput>,
+        #[graphql(default)] order_by: AwardOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<AwardConnection> {
+        let id = self.0.id;
+        unit_awards(
+            ctx,
+            RecipientType::Base,
+            Level::Base,
+            id,
+            include_descendants,
+            filter,
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
+    }
+}
+
+/// A chapter (chi hội).
+pub struct Chapter(pub entity::chapter::Model);
+
+impl From<entity::chapter::Model> for Chapter {
+    fn from(m: entity::chapter::Model) -> Self {
+        Self(m)
+    }
+}
+
+#[Object]
+impl Chapter {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Chapter, self.0.id).encode().into()
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    async fn base(&self, ctx: &Context<'_>) -> AppResult<Base> {
+        load(ctx, BaseById(self.0.base_id))
+            .await?
+            .map(Base)
+            .ok_or_else(|| AppError::Internal(format!("chapter {} has no base", self.0.id)))
+    }
+    async fn province(&self, ctx: &Context<'_>) -> AppResult<Province> {
+        load(ctx, ProvinceById(self.0.province_id))
+            .await?
+            .map(Province)
+            .ok_or_else(|| AppError::Internal(format!("chapter {} has no province", self.0.id)))
+    }
+    /// The chapter's members, within the viewer's scope.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MemberFilterInput>,
+        #[graphql(default)] order_by: MemberOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<MemberConnection> {
+        let order = order_by.order();
+        let args = ListArgs {
+            filter: filter.unwrap_or_default().parse()?,
+            order,
+            window: window(&order, first, after, last, before)?,
+        };
+        let page = load(ctx, MembersOfChapter(self.0.id, Arc::new(args))).await?;
+        Ok(MemberConnection(page.ok_or_else(|| {
+            AppError::Internal("member page missing from batch".into())
+        })?))
+    }
+    async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
+        stats(ctx, Level::Chapter, self.0.id).await
+    }
+    /// Awards to the chapter itself, or with `includeDescendants` to its members too.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn awards(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_descendants: bool,
+        filter: Option<AwardFilterInput>,
+        #[graphql(default)] order_by: AwardOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<AwardConnection> {
+        let id = self.0.id;
+        unit_awards(
+            ctx,
+            RecipientType::Chapter,
+            Level::Chapter,
+            id,
+            include_descendants,
+            filter,
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
+    }
+}
+
+connection!(
+    ProvinceConnection,
+    ProvinceEdge,
+    Province,
+    entity::province::Model,
+    "provinces"
+);
+connection!(BaseConnection, BaseEdge, Base, entity::base::Model, "base associations");
+connection!(
+    ChapterConnection,
+    ChapterEdge,
+    Chapter,
+    entity::chapter::Model,
+    "chapters"
+);
+
+#[derive(Default)]
+pub struct TreeQuery;
+
+#[Object]
+impl TreeQuery {
+    /// The province associations.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    async fn provinces(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UnitFilterInput>,
+        #[graphql(default)] order_by: UnitOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<ProvinceConnection> {
+        let order = order_by.order();
+        let w = window(&order, first, after, last, before)?;
+        let query = store::provinces(&filter.unwrap_or_default().parse()?, order);
+        Ok(ProvinceConnection(query.page(&state(ctx).db, &w).await?))
+    }
+
+    /// Base associations across the tree, optionally of one province.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn bases(
+        &self,
+        ctx: &Context<'_>,
+        province_id: Option<ID>,
+        filter: Option<UnitFilterInput>,
+        #[graphql(default)] order_by: UnitOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<BaseConnection> {
+        let order = order_by.order();
+        let w = window(&order, first, after, last, before)?;
+        let mut unit_filter = filter.unwrap_or_default().parse()?;
+        unit_filter.parent =
+            super::opt_id("provinceId", province_id.as_ref(), NodeKind::Province)?.map(|id| ("province_id", id));
+        Ok(BaseConnection(
+            store::bases(&unit_filter, order).page(&state(ctx).db, &w).await?,
+        ))
+    }
+
+    /// Chapters across the tree, optionally of one base.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn chapters(
+        &self,
+        ctx: &Context<'_>,
+        base_id: Option<ID>,
+        filter: Option<UnitFilterInput>,
+        #[graphql(default)] order_by: UnitOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<ChapterConnection> {
+        let order = order_by.order();
+        let w = window(&order, first, after, last, before)?;
+        let mut unit_filter = filter.unwrap_or_default().parse()?;
+        unit_filter.parent = super::opt_id("baseId", base_id.as_ref(), NodeKind::Base)?.map(|id| ("base_id", id));
+        Ok(ChapterConnection(
+            store::chapters(&unit_filter, order).page(&state(ctx).db, &w).await?,
+        ))
+    }
+}

@@ -1,0 +1,27 @@
+//! hoi-ccb: the GraphQL API of the Vietnam Veterans' Association membership registry.
+//!
+//! The module tree: configuration ([`config`]), the one error type ([`error`]), Vietnamese text handling
+//! ([`text`]), ids and cursors ([`ids`]), data access ([`store`]), authentication and the access policy
+//! ([`auth`]), the GraphQL schema ([`graphql`]), the HTTP server ([`server`]), the database connection and
+//! metrics ([`db`]) and the demo data set ([`demo`]).
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod graphql;
+pub mod ids;
+pub mod server;
+pub mod sql;
+pub mod store;
+pub mod text;
+
+use std::sync::Arc;
+
+/// Process-wide services a request may need besides the database.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<config::Config>,
+    pub metrics: Arc<db::Metrics>,
+}

@@ -1,0 +1,64 @@
+//! The `hoi-ccb` command: `serve` (default), `migrate up|down|status`, `seed-demo`, `print-schema`.
+
+use std::process::ExitCode;
+
+use hoi_ccb::config::Config;
+use hoi_ccb::{db, demo, server};
+use migration::{Migrator, MigratorTrait};
+
+const USAGE: &str = "usage: hoi-ccb [serve | migrate up|down|status | seed-demo | print-schema]";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm_migration=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(args: &[&str]) -> Result<(), BoxError> {
+    match args {
+        [] | ["serve"] => {
+            let state = server::prepare(Config::from_env()?).await?;
+            server::serve(state).await?;
+        }
+        ["print-schema"] => print!("{}", hoi_ccb::graphql::sdl()),
+        ["migrate", action] => {
+            let config = Config::from_env()?;
+            let conn = db::connect(&config.database, &Default::default()).await?;
+            match *action {
+                "up" => server::migrate_up(&conn).await?,
+                "down" => Migrator::down(&conn, Some(1)).await?,
+                "status" => {
+                    for m in Migrator::get_migration_with_status(&conn).await? {
+                        println!("{}\t{}", m.name(), m.status());
+                    }
+                }
+                other => return Err(format!("unknown migrate action {other:?}; {USAGE}").into()),
+            }
+        }
+        ["seed-demo"] => {
+            let config = Config::from_env()?;
+            let conn = db::connect(&config.database, &Default::default()).await?;
+            server::migrate_up(&conn).await?;
+            let summary = demo::seed(&conn).await?;
+            println!("seeded: {summary:?}");
+        }
+        _ => return Err(USAGE.into()),
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! The HTTP server: `POST /graphql` (JSON), GraphiQL on `GET /graphql`, `/healthz`, `/readyz`, `/metrics`.
+//! Authentication happens here, once per request, before the GraphQL layer sees it; everything below gets a
+//! [`Viewer`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::http::GraphiQLSource;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State as AxumState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::Services;
+use crate::auth::policy::ReadScope;
+use crate::auth::token::TokenService;
+use crate::auth::{Principal, Role, ScopeNode, Viewer};
+use crate::config::Config;
+use crate::db::{self, Metrics};
+use crate::error::AppError;
+use crate::graphql::{self, AppSchema};
+use crate::sql::Sql;
+
+/// The largest request body accepted: generous for any real query, small enough to refuse abuse early.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A request that runs longer than this is cut off with an error.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: DatabaseConnection,
+    pub services: Services,
+    pub tokens: Arc<TokenService>,
+}
+
+/// Connects, migrates, and builds the application state.
+pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+    let metrics = Arc::new(Metrics::new());
+    let db = db::connect(&config.database, &metrics).await?;
+    migrate_up(&db).await?;
+    if config.database.is_embedded() && !crate::demo::is_seeded(&db).await? {
+        let started = Instant::now();
+        let summary = crate::demo::seed(&db).await?;
+        tracing::info!(
+            ?summary,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "loaded the demo data set"
+        );
+    }
+    let tokens = Arc::new(TokenService::new(&config));
+    Ok(AppState {
+        schema: graphql::build_schema(),
+        db,
+        services: Services {
+            config: Arc::new(config),
+            metrics,
+        },
+        tokens,
+    })
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock keeps several instances starting at once from
+/// racing each other.
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    let pg = db.get_database_backend() == DbBackend::Postgres;
+    if pg {
+        db.execute_unprepared("SELECT pg_advisory_lock(727274)").await?;
+    }
+    let result = Migrator::up(db, None).await;
+    if pg {
+        db.execute_unprepared("SELECT pg_advisory_unlock(727274)").await?;
+    }
+    result
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql_post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+/// A server bound to an address, running in the background (tests use port 0).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+pub async fn spawn(state: AppState, addr: SocketAddr) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone());
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, state, handle })
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let addr = state.services.config.bind_addr;
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving GraphQL on /graphql (GraphiQL on GET)");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn track(AxumState(state): AxumState<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let m = &state.services.metrics;
+    m.http_duration
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    m.http_requests
+        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .inc();
+    response
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("hoi-ccb GraphQL")
+            .finish(),
+    )
+}
+
+async fn readyz(AxumState(state): AxumState<AppState>) -> impl IntoResponse {
+    match state.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+async fn metrics(AxumState(state): AxumState<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.services.metrics.render(),
+    )
+}
+
+/// A GraphQL-shaped error response outside of execution (bad body, bad token).
+fn error_response(status: StatusCode, err: AppError) -> Response {
+    let mut extensions = json!({ "code": err.code() });
+    if let AppError::BadUserInput { field, .. } = &err {
+        extensions["field"] = json!(field);
+    }
+    (
+        status,
+        Json(json!({ "data": null, "errors": [{ "message": err.message(), "extensions": extensions }] })),
+    )
+        .into_response()
+}
+
+/// Who is asking: no `Authorization` header is the anonymous public; anything else must be a valid bearer token.
+async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<(Viewer, ReadScope), AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok((Viewer::Anonymous, ReadScope::of(&Viewer::Anonymous, None)));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AppError::Unauthenticated)?;
+    let principal = state.tokens.verify(token)?;
+    crate::auth::accounts::check_active(&state.db, &principal).await?;
+    let member_chapter = match principal {
+        Principal {
+            role: Role::Member,
+            scope: ScopeNode::Member(id),
+            ..
+        } => member_chapter(&state.db, id).await?,
+        _ => None,
+    };
+    let viewer = Viewer::Account(principal);
+    let scope = ReadScope::of(&viewer, member_chapter);
+    Ok((viewer, scope))
+}
+
+async fn member_chapter(db: &DatabaseConnection, member_id: i64) -> Result<Option<i64>, AppError> {
+    let mut sql = Sql::new("SELECT chapter_id FROM members WHERE id = ");
+    sql.bind(member_id);
+    let row = db.query_one_raw(sql.build(db.get_database_backend())).await?;
+    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?)
+}
+
+async fn graphql_post(AxumState(state): AxumState<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            let err = AppError::bad_input("body", format!("not a GraphQL request in JSON: {e}"));
+            return error_response(StatusCode::BAD_REQUEST, err);
+        }
+    };
+    let (viewer, scope) = match viewer(&state, &headers).await {
+        Ok(v) => v,
+        Err(AppError::Unauthenticated) => return error_response(StatusCode::UNAUTHORIZED, AppError::Unauthenticated),
+        Err(other) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, other),
+    };
+    let data = graphql::State::new(state.db.clone(), viewer, scope, state.services.clone());
+    let request = request.data(data).data(state.tokens.clone());
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await {
+        Ok(response) => with_codes(response),
+        Err(_) => {
+            let err = AppError::Internal("request timed out".into());
+            return error_response(StatusCode::SERVICE_UNAVAILABLE, err);
+        }
+    };
+    Json(response).into_response()
+}
+
+/// Gives every error a stable `extensions.code`. Resolver errors already carry one (they all pass through
+/// `AppError`); what is left comes from parsing and validation, which are the client's to fix.
+fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            let code = if error.message.contains("too complex") || error.message.contains("nested too deep") {
+                "QUERY_TOO_COMPLEX"
+            } else {
+                "BAD_USER_INPUT"
+            };
+            error.extensions.get_or_insert_with(Default::default).set("code", code);
+        }
+    }
+    response
+}

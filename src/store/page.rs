@@ -1,0 +1,296 @@
+//! Keyset pagination, at the root and per parent. A root page is one `ORDER BY … LIMIT` statement (plus a
+//! `COUNT` only if `totalCount` is asked for); the pages of many parents are one statement that cuts every
+//! parent's page in SQL with `ROW_NUMBER() OVER (PARTITION BY parent …)` and carries each parent's total with
+//! `COUNT(*) OVER (PARTITION BY parent)`, so a nested level costs one statement whatever the page sizes.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, QueryResult};
+
+use crate::error::{AppError, AppResult};
+use crate::ids::{Cursor, KeyValue};
+use crate::sql::{Filter, Sql};
+
+/// The most rows one page may hold; `first`/`last` above it are refused, not silently cut.
+pub const MAX_PAGE_SIZE: i32 = 100;
+/// The page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+
+/// One ordering of a list: SQL columns of alias `t` (with whether each is text), all in one direction, the last
+/// one unique (the primary key), so the order is total and keyset pagination is stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Order {
+    pub tag: &'static str,
+    pub columns: &'static [(&'static str, bool)],
+    pub descending: bool,
+}
+
+impl Order {
+    fn shape(&self) -> Vec<bool> {
+        self.columns.iter().map(|(_, text)| *text).collect()
+    }
+
+    fn render(&self, alias: &str, reverse: bool) -> String {
+        let dir = if self.descending != reverse { "DESC" } else { "ASC" };
+        self.columns
+            .iter()
+            .map(|(c, _)| format!("{alias}.{c} {dir}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `(t.a, t.b) > (?, ?)`: the rows strictly after `cursor` in the direction of travel.
+    fn keyset(&self, cursor: &Cursor, reverse: bool) -> Sql {
+        let cols = self
+            .columns
+            .iter()
+            .map(|(c, _)| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let op = if self.descending != reverse { "<" } else { ">" };
+        let mut sql = Sql::new(&format!("({cols}) {op} ("));
+        for (i, v) in cursor.values.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            match v {
+                KeyValue::Int(n) => sql.bind(*n),
+                KeyValue::Text(s) => sql.bind(s.clone()),
+            };
+        }
+        sql.push(")");
+        sql
+    }
+}
+
+/// A validated `first`/`after`/`last`/`before`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Window {
+    pub size: u64,
+    pub cursor: Option<Cursor>,
+    pub backward: bool,
+}
+
+impl Window {
+    pub fn parse(
+        order: &Order,
+        first: Option<i32>,
+        after: Option<&str>,
+        last: Option<i32>,
+        before: Option<&str>,
+    ) -> AppResult<Self> {
+        let size = |field: &str, n: i32| {
+            if !(0..=MAX_PAGE_SIZE).contains(&n) {
+                return Err(AppError::bad_input(
+                    field,
+                    format!("must be between 0 and {MAX_PAGE_SIZE}"),
+                ));
+            }
+            Ok(n as u64)
+        };
+        let cursor = |field: &str, raw: &str| Cursor::parse(field, raw, order.tag, &order.shape());
+        if first.is_some() && last.is_some() {
+            return Err(AppError::bad_input("last", "cannot be combined with first"));
+        }
+        if after.is_some() && before.is_some() {
+            return Err(AppError::bad_input("before", "cannot be combined with after"));
+        }
+        let backward = last.is_some() || before.is_some();
+        if backward && first.is_some() {
+            return Err(AppError::bad_input("before", "goes with last, not first"));
+        }
+        if backward && after.is_some() {
+            return Err(AppError::bad_input("after", "goes with first, not last"));
+        }
+        let (field, n, raw) = if backward {
+            ("last", last, before)
+        } else {
+            ("first", first, after)
+        };
+        let cursor_field = if backward { "before" } else { "after" };
+        Ok(Self {
+            size: size(field, n.unwrap_or(DEFAULT_PAGE_SIZE))?,
+            cursor: raw.map(|raw| cursor(cursor_field, raw)).transpose()?,
+            backward,
+        })
+    }
+}
+
+/// A row that can be paged: it knows its key values in an ordering.
+pub trait Row: FromQueryResult + Clone + Send + Sync + 'static {
+    fn key(&self, order: &Order) -> Vec<KeyValue>;
+}
+
+/// One page of rows with what `pageInfo` and `totalCount` need.
+#[derive(Clone, Debug)]
+pub struct Page<M> {
+    pub rows: Vec<M>,
+    pub order: Order,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub total: Total,
+}
+
+/// The total of a page's list: known from the page's own statement, or a count run only if asked for.
+#[derive(Clone, Debug)]
+pub enum Total {
+    Known(i64),
+    Deferred(Sql),
+}
+
+impl<M: Row> Page<M> {
+    pub fn cursor_of(&self, row: &M) -> String {
+        Cursor {
+            tag: self.order.tag.to_owned(),
+            values: row.key(&self.order),
+        }
+        .encode()
+    }
+
+    pub async fn total(&self, db: &DatabaseConnection) -> AppResult<i64> {
+        match &self.total {
+            Total::Known(n) => Ok(*n),
+            Total::Deferred(sql) => {
+                let row = db.query_one_raw(sql.clone().build(db.get_database_backend())).await?;
+                Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+            }
+        }
+    }
+
+    fn empty(order: Order, window: &Window) -> Self {
+        Self {
+            rows: Vec::new(),
+            order,
+            has_next: window.backward && window.cursor.is_some(),
+            has_previous: !window.backward && window.cursor.is_some(),
+            total: Total::Known(0),
+        }
+    }
+
+    /// Trims the look-ahead row and puts a backward page back in list order.
+    fn finish(mut rows: Vec<M>, order: Order, window: &Window, total: Total) -> Self {
+        let more = rows.len() as u64 > window.size;
+        rows.truncate(window.size as usize);
+        if window.backward {
+            rows.reverse();
+        }
+        let had_cursor = window.cursor.is_some();
+        Self {
+            rows,
+            order,
+            has_next: if window.backward { had_cursor } else { more },
+            has_previous: if window.backward { more } else { had_cursor },
+            total,
+        }
+    }
+}
+
+/// A list to page: a table under alias `t`, its filter (scope included) and ordering.
+pub struct ListQuery {
+    pub table: &'static str,
+    pub filter: Filter,
+    pub order: Order,
+}
+
+impl ListQuery {
+    pub fn new(table: &'static str, filter: Filter, order: Order) -> Self {
+        Self { table, filter, order }
+    }
+
+    /// A page of the whole list.
+    pub async fn page<M: Row>(&self, db: &DatabaseConnection, window: &Window) -> AppResult<Page<M>> {
+        let mut count = Sql::new(&format!("SELECT COUNT(*) FROM {} t", self.table));
+        self.filter.render_where(&mut count);
+        if window.size == 0 {
+            return Ok(Page {
+                total: Total::Deferred(count),
+                ..Page::empty(self.order, window)
+            });
+        }
+        let mut filter = self.filter.clone();
+        if let Some(cursor) = &window.cursor {
+            filter.and(self.order.keyset(cursor, window.backward));
+        }
+        let mut sql = Sql::new(&format!("SELECT t.* FROM {} t", self.table));
+        filter.render_where(&mut sql);
+        sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
+        sql.bind((window.size + 1) as i64);
+        let rows = query_rows::<M>(db, sql).await?;
+        Ok(Page::finish(
+            rows.into_iter().map(|(m, _)| m).collect(),
+            self.order,
+            window,
+            Total::Deferred(count),
+        ))
+    }
+
+    /// The pages of many parents (rows whose `parent_column` is in `parents`) in one statement.
+    pub async fn pages_by_parent<M: Row>(
+        &self,
+        db: &DatabaseConnection,
+        parent_column: &'static str,
+        parents: &[i64],
+        window: &Window,
+    ) -> AppResult<HashMap<i64, Page<M>>> {
+        let mut filter = self.filter.clone();
+        let mut parent_in = Sql::new(&format!("t.{parent_column} IN "));
+        parent_in.bind_list(parents);
+        filter.and(parent_in);
+
+        // Rows past the cursor rank first; the first row of a parent always comes back, so a parent whose page
+        // is empty past the cursor still reports its total.
+        let mut sql = Sql::new(&format!(
+            "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.{parent_column} ORDER BY s.after__ DESC, {}) AS rn__ FROM (SELECT t.*, COUNT(*) OVER (PARTITION BY t.{parent_column}) AS total__, ",
+            self.order.render("s", window.backward)
+        ));
+        match &window.cursor {
+            Some(cursor) => {
+                sql.push("CAST(CASE WHEN ");
+                sql.append(&self.order.keyset(cursor, window.backward));
+                sql.push(" THEN 1 ELSE 0 END AS BIGINT)");
+            }
+            None => {
+                sql.push("CAST(1 AS BIGINT)");
+            }
+        }
+        sql.push(&format!(" AS after__ FROM {} t", self.table));
+        filter.render_where(&mut sql);
+        sql.push(") s) r WHERE (r.after__ = 1 AND r.rn__ <= ");
+        sql.bind((window.size + 1) as i64);
+        sql.push(&format!(") OR r.rn__ = 1 ORDER BY r.{parent_column}, r.rn__"));
+
+        let mut grouped: HashMap<i64, (Vec<M>, i64)> = HashMap::new();
+        for (model, row) in query_rows::<M>(db, sql).await? {
+            let parent: i64 = row.try_get("", parent_column)?;
+            let total: i64 = row.try_get("", "total__")?;
+            let past_cursor: i64 = row.try_get("", "after__")?;
+            let entry = grouped.entry(parent).or_insert_with(|| (Vec::new(), total));
+            if past_cursor == 1 && window.size > 0 {
+                entry.0.push(model);
+            }
+        }
+        Ok(parents
+            .iter()
+            .map(|p| {
+                let page = match grouped.remove(p) {
+                    Some((rows, total)) => Page::finish(rows, self.order, window, Total::Known(total)),
+                    None => Page::empty(self.order, window),
+                };
+                (*p, page)
+            })
+            .collect())
+    }
+}
+
+/// Runs a statement and decodes each row as `M`, keeping the raw row for extra columns.
+pub async fn query_rows<M: FromQueryResult>(db: &DatabaseConnection, sql: Sql) -> AppResult<Vec<(M, QueryResult)>> {
+    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    rows.into_iter()
+        .map(|row| Ok((M::from_query_result(&row, "")?, row)))
+        .collect()
+}
+
+/// Runs a statement and decodes each row as `M`.
+pub async fn query_models<M: FromQueryResult>(db: &DatabaseConnection, sql: Sql) -> AppResult<Vec<M>> {
+    Ok(query_rows::<M>(db, sql).await?.into_iter().map(|(m, _)| m).collect())
+}

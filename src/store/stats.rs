@@ -1,0 +1,83 @@
+//! Counts of tree nodes from aggregate SQL: one statement per level for any number of nodes, each count a
+//! correlated `COUNT(*)` answered from an index, never by loading rows.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::error::AppResult;
+use crate::sql::Sql;
+
+/// The level whose nodes are counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Level {
+    Province,
+    Base,
+    Chapter,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub bases: i64,
+    pub territorial_bases: i64,
+    pub chapters: i64,
+    pub members: i64,
+    pub veterans: i64,
+    pub ex_servicemen: i64,
+    pub women: i64,
+    pub party_members: i64,
+}
+
+/// Counts open units and active members below each node of `level`.
+pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppResult<HashMap<i64, Counts>> {
+    let (table, column) = match level {
+        Level::Province => ("provinces", "province_id"),
+        Level::Base => ("bases", "base_id"),
+        Level::Chapter => ("chapters", "chapter_id"),
+    };
+    let active = format!("FROM members m WHERE m.{column} = n.id AND m.status = 'ACTIVE'");
+    let mut select = vec![
+        format!("(SELECT COUNT(*) {active}) AS members"),
+        format!("(SELECT COUNT(*) {active} AND m.member_type = 'VETERAN') AS veterans"),
+        format!("(SELECT COUNT(*) {active} AND m.member_type = 'EX_SERVICEMAN') AS ex_servicemen"),
+        format!("(SELECT COUNT(*) {active} AND m.sex = 'FEMALE') AS women"),
+        format!("(SELECT COUNT(*) {active} AND m.party_member = TRUE) AS party_members"),
+    ];
+    if level != Level::Chapter {
+        select.push(format!(
+            "(SELECT COUNT(*) FROM chapters c WHERE c.{column} = n.id AND c.closed_at IS NULL) AS chapters"
+        ));
+    }
+    if level == Level::Province {
+        select
+            .push("(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL) AS bases".into());
+        select.push(
+            "(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL AND b.kind IN ('WARD', 'COMMUNE', 'SPECIAL_ZONE')) AS territorial_bases".into(),
+        );
+    }
+    let mut sql = Sql::new(&format!(
+        "SELECT n.id, {} FROM {table} n WHERE n.id IN ",
+        select.join(", ")
+    ));
+    sql.bind_list(ids);
+    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let get = |name: &str| row.try_get::<i64>("", name).ok().unwrap_or(0);
+        let id: i64 = row.try_get("", "id")?;
+        out.insert(
+            id,
+            Counts {
+                bases: get("bases"),
+                territorial_bases: get("territorial_bases"),
+                chapters: get("chapters"),
+                members: row.try_get("", "members")?,
+                veterans: get("veterans"),
+                ex_servicemen: get("ex_servicemen"),
+                women: get("women"),
+                party_members: get("party_members"),
+            },
+        );
+    }
+    Ok(out)
+}

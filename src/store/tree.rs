@@ -1,0 +1,77 @@
+//! Reads of the organisation tree: provinces, bases, chapters. Unit names are public (DOMAIN.md §4), so units
+//! carry no row scope; closed units are hidden unless asked for.
+
+use entity::base::BaseKind;
+
+use crate::sql::{Filter, Sql};
+use crate::store::page::{ListQuery, Order};
+use crate::text;
+
+pub const BY_NAME: Order = Order {
+    tag: "unit:NAME",
+    columns: &[("sort_key", true), ("id", false)],
+    descending: false,
+};
+pub const BY_CODE: Order = Order {
+    tag: "unit:CODE",
+    columns: &[("code", true), ("id", false)],
+    descending: false,
+};
+
+/// Filters common to every level of units.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct UnitFilter {
+    /// Diacritic- and case-insensitive words that must all occur in the name.
+    pub search: Option<String>,
+    pub include_closed: bool,
+    /// Bases only.
+    pub kinds: Option<Vec<BaseKind>>,
+    /// Root lists only: keep the children of one parent (`province_id` or `base_id`).
+    pub parent: Option<(&'static str, i64)>,
+}
+
+impl UnitFilter {
+    pub fn to_filter(&self) -> Filter {
+        let mut filter = Filter::default();
+        if !self.include_closed {
+            filter.and_text("t.closed_at IS NULL");
+        }
+        if let Some(search) = &self.search {
+            // Unit tables are small (hundreds to a few thousand rows per province), so a substring match on the
+            // stored folded name is cheap; members use the token index instead.
+            for word in text::fold(search).split(' ').filter(|w| !w.is_empty()) {
+                let mut cond = Sql::new("t.name_search LIKE ");
+                cond.bind(format!("%{word}%"));
+                filter.and(cond);
+            }
+        }
+        if let Some(kinds) = &self.kinds {
+            let mut cond = Sql::new("t.kind IN ");
+            cond.bind_list(
+                &kinds
+                    .iter()
+                    .map(|k| sea_orm::ActiveEnum::to_value(k))
+                    .collect::<Vec<_>>(),
+            );
+            filter.and(cond);
+        }
+        if let Some((column, id)) = self.parent {
+            let mut cond = Sql::new(&format!("t.{column} = "));
+            cond.bind(id);
+            filter.and(cond);
+        }
+        filter
+    }
+}
+
+pub fn provinces(filter: &UnitFilter, order: Order) -> ListQuery {
+    ListQuery::new("provinces", filter.to_filter(), order)
+}
+
+pub fn bases(filter: &UnitFilter, order: Order) -> ListQuery {
+    ListQuery::new("bases", filter.to_filter(), order)
+}
+
+pub fn chapters(filter: &UnitFilter, order: Order) -> ListQuery {
+    ListQuery::new("chapters", filter.to_filter(), order)
+}
