@@ -519,10 +519,15 @@ pub async fn seed(db: &DatabaseConnection) -> Result<Summary, DbErr> {
             "created_at",
         ],
     );
-    for i in 0..BASES {
+    for (i, place) in place_names
+        .iter()
+        .take(BASES)
+        .chain(std::iter::repeat(&String::new()))
+        .take(BASES)
+        .enumerate()
+    {
         let id = (i + 1) as i64;
         let (name, kind) = if i < TERRITORIAL_BASES {
-            let place = &place_names[i];
             match place.as_str() {
                 "Vân Đồn" | "Cô Tô" => (format!("Đặc khu {place}"), "SPECIAL_ZONE"),
                 _ if i % 7 < 3 => (format!("Phường {place}"), "WARD"),
@@ -778,7 +783,6 @@ enum Who {
     Member(usize),
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn seed_awards<C: ConnectionTrait>(
     db: &C,
     rng: &mut ChaCha8Rng,
@@ -1035,8 +1039,7 @@ async fn seed_awards<C: ConnectionTrait>(
             }
         }
         // Giấy khen: each base commends a few of its own chapters and members.
-        let mut commendation_no = 0;
-        for _ in 0..120 {
+        for commendation_no in 1..=120 {
             let m = rng.random_range(0..members.len());
             let base_index = (members[m].1 - 1) as usize;
             let movement = *[MOVEMENT, OTHER_MOVEMENTS[0], OTHER_MOVEMENTS[1]]
@@ -1047,7 +1050,6 @@ async fn seed_awards<C: ConnectionTrait>(
             } else {
                 Who::Chapter((members[m].2 - 1) as usize)
             };
-            commendation_no += 1;
             let n = commendation_no;
             add(
                 &mut rows,
@@ -1063,7 +1065,6 @@ async fn seed_awards<C: ConnectionTrait>(
             );
         }
     }
-    drop(add);
     rows.run(db).await?;
     Ok((next_id - 1) as usize)
 }

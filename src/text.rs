@@ -77,30 +77,35 @@ fn letter_and_tone(c: char) -> (String, u8) {
     (base.nfc().collect(), tone)
 }
 
-/// A key whose byte order is Vietnamese alphabetical order of `parts` compared part by part: letters first
-/// (đ after d, ă and â after a, …), then tones as the tie-breaker, case ignored. Only `[0-9a-z]` is used,
-/// so the order is the same under any SQL collation.
+/// A key whose byte order is Vietnamese alphabetical order of `parts` compared part by part: within a part,
+/// letters first (đ after d, ă and â after a, …), then the tones of its syllables as the tie-breaker
+/// (level, grave, hook, tilde, acute, dot); case is ignored. "Hòa" and "Hoà" (the tone mark placed on another
+/// vowel of the same syllable) get the same key. Only `[0-9a-z]` is used, so the order is the same under any
+/// SQL collation.
 pub fn sort_key(parts: &[&str]) -> String {
-    let mut letters = String::new();
-    let mut tones = String::new();
+    let mut key = String::new();
     for part in parts {
         let lower: String = part.nfc().flat_map(char::to_lowercase).collect();
-        for c in lower.chars() {
-            let (base, tone) = letter_and_tone(c);
-            if let Some(index) = ALPHABET.iter().position(|l| *l == base) {
-                letters.push(SYMBOLS[index + 2] as char);
-                tones.push(SYMBOLS[tone as usize] as char);
-            } else if c.is_ascii_digit() {
-                // Digits in unit names ("Khu 5") sort before letters and keep their numeric order per digit.
-                letters.push('1');
-                letters.push(c);
+        let mut tones = String::new();
+        for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            let mut word_tone = 0;
+            for c in word.chars() {
+                let (base, tone) = letter_and_tone(c);
+                word_tone = word_tone.max(tone);
+                if let Some(index) = ALPHABET.iter().position(|l| *l == base) {
+                    key.push(SYMBOLS[index + 2] as char);
+                } else if c.is_ascii_digit() {
+                    // Digits in unit names ("Khu 5") sort before letters.
+                    key.push('1');
+                    key.push(c);
+                }
             }
+            tones.push(SYMBOLS[word_tone as usize] as char);
         }
-        letters.push('0');
+        key.push('0');
+        key.push_str(&tones);
     }
-    letters.push('0');
-    letters.push_str(&tones);
-    letters
+    key
 }
 
 /// Sort key of a person's name: given name first, then family name, then middle name.

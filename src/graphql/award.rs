@@ -133,6 +133,8 @@ impl AwardFilterInput {
 }
 
 /// Who received an award.
+// Values live for one field resolution; boxing the member would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Union)]
 pub enum AwardRecipient {
     Member(Member),

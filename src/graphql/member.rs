@@ -276,7 +276,6 @@ impl Member {
     }
     /// Awards the member received.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn awards(
         &self,
         ctx: &Context<'_>,

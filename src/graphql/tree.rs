@@ -151,7 +151,6 @@ async fn stats(ctx: &Context<'_>, level: Level, id: i64) -> AppResult<Stats> {
 }
 
 /// Awards of a unit: received by the unit itself, or with `includeDescendants` by anything inside it.
-#[allow(clippy::too_many_arguments)]
 async fn unit_awards(
     ctx: &Context<'_>,
     recipient: RecipientType,
@@ -160,10 +159,7 @@ async fn unit_awards(
     include_descendants: bool,
     filter: Option<AwardFilterInput>,
     order_by: AwardOrder,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
+    (first, after, last, before): (Option<i32>, Option<String>, Option<i32>, Option<String>),
 ) -> AppResult<AwardConnection> {
     let order = order_by.order();
     let args = Arc::new(ListArgs {
@@ -207,7 +203,6 @@ impl Province {
     }
     /// The base associations of the province.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn bases(
         &self,
         ctx: &Context<'_>,
@@ -234,7 +229,6 @@ impl Province {
     }
     /// Awards to the province association itself, or with `includeDescendants` to anything in the province.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn awards(
         &self,
         ctx: &Context<'_>,
@@ -255,10 +249,7 @@ impl Province {
             include_descendants,
             filter,
             order_by,
-            first,
-            after,
-            last,
-            before,
+            (first, after, last, before),
         )
         .await
     }
@@ -305,7 +296,6 @@ impl Base {
     }
     /// The chapters of the base.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn chapters(
         &self,
         ctx: &Context<'_>,
@@ -329,7 +319,6 @@ impl Base {
     }
     /// Members of all chapters of the base, within the viewer's scope.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -356,7 +345,6 @@ impl Base {
     }
     /// Awards to the base itself, or with `includeDescendants` to anything in the base.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn awards(
         &self,
         ctx: &Context<'_>,
@@ -377,10 +365,7 @@ impl Base {
             include_descendants,
             filter,
             order_by,
-            first,
-            after,
-            last,
-            before,
+            (first, after, last, before),
         )
         .await
     }
@@ -423,7 +408,6 @@ impl Chapter {
     }
     /// The chapter's members, within the viewer's scope.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -450,7 +434,6 @@ impl Chapter {
     }
     /// Awards to the chapter itself, or with `includeDescendants` to its members too.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn awards(
         &self,
         ctx: &Context<'_>,
@@ -471,10 +454,7 @@ impl Chapter {
             include_descendants,
             filter,
             order_by,
-            first,
-            after,
-            last,
-            before,
+            (first, after, last, before),
         )
         .await
     }
@@ -521,7 +501,6 @@ impl TreeQuery {
 
     /// Base associations across the tree, optionally of one province.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn bases(
         &self,
         ctx: &Context<'_>,
@@ -545,7 +524,6 @@ impl TreeQuery {
 
     /// Chapters across the tree, optionally of one base.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    #[allow(clippy::too_many_arguments)]
     async fn chapters(
         &self,
         ctx: &Context<'_>,

@@ -6,6 +6,7 @@ pub mod members;
 pub mod page;
 pub mod stats;
 pub mod tree;
+pub mod write;
 
 use sea_orm::DatabaseConnection;
 

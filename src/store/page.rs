@@ -207,6 +207,18 @@ impl ListQuery {
                 ..Page::empty(self.order, window)
             });
         }
+        let sql = self.page_sql(window);
+        let rows = query_rows::<M>(db, sql).await?;
+        Ok(Page::finish(
+            rows.into_iter().map(|(m, _)| m).collect(),
+            self.order,
+            window,
+            Total::Deferred(count),
+        ))
+    }
+
+    /// The statement of a root page.
+    fn page_sql(&self, window: &Window) -> Sql {
         let mut filter = self.filter.clone();
         if let Some(cursor) = &window.cursor {
             filter.and(self.order.keyset(cursor, window.backward));
@@ -215,13 +227,24 @@ impl ListQuery {
         filter.render_where(&mut sql);
         sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
         sql.bind((window.size + 1) as i64);
-        let rows = query_rows::<M>(db, sql).await?;
-        Ok(Page::finish(
-            rows.into_iter().map(|(m, _)| m).collect(),
-            self.order,
-            window,
-            Total::Deferred(count),
-        ))
+        sql
+    }
+
+    /// The database's plan for a root page, one line per step (for tests that pin index use).
+    pub async fn explain(&self, db: &DatabaseConnection, window: &Window) -> AppResult<String> {
+        let backend = db.get_database_backend();
+        let (prefix, column) = match backend {
+            sea_orm::DbBackend::Postgres => ("EXPLAIN ", 0),
+            _ => ("EXPLAIN QUERY PLAN ", 3),
+        };
+        let mut sql = Sql::new(prefix);
+        sql.append(&self.page_sql(window));
+        let rows = db.query_all_raw(sql.build(backend)).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.try_get_by_index::<String>(column).ok())
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     /// The pages of many parents (rows whose `parent_column` is in `parents`) in one statement.

@@ -47,12 +47,7 @@ impl UnitFilter {
         }
         if let Some(kinds) = &self.kinds {
             let mut cond = Sql::new("t.kind IN ");
-            cond.bind_list(
-                &kinds
-                    .iter()
-                    .map(|k| sea_orm::ActiveEnum::to_value(k))
-                    .collect::<Vec<_>>(),
-            );
+            cond.bind_list(&kinds.iter().map(sea_orm::ActiveEnum::to_value).collect::<Vec<_>>());
             filter.and(cond);
         }
         if let Some((column, id)) = self.parent {

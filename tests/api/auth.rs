@@ -1,0 +1,1 @@
+//! Authentication and role-scoped access (filled by the access-control work).

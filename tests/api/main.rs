@@ -1,0 +1,13 @@
+//! The API's tests: one binary, each test against the real server on port 0 with a fresh database. The
+//! database is SQLite unless `TEST_DATABASE_URL` names a PostgreSQL server, in which case each test gets a
+//! fresh PostgreSQL database there.
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod fixture;
+mod ops;
+mod pagination;
+mod search_and_order;
+mod tree_reads;

@@ -1,0 +1,51 @@
+//! Operational endpoints and commands: health, readiness, metrics, GraphiQL, the checked-in schema, migrations.
+
+use migration::{Migrator, MigratorTrait};
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/healthz").await, (200, "ok".to_owned()));
+    assert_eq!(app.get("/readyz").await.0, 200);
+    let (status, metrics) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("db_statements_total"), "{metrics}");
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+}
+
+#[tokio::test]
+async fn graphiql_is_served_on_get() {
+    let app = TestApp::spawn().await;
+    let (status, html) = app.get("/graphql").await;
+    assert_eq!(status, 200);
+    assert!(html.to_lowercase().contains("graphiql"), "{html}");
+}
+
+#[test]
+fn checked_in_schema_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        on_disk == hoi_ccb::graphql::sdl(),
+        "schema.graphql is stale: run `cargo run -- print-schema > schema.graphql`"
+    );
+}
+
+#[tokio::test]
+async fn migrations_go_up_down_and_up_again() {
+    let app = TestApp::spawn().await;
+    let db = app.db();
+    let applied = Migrator::get_applied_migrations(db).await.expect("status").len();
+    assert_eq!(applied, Migrator::migrations().len());
+    Migrator::down(db, None).await.expect("all the way down");
+    assert!(Migrator::get_applied_migrations(db).await.expect("status").is_empty());
+    Migrator::up(db, None).await.expect("up again");
+    assert_eq!(
+        Migrator::get_applied_migrations(db).await.expect("status").len(),
+        applied
+    );
+    // The schema works after the round trip.
+    crate::fixture::Tree::build(&app).await;
+}

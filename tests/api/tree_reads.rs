@@ -1,0 +1,209 @@
+//! Reads of the tree: the demo data reproduces the founding report, nested pages cost one statement per level,
+//! links go up and down, `node`/`nodes` find everything.
+
+use hoi_ccb::auth::{Role, ScopeNode};
+use hoi_ccb::ids::NodeKind;
+use serde_json::{Value, json};
+
+use crate::fixture::Tree;
+use crate::helpers::{TestApp, gid};
+
+#[tokio::test]
+async fn the_demo_data_reproduces_the_founding_report() {
+    let app = TestApp::spawn_with_demo().await;
+    let data = app
+        .data(
+            None,
+            r#"{ provinces { totalCount nodes { name stats { baseCount territorialBaseCount blocBaseCount chapterCount memberCount veteranCount exServicemanCount } } }
+                 central: awards(filter: { year: 2024, grantingLevel: CENTRAL, movement: "CCB gương mẫu" }, first: 50) { totalCount nodes { kind recipientType event } }
+                 province: awards(filter: { year: 2024, grantingLevel: PROVINCE, movement: "ccb guong mau" }) { totalCount nodes { kind recipientType } } }"#,
+            json!({}),
+        )
+        .await;
+    let province = &data["provinces"]["nodes"][0];
+    assert_eq!(data["provinces"]["totalCount"], 1);
+    assert_eq!(province["name"], "Quảng Ninh");
+    let stats = &province["stats"];
+    assert_eq!(stats["baseCount"], 263);
+    assert_eq!(stats["chapterCount"], 1802);
+    let members = stats["memberCount"].as_i64().unwrap_or(0);
+    assert!(
+        (55_600..=55_700).contains(&members),
+        "nearly 55,700 members, got {members}"
+    );
+    assert!((165..=175).contains(&stats["territorialBaseCount"].as_i64().unwrap_or(0)));
+    let veterans = stats["veteranCount"].as_i64().unwrap_or(0) as f64 / members as f64;
+    assert!((0.75..=0.85).contains(&veterans), "about 80 % veterans, got {veterans}");
+
+    let central = data["central"]["nodes"].as_array().cloned().unwrap_or_default();
+    let flags = central.iter().filter(|a| a["kind"] == "EMULATION_FLAG").count();
+    let merits = central.iter().filter(|a| a["kind"] == "CERTIFICATE_OF_MERIT").count();
+    assert_eq!(
+        (flags, merits),
+        (4, 7),
+        "4 Cờ thi đua and 7 Bằng khen from the central committee"
+    );
+    assert!(
+        central
+            .iter()
+            .all(|a| a["recipientType"] != "MEMBER" || a["kind"] != "EMULATION_FLAG")
+    );
+    assert!(
+        central
+            .iter()
+            .all(|a| a["event"].as_str().unwrap_or("").contains("12/12/2024"))
+    );
+    let provincial = data["province"]["nodes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(provincial.len(), 6, "6 Bằng khen from the provincial committee");
+    assert!(provincial.iter().all(|a| a["kind"] == "CERTIFICATE_OF_MERIT"));
+    let kinds: Vec<&Value> = central.iter().chain(&provincial).map(|a| &a["recipientType"]).collect();
+    assert!(
+        kinds.contains(&&json!("MEMBER")) && kinds.iter().any(|k| *k != "MEMBER"),
+        "collectives and individuals"
+    );
+}
+
+const NESTED: &str = r#"query($first: Int!) {
+  provinces(first: 5) { totalCount nodes { name
+    bases(first: $first) { totalCount nodes { name
+      chapters(first: $first) { totalCount nodes { name
+        members(first: $first) { totalCount nodes { fullName } } } } } } } } }"#;
+
+#[tokio::test]
+async fn a_nested_page_costs_one_statement_per_level_whatever_the_page_sizes() {
+    let app = TestApp::spawn().await;
+    Tree::build(&app).await;
+    let admin = app.admin();
+    for first in [1, 3, 10] {
+        let (statements, data) = app
+            .count_statements(Some(&admin), NESTED, json!({ "first": first }))
+            .await;
+        // provinces + their count, bases, chapters, members: totals of nested levels come with their rows.
+        assert_eq!(statements, 5, "first = {first}: {data}");
+    }
+    let (_, data) = app.count_statements(Some(&admin), NESTED, json!({ "first": 10 })).await;
+    let qn = data["provinces"]["nodes"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "Quảng Ninh"))
+        .cloned();
+    let qn = qn.expect("Quảng Ninh listed");
+    assert_eq!(qn["bases"]["totalCount"], 3);
+    let dong_trieu = &qn["bases"]["nodes"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["name"] == "Phường Đông Triều").cloned())
+        .expect("base");
+    assert_eq!(dong_trieu["chapters"]["totalCount"], 2);
+    assert_eq!(dong_trieu["chapters"]["nodes"][0]["members"]["totalCount"], 5);
+}
+
+#[tokio::test]
+async fn nested_pages_are_cut_per_parent_in_sql() {
+    let app = TestApp::spawn().await;
+    Tree::build(&app).await;
+    let data = app.data(Some(&app.admin()), NESTED, json!({ "first": 1 })).await;
+    for province in data["provinces"]["nodes"].as_array().cloned().unwrap_or_default() {
+        let bases = province["bases"]["nodes"].as_array().cloned().unwrap_or_default();
+        assert_eq!(bases.len(), 1, "one base per province with first: 1");
+        for base in bases {
+            let chapters = base["chapters"]["nodes"].as_array().cloned().unwrap_or_default();
+            assert_eq!(chapters.len(), 1);
+            assert!(chapters[0]["members"]["nodes"].as_array().map(|m| m.len()).unwrap_or(0) <= 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn stats_count_units_and_active_members_at_every_level() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let q = r#"query($p: ID!, $b: ID!, $c: ID!) {
+        p: node(id: $p) { ... on Province { stats { baseCount territorialBaseCount blocBaseCount chapterCount memberCount femaleMemberCount } } }
+        b: node(id: $b) { ... on Base { stats { baseCount chapterCount memberCount } } }
+        c: node(id: $c) { ... on Chapter { stats { chapterCount memberCount } } } }"#;
+    let (statements, data) = app
+        .count_statements(
+            None,
+            q,
+            json!({ "p": gid(NodeKind::Province, tree.provinces["QN"]), "b": gid(NodeKind::Base, tree.bases["A1"]), "c": gid(NodeKind::Chapter, tree.chapters["A1a"]) }),
+        )
+        .await;
+    assert_eq!(
+        data["p"]["stats"],
+        json!({ "baseCount": 3, "territorialBaseCount": 2, "blocBaseCount": 1, "chapterCount": 4, "memberCount": 10, "femaleMemberCount": 2 })
+    );
+    assert_eq!(
+        data["b"]["stats"],
+        json!({ "baseCount": 0, "chapterCount": 2, "memberCount": 7 })
+    );
+    assert_eq!(data["c"]["stats"], json!({ "chapterCount": 0, "memberCount": 5 }));
+    assert!(
+        statements <= 6,
+        "three lookups and three aggregate statements, got {statements}"
+    );
+}
+
+#[tokio::test]
+async fn links_lead_up_the_tree_from_a_member() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let id = gid(NodeKind::Member, tree.member("Nguyễn Văn Trường"));
+    let data = app
+        .data(
+            Some(&app.admin()),
+            "query($id: ID!) { node(id: $id) { id ... on Member { fullName givenName chapter { name base { name kind category province { name } } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data["node"]["id"], id);
+    assert_eq!(data["node"]["fullName"], "Nguyễn Văn Trường");
+    assert_eq!(data["node"]["chapter"]["name"], "Chi hội Khu 1");
+    assert_eq!(data["node"]["chapter"]["base"]["name"], "Phường Đông Triều");
+    assert_eq!(data["node"]["chapter"]["base"]["category"], "TERRITORIAL");
+    assert_eq!(data["node"]["chapter"]["base"]["province"]["name"], "Quảng Ninh");
+}
+
+#[tokio::test]
+async fn nodes_returns_each_id_in_order_with_null_for_missing_ones() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let ids = json!([
+        gid(NodeKind::Base, tree.bases["A2"]),
+        gid(NodeKind::Member, 999_999),
+        gid(NodeKind::Province, tree.provinces["HP"]),
+    ]);
+    let data = app
+        .data(
+            Some(&app.admin()),
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Base { name } ... on Province { name } } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    assert_eq!(data["nodes"][0]["name"], "Xã Tiên Yên");
+    assert!(data["nodes"][1].is_null());
+    assert_eq!(data["nodes"][2]["name"], "Hải Phòng");
+}
+
+#[tokio::test]
+async fn awards_filter_by_year_kind_and_level_and_link_to_recipients() {
+    let app = TestApp::spawn_with_demo().await;
+    let admin = app.token(Role::Admin, ScopeNode::Everything);
+    let q = r#"{ flags: awards(filter: { kind: EMULATION_FLAG, year: 2024 }) { totalCount nodes { grantingLevel decisionNumber recipient { __typename ... on Base { name } ... on Province { name } ... on Chapter { name } } } }
+                 commendations: awards(filter: { grantingLevel: BASE, year: 2023 }, first: 5) { totalCount nodes { kind grantingBody recipient { __typename ... on Member { fullName awards { totalCount } } ... on Chapter { name } } } } }"#;
+    let data = app.data(Some(&admin), q, json!({})).await;
+    assert_eq!(data["flags"]["totalCount"], 4);
+    for flag in data["flags"]["nodes"].as_array().cloned().unwrap_or_default() {
+        assert_eq!(flag["grantingLevel"], "CENTRAL");
+        assert_ne!(flag["recipient"]["__typename"], "Member");
+        assert!(flag["recipient"]["name"].is_string());
+    }
+    assert_eq!(data["commendations"]["totalCount"], 120);
+    for a in data["commendations"]["nodes"].as_array().cloned().unwrap_or_default() {
+        assert_eq!(a["kind"], "CERTIFICATE_OF_COMMENDATION");
+        assert!(
+            a["grantingBody"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Ban Chấp hành Hội CCB")
+        );
+    }
+}
