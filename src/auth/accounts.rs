@@ -72,6 +72,18 @@ pub fn principal(model: &account::Model) -> AppResult<Principal> {
 /// Checks a username and password. Wrong credentials and unknown users get the same answer; after
 /// [`MAX_FAILED_LOGINS`] failures in a row the account is locked for [`LOCK_MINUTES`] minutes.
 pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> AppResult<account::Model> {
+    if username.chars().count() > MAX_USERNAME_LEN {
+        return Err(AppError::bad_input(
+            "username",
+            format!("at most {MAX_USERNAME_LEN} characters"),
+        ));
+    }
+    if password.chars().count() > MAX_PASSWORD_LEN {
+        return Err(AppError::bad_input(
+            "password",
+            format!("at most {MAX_PASSWORD_LEN} characters"),
+        ));
+    }
     let username = crate::text::clean(username).to_lowercase();
     let found = account::Entity::find()
         .filter(account::Column::Username.eq(username))
@@ -110,8 +122,9 @@ pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> A
     Ok(account)
 }
 
+/// Unknown user, wrong password and disabled account all answer the same.
 fn bad_credentials() -> AppError {
-    AppError::bad_input("password", "unknown username or wrong password")
+    AppError::Unauthenticated
 }
 
 /// Refuses a token whose subject is a local account that is disabled or gone. Tokens minted by an external
@@ -124,4 +137,123 @@ pub async fn check_active(db: &DatabaseConnection, principal: &Principal) -> App
         Some(a) if !a.disabled => Ok(()),
         _ => Err(AppError::Unauthenticated),
     }
+}
+
+/// The longest username and password `login` reads; longer ones are refused before any hashing.
+pub const MAX_USERNAME_LEN: usize = 64;
+pub const MAX_PASSWORD_LEN: usize = 256;
+/// The shortest password an account may be given.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Creates a local account bound to `scope`.
+pub async fn create(
+    db: &impl sea_orm::ConnectionTrait,
+    username: &str,
+    password: &str,
+    role: Role,
+    scope: ScopeNode,
+    display_name: &str,
+) -> AppResult<account::Model> {
+    let username = crate::text::clean(username).to_lowercase();
+    if username.is_empty() || username.chars().count() > MAX_USERNAME_LEN {
+        return Err(AppError::bad_input(
+            "username",
+            format!("1 to {MAX_USERNAME_LEN} characters"),
+        ));
+    }
+    let length = password.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&length) {
+        return Err(AppError::bad_input(
+            "password",
+            format!("{MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+        ));
+    }
+    let (mut province, mut base, mut chapter, mut member) = (None, None, None, None);
+    match (role, scope) {
+        (Role::Admin, ScopeNode::Everything) => {}
+        (Role::ProvinceOfficial, ScopeNode::Province(id)) => province = Some(id),
+        (Role::BaseOfficial, ScopeNode::Base(id)) => base = Some(id),
+        (Role::ChapterLeader, ScopeNode::Chapter(id)) => chapter = Some(id),
+        (Role::Member, ScopeNode::Member(id)) => member = Some(id),
+        _ => return Err(AppError::bad_input("scopeId", "the scope node does not fit the role")),
+    }
+    let model = account::ActiveModel {
+        id: sea_orm::NotSet,
+        username: Set(username),
+        password_hash: Set(hash_password(password)?),
+        role: Set(role.claim().to_owned()),
+        province_id: Set(province),
+        base_id: Set(base),
+        chapter_id: Set(chapter),
+        member_id: Set(member),
+        display_name: Set(crate::text::clean(display_name)),
+        disabled: Set(false),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        created_at: Set(Utc::now()),
+        version: Set(1),
+    };
+    model.insert(db).await.map_err(|e| {
+        AppError::from_db(e, |sql| {
+            matches!(sql, sea_orm::SqlErr::UniqueConstraintViolation(_))
+                .then(|| AppError::Conflict("an account with this username exists".into()))
+        })
+    })
+}
+
+/// Disables or re-enables an account; its tokens stop working from the next request on.
+pub async fn set_disabled(db: &DatabaseConnection, account_id: i64, disabled: bool) -> AppResult<()> {
+    let found = account::Entity::find_by_id(account_id).one(db).await?;
+    let account = found.ok_or_else(|| AppError::not_found("account"))?;
+    let mut update: account::ActiveModel = account.into();
+    update.disabled = Set(disabled);
+    update.update(db).await?;
+    Ok(())
+}
+
+/// The demo accounts of the embedded demo, one per role: (username, password, role, scope).
+pub const DEMO_ACCOUNTS: [(&str, &str, Role, ScopeNode, &str); 5] = [
+    (
+        "admin",
+        "admin-demo-2024",
+        Role::Admin,
+        ScopeNode::Everything,
+        "Quản trị viên Trung ương Hội",
+    ),
+    (
+        "quangninh",
+        "province-demo-2024",
+        Role::ProvinceOfficial,
+        ScopeNode::Province(1),
+        "Cán bộ Hội CCB tỉnh Quảng Ninh",
+    ),
+    (
+        "honggai",
+        "base-demo-2024",
+        Role::BaseOfficial,
+        ScopeNode::Base(1),
+        "Cán bộ Hội CCB phường Hồng Gai",
+    ),
+    (
+        "khu1",
+        "chapter-demo-2024",
+        Role::ChapterLeader,
+        ScopeNode::Chapter(1),
+        "Chi hội trưởng Khu 1, Hồng Gai",
+    ),
+    (
+        "hoivien",
+        "member-demo-2024",
+        Role::Member,
+        ScopeNode::Member(1),
+        "Hội viên số 1",
+    ),
+];
+
+/// Creates the demo accounts (embedded demo only; their passwords are public in the README).
+pub async fn create_demo_accounts(db: &DatabaseConnection) -> AppResult<()> {
+    for (username, password, role, scope, name) in DEMO_ACCOUNTS {
+        create(db, username, password, role, scope, name).await?;
+    }
+    Ok(())
 }

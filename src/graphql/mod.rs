@@ -8,6 +8,7 @@ pub mod member;
 pub mod node;
 pub mod scalars;
 pub mod tree;
+pub mod viewer;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
@@ -27,15 +28,22 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 200_000;
 
 #[derive(MergedObject, Default)]
-pub struct Query(tree::TreeQuery, member::MemberQuery, award::AwardQuery, node::NodeQuery);
+pub struct Query(
+    tree::TreeQuery,
+    member::MemberQuery,
+    award::AwardQuery,
+    node::NodeQuery,
+    viewer::ViewerQuery,
+);
 
-pub type Mutation = async_graphql::EmptyMutation;
+#[derive(MergedObject, Default)]
+pub struct Mutation(viewer::ViewerMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema. Needs no database: `print-schema` and the HTTP server call the same function.
 pub fn build_schema() -> AppSchema {
-    Schema::build(Query::default(), async_graphql::EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

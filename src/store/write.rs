@@ -204,3 +204,161 @@ pub async fn replace_tokens<C: ConnectionTrait>(db: &C, member_id: i64, full_nam
 pub async fn find_member<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<member::Model>, DbErr> {
     member::Entity::find_by_id(id).one(db).await
 }
+
+/// Who receives an award, before it is looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recipient {
+    Province(i64),
+    Base(i64),
+    Chapter(i64),
+    Member(i64),
+}
+
+/// A recipient as stored on the award: its type, name as written, and ancestors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedRecipient {
+    pub kind: entity::award::RecipientType,
+    pub id: i64,
+    pub name: String,
+    pub province_id: i64,
+    pub base_id: Option<i64>,
+    pub chapter_id: Option<i64>,
+    pub member_id: Option<i64>,
+}
+
+/// Looks a recipient up (no scope: callers check it); `None` if it does not exist.
+pub async fn resolve_recipient<C: ConnectionTrait>(
+    db: &C,
+    recipient: Recipient,
+) -> Result<Option<ResolvedRecipient>, DbErr> {
+    use entity::award::RecipientType as T;
+    Ok(match recipient {
+        Recipient::Province(id) => province::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|p| ResolvedRecipient {
+                kind: T::Province,
+                id,
+                name: format!("Hội CCB tỉnh {}", p.name),
+                province_id: p.id,
+                base_id: None,
+                chapter_id: None,
+                member_id: None,
+            }),
+        Recipient::Base(id) => base::Entity::find_by_id(id).one(db).await?.map(|b| ResolvedRecipient {
+            kind: T::Base,
+            id,
+            name: format!("Hội CCB {}", b.name),
+            province_id: b.province_id,
+            base_id: Some(b.id),
+            chapter_id: None,
+            member_id: None,
+        }),
+        Recipient::Chapter(id) => chapter::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|c| ResolvedRecipient {
+                kind: T::Chapter,
+                id,
+                name: c.name.clone(),
+                province_id: c.province_id,
+                base_id: Some(c.base_id),
+                chapter_id: Some(c.id),
+                member_id: None,
+            }),
+        Recipient::Member(id) => member::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|m| ResolvedRecipient {
+                kind: T::Member,
+                id,
+                name: text::full_name(&m.family_name, &m.middle_name, &m.given_name),
+                province_id: m.province_id,
+                base_id: Some(m.base_id),
+                chapter_id: Some(m.chapter_id),
+                member_id: Some(m.id),
+            }),
+    })
+}
+
+/// The body that grants: the central committee, a provincial committee or a base's committee.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantingBody {
+    pub level: entity::award::GrantingLevel,
+    pub name: String,
+    /// Decision numbers are unique per body and year: `CENTRAL`, `PROVINCE:<id>`, `BASE:<id>`.
+    pub key: String,
+}
+
+impl GrantingBody {
+    pub fn central() -> Self {
+        Self {
+            level: entity::award::GrantingLevel::Central,
+            name: crate::demo::CENTRAL_BODY.to_owned(),
+            key: "CENTRAL".into(),
+        }
+    }
+
+    pub fn province(p: &province::Model) -> Self {
+        Self {
+            level: entity::award::GrantingLevel::Province,
+            name: format!("Ban Chấp hành Hội CCB tỉnh {}", p.name),
+            key: format!("PROVINCE:{}", p.id),
+        }
+    }
+
+    pub fn base(b: &base::Model) -> Self {
+        Self {
+            level: entity::award::GrantingLevel::Base,
+            name: format!("Ban Chấp hành Hội CCB {}", b.name),
+            key: format!("BASE:{}", b.id),
+        }
+    }
+}
+
+/// An award's own data, already parsed and validated.
+#[derive(Clone, Debug)]
+pub struct AwardData {
+    pub kind: entity::award::AwardKind,
+    pub year: i32,
+    pub movement: String,
+    pub decision_number: String,
+    pub decision_date: Option<NaiveDate>,
+    pub event: Option<String>,
+    pub citation: Option<String>,
+}
+
+pub async fn insert_award<C: ConnectionTrait>(
+    db: &C,
+    body: &GrantingBody,
+    recipient: &ResolvedRecipient,
+    data: AwardData,
+) -> Result<entity::award::Model, DbErr> {
+    entity::award::ActiveModel {
+        id: NotSet,
+        kind: Set(data.kind),
+        granting_level: Set(body.level),
+        granting_body: Set(body.name.clone()),
+        granting_body_key: Set(body.key.clone()),
+        recipient_type: Set(recipient.kind),
+        recipient_id: Set(recipient.id),
+        recipient_name: Set(recipient.name.clone()),
+        province_id: Set(recipient.province_id),
+        base_id: Set(recipient.base_id),
+        chapter_id: Set(recipient.chapter_id),
+        member_id: Set(recipient.member_id),
+        year: Set(data.year),
+        movement_key: Set(text::fold(&data.movement)),
+        movement: Set(data.movement),
+        decision_number: Set(data.decision_number),
+        decision_date: Set(data.decision_date),
+        event: Set(data.event),
+        citation: Set(data.citation),
+        created_at: Set(Utc::now()),
+        revoked_at: Set(None),
+        revocation_reason: Set(None),
+        version: Set(1),
+    }
+    .insert(db)
+    .await
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use entity::award::AwardKind;
 use entity::base::BaseKind;
 use entity::member::{MemberType, Sex};
 use hoi_ccb::store::write::{self, MemberData};
@@ -15,6 +16,7 @@ pub struct Tree {
     pub chapters: HashMap<&'static str, i64>,
     /// By full name.
     pub members: HashMap<String, i64>,
+    pub awards: HashMap<&'static str, i64>,
 }
 
 /// (chapter key, family, middle, given, sex)
@@ -77,7 +79,47 @@ impl Tree {
                 .expect("member");
             members.insert(format!("{family} {middle} {given}"), m.id);
         }
+        // Awards: a Cờ thi đua to base A1, Bằng khen to a member of A1a and to one of B1a.
+        let central = write::GrantingBody::central();
+        let mut awards = HashMap::new();
+        for (key, recipient, kind, number) in [
+            (
+                "flag-A1",
+                write::Recipient::Base(a1.id),
+                AwardKind::EmulationFlag,
+                "1/QĐ-CCB",
+            ),
+            (
+                "merit-truong",
+                write::Recipient::Member(members["Nguyễn Văn Trường"]),
+                AwardKind::CertificateOfMerit,
+                "2/QĐ-CCB",
+            ),
+            (
+                "merit-trung",
+                write::Recipient::Member(members["Lý Văn Trung"]),
+                AwardKind::CertificateOfMerit,
+                "3/QĐ-CCB",
+            ),
+        ] {
+            let resolved = write::resolve_recipient(db, recipient)
+                .await
+                .expect("lookup")
+                .expect("recipient exists");
+            let data = write::AwardData {
+                kind,
+                year: 2024,
+                movement: "CCB gương mẫu".into(),
+                decision_number: number.into(),
+                decision_date: None,
+                event: None,
+                citation: None,
+            };
+            let award = write::insert_award(db, &central, &resolved, data).await.expect("award");
+            awards.insert(key, award.id);
+        }
         Self {
+            awards,
             provinces: HashMap::from([("QN", qn.id), ("HP", hp.id)]),
             bases: HashMap::from([("A1", a1.id), ("A2", a2.id), ("A3", a3.id), ("B1", b1.id)]),
             chapters,
