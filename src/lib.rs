@@ -5,6 +5,7 @@
 //! ([`auth`]), the GraphQL schema ([`graphql`]), the HTTP server ([`server`]), the database connection and
 //! metrics ([`db`]) and the demo data set ([`demo`]).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod ids;
+pub mod input;
 pub mod server;
 pub mod sql;
 pub mod store;

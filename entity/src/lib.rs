@@ -2,8 +2,10 @@
 //! so a column rename cannot silently change the public schema.
 
 pub mod account;
+pub mod audit_event;
 pub mod award;
 pub mod base;
 pub mod chapter;
 pub mod member;
 pub mod province;
+pub mod transfer;

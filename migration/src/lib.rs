@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_tree_members_awards;
 mod m20261126_000002_accounts;
+mod m20261126_000003_audit_and_transfers;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_tree_members_awards::Migration),
             Box::new(m20261126_000002_accounts::Migration),
+            Box::new(m20261126_000003_audit_and_transfers::Migration),
         ]
     }
 }

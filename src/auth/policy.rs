@@ -48,6 +48,21 @@ impl Subtree {
         Some(sql)
     }
 
+    /// The condition on a `transfers` row (alias `t`) that keeps it when either end is inside this set.
+    pub fn transfers_condition(&self) -> Option<Sql> {
+        let (a, b, id) = match *self {
+            Self::All => return None,
+            Self::Nothing => return Some(Sql::new("1 = 0")),
+            Self::Province(id) => ("t.from_province_id", "t.to_province_id", id),
+            Self::Base(id) => ("t.from_base_id", "t.to_base_id", id),
+            Self::Chapter(id) => ("t.from_chapter_id", "t.to_chapter_id", id),
+            Self::Member(id) => ("t.member_id", "t.member_id", id),
+        };
+        let mut sql = Sql::new(&format!("{a} = "));
+        sql.bind(id).push(&format!(" OR {b} = ")).bind(id);
+        Some(sql)
+    }
+
     /// Whether a member with these ancestors is inside the set.
     pub fn contains_member(&self, province_id: i64, base_id: i64, chapter_id: i64, member_id: i64) -> bool {
         match *self {
@@ -108,4 +123,135 @@ pub fn require_account(viewer: &Viewer) -> AppResult<&Principal> {
         Viewer::Anonymous => Err(AppError::Unauthenticated),
         Viewer::Account(p) => Ok(p),
     }
+}
+
+/// Where a write lands: the ancestors of the record it changes or creates (the record itself included).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub province_id: i64,
+    pub base_id: Option<i64>,
+    pub chapter_id: Option<i64>,
+    pub member_id: Option<i64>,
+}
+
+impl Position {
+    pub fn member(m: &entity::member::Model) -> Self {
+        Self {
+            province_id: m.province_id,
+            base_id: Some(m.base_id),
+            chapter_id: Some(m.chapter_id),
+            member_id: Some(m.id),
+        }
+    }
+
+    pub fn chapter(c: &entity::chapter::Model) -> Self {
+        Self {
+            province_id: c.province_id,
+            base_id: Some(c.base_id),
+            chapter_id: Some(c.id),
+            member_id: None,
+        }
+    }
+
+    pub fn base(b: &entity::base::Model) -> Self {
+        Self {
+            province_id: b.province_id,
+            base_id: Some(b.id),
+            chapter_id: None,
+            member_id: None,
+        }
+    }
+
+    pub fn province(id: i64) -> Self {
+        Self {
+            province_id: id,
+            ..Self::default()
+        }
+    }
+}
+
+/// What a write does, as far as permissions go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// Create, rename or close a base association.
+    ManageBases,
+    /// Create, rename or close a chapter.
+    ManageChapters,
+    /// Admit, move, record death, remove; edit the whole roster record.
+    ManageMembers,
+    /// Release a member to another base, or accept one into this base.
+    Transfer,
+    /// Edit a member's everyday contact data (phone, address, home town).
+    EditContact,
+    /// Grant or revoke an award at this level.
+    Award(entity::award::GrantingLevel),
+}
+
+/// The subtree a role is bound to, for writes.
+fn write_subtree(p: &Principal) -> Subtree {
+    Subtree::of(p.scope)
+}
+
+/// Whether `position` is inside `subtree` (the subtree's own node included).
+fn contains(subtree: Subtree, at: &Position) -> bool {
+    match subtree {
+        Subtree::All => true,
+        Subtree::Nothing => false,
+        Subtree::Province(id) => at.province_id == id,
+        Subtree::Base(id) => at.base_id == Some(id),
+        Subtree::Chapter(id) => at.chapter_id == Some(id),
+        Subtree::Member(id) => at.member_id == Some(id),
+    }
+}
+
+/// Decides a write on a record the viewer can see (callers load members through the read scope first, so a
+/// member outside it is `NOT_FOUND` before this is asked). Outside the viewer's subtree, or with a role that
+/// lacks the capability, the answer is `FORBIDDEN`; without a token, `UNAUTHENTICATED`.
+pub fn authorize(viewer: &Viewer, capability: Capability, at: &Position) -> AppResult<()> {
+    use entity::award::GrantingLevel as L;
+    let principal = require_account(viewer)?;
+    if !contains(write_subtree(principal), at) {
+        return Err(AppError::Forbidden("outside the subtree your role is bound to".into()));
+    }
+    let allowed = match (principal.role, capability) {
+        (Role::Admin, _) => true,
+        (Role::ProvinceOfficial, Capability::Award(level)) => level == L::Province,
+        (Role::ProvinceOfficial, _) => true,
+        (Role::BaseOfficial, Capability::ManageBases) => false,
+        (Role::BaseOfficial, Capability::Award(level)) => level == L::Base,
+        (Role::BaseOfficial, _) => true,
+        (Role::ChapterLeader | Role::Member, capability) => capability == Capability::EditContact,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "the {} role may not do this",
+            principal.role.claim()
+        )))
+    }
+}
+
+/// Whether a viewer may see a member at all (names and roster, not necessarily personal data).
+pub fn can_see_member(scope: &ReadScope, m: &entity::member::Model) -> bool {
+    scope
+        .members
+        .contains_member(m.province_id, m.base_id, m.chapter_id, m.id)
+}
+
+/// Whether a viewer may see a transfer: either end is inside the viewer's member scope.
+pub fn can_see_transfer(scope: &ReadScope, t: &entity::transfer::Model) -> bool {
+    let from = Position {
+        province_id: t.from_province_id,
+        base_id: Some(t.from_base_id),
+        chapter_id: Some(t.from_chapter_id),
+        member_id: Some(t.member_id),
+    };
+    let to = Position {
+        province_id: t.to_province_id,
+        base_id: Some(t.to_base_id),
+        chapter_id: t.to_chapter_id,
+        member_id: Some(t.member_id),
+    };
+    contains(scope.members, &from) || contains(scope.members, &to)
 }

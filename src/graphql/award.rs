@@ -154,6 +154,16 @@ impl From<entity::award::Model> for Award {
 
 #[Object]
 impl Award {
+    /// Changes to this record, newest first (authenticated viewers only).
+    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<super::history::AuditEventConnection> {
+        super::history::history(ctx, (NodeKind::Award, self.0.id), false, first, after).await
+    }
     pub async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Award, self.0.id).encode().into()
     }
@@ -180,7 +190,7 @@ impl Award {
         &self.0.decision_number
     }
     async fn decision_date(&self) -> Option<Date> {
-        self.0.decision_date.map(Date)
+        self.0.decision_date.map(Date::of)
     }
     /// The event where it was presented.
     async fn event(&self) -> Option<&str> {

@@ -246,3 +246,80 @@ impl Loader<AwardsWithin> for Store {
         Ok(out)
     }
 }
+
+/// The audit trail of one record, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HistoryOf(pub crate::ids::NodeKind, pub i64, pub Arc<ListArgs<()>>);
+
+/// History pages are ordered by event id, newest first.
+pub const HISTORY_ORDER: Order = Order {
+    tag: "history",
+    columns: &[("id", false)],
+    descending: true,
+};
+
+impl Loader<HistoryOf> for Store {
+    type Value = Page<entity::audit_event::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Page<entity::audit_event::Model>>, AppError> {
+        let mut kinds: Vec<crate::ids::NodeKind> = keys.iter().map(|k| k.0).collect();
+        kinds.dedup();
+        let mut out = HashMap::new();
+        for kind in kinds {
+            let of_kind: Vec<(i64, Arc<ListArgs<()>>)> = keys
+                .iter()
+                .filter(|k| k.0 == kind)
+                .map(|k| (k.1, k.2.clone()))
+                .collect();
+            let pages = child_pages(
+                &of_kind,
+                &self.db,
+                "target_id",
+                |k| (k.0, &k.1),
+                |a| {
+                    let mut filter = Filter::default();
+                    let mut cond = crate::sql::Sql::new("t.target_type = ");
+                    cond.bind(kind.name());
+                    filter.and(cond);
+                    ListQuery::new("audit_events", filter, a.order)
+                },
+            )
+            .await?;
+            out.extend(
+                pages
+                    .into_iter()
+                    .map(|((id, args), page)| (HistoryOf(kind, id, args), page)),
+            );
+        }
+        Ok(out)
+    }
+}
+
+by_id_key!(
+    TransferById,
+    entity::transfer::Model,
+    "transfers",
+    |_s| Filter::default()
+);
+
+/// The pending transfer of a member, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PendingTransferOf(pub i64);
+
+impl Loader<PendingTransferOf> for Store {
+    type Value = entity::transfer::Model;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[PendingTransferOf],
+    ) -> Result<HashMap<PendingTransferOf, entity::transfer::Model>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut sql =
+            crate::sql::Sql::new("SELECT t.* FROM transfers t WHERE t.status = 'PENDING' AND t.member_id IN ");
+        sql.bind_list(&ids);
+        let rows: Vec<entity::transfer::Model> = crate::store::page::query_models(&self.db, sql).await?;
+        Ok(rows.into_iter().map(|t| (PendingTransferOf(t.member_id), t)).collect())
+    }
+}

@@ -177,6 +177,23 @@ impl Member {
 
 #[Object]
 impl Member {
+    /// Changes to this record, newest first (authenticated viewers only).
+    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<super::history::AuditEventConnection> {
+        super::history::history(
+            ctx,
+            (NodeKind::Member, self.0.id),
+            self.personal(ctx, &Some(())).is_some(),
+            first,
+            after,
+        )
+        .await
+    }
     pub async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Member, self.0.id).encode().into()
     }
@@ -201,7 +218,7 @@ impl Member {
     }
     /// Personal data. Older records carry only `birthYear`.
     async fn birth_date(&self, ctx: &Context<'_>) -> Option<Date> {
-        self.personal(ctx, &self.0.birth_date).copied().map(Date)
+        self.personal(ctx, &self.0.birth_date).copied().map(Date::of)
     }
     /// Personal data.
     async fn birth_year(&self, ctx: &Context<'_>) -> Option<i32> {
@@ -241,14 +258,14 @@ impl Member {
         self.0.last_unit.as_deref()
     }
     async fn enlistment_date(&self) -> Option<Date> {
-        self.0.enlisted_on.map(Date)
+        self.0.enlisted_on.map(Date::of)
     }
     async fn discharge_date(&self) -> Option<Date> {
-        self.0.discharged_on.map(Date)
+        self.0.discharged_on.map(Date::of)
     }
     /// When the member joined the association.
     async fn joined_date(&self) -> Option<Date> {
-        self.0.joined_on.map(Date)
+        self.0.joined_on.map(Date::of)
     }
     async fn party_member(&self) -> bool {
         self.0.party_member
@@ -259,6 +276,20 @@ impl Member {
     /// The record's version; pass it back with an update so a stale edit is refused.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// The date of death or removal.
+    async fn left_date(&self) -> Option<Date> {
+        self.0.left_on.map(Date::of)
+    }
+    /// The reason recorded with a removal.
+    async fn left_reason(&self) -> Option<&str> {
+        self.0.left_reason.as_deref()
+    }
+    /// A transfer released by the member's base and not yet decided.
+    async fn pending_transfer(&self, ctx: &Context<'_>) -> AppResult<Option<super::history::Transfer>> {
+        Ok(load(ctx, PendingTransferOf(self.0.id))
+            .await?
+            .map(super::history::Transfer))
     }
     /// The chapter the member belongs to now.
     async fn chapter(&self, ctx: &Context<'_>) -> AppResult<Chapter> {

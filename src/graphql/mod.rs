@@ -2,12 +2,17 @@
 //! data (so `print-schema` is one call); each request brings its own [`State`] with the viewer and loaders.
 
 pub mod award;
+pub mod award_mutations;
 pub mod connection;
+pub mod history;
 pub mod loaders;
 pub mod member;
+pub mod member_mutations;
+pub mod mutation;
 pub mod node;
 pub mod scalars;
 pub mod tree;
+pub mod unit_mutations;
 pub mod viewer;
 
 use async_graphql::dataloader::DataLoader;
@@ -34,10 +39,16 @@ pub struct Query(
     award::AwardQuery,
     node::NodeQuery,
     viewer::ViewerQuery,
+    history::TransferQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(viewer::ViewerMutation);
+pub struct Mutation(
+    viewer::ViewerMutation,
+    unit_mutations::UnitMutation,
+    member_mutations::MemberMutation,
+    award_mutations::AwardMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

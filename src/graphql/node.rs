@@ -20,6 +20,7 @@ pub enum Node {
     Chapter(Chapter),
     Member(Member),
     Award(Award),
+    Transfer(super::history::Transfer),
 }
 
 /// The most ids one `nodes` call may ask for.
@@ -34,7 +35,11 @@ async fn fetch(ctx: &Context<'_>, id: GlobalId) -> AppResult<Option<Node>> {
         NodeKind::Chapter => load(ctx, ChapterById(id.id)).await?.map(|m| Node::Chapter(Chapter(m))),
         NodeKind::Member => load(ctx, MemberById(id.id)).await?.map(|m| Node::Member(Member(m))),
         NodeKind::Award => load(ctx, AwardById(id.id)).await?.map(|m| Node::Award(Award(m))),
-        NodeKind::Account | NodeKind::Transfer => None,
+        NodeKind::Transfer => load(ctx, TransferById(id.id))
+            .await?
+            .filter(|t| crate::auth::policy::can_see_transfer(&super::state(ctx).scope, t))
+            .map(|t| Node::Transfer(super::history::Transfer(t))),
+        NodeKind::Account => None,
     })
 }
 

@@ -188,6 +188,16 @@ impl From<entity::province::Model> for Province {
 
 #[Object]
 impl Province {
+    /// Changes to this record, newest first (authenticated viewers only).
+    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<super::history::AuditEventConnection> {
+        super::history::history(ctx, (NodeKind::Province, self.0.id), false, first, after).await
+    }
     pub async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Province, self.0.id).encode().into()
     }
@@ -200,6 +210,10 @@ impl Province {
     /// Set when the province association was closed or merged; its history stays.
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
+    }
+    /// The record's version; pass it back with a rename or close so a stale edit is refused.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// The base associations of the province.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
@@ -266,6 +280,16 @@ impl From<entity::base::Model> for Base {
 
 #[Object]
 impl Base {
+    /// Changes to this record, newest first (authenticated viewers only).
+    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<super::history::AuditEventConnection> {
+        super::history::history(ctx, (NodeKind::Base, self.0.id), false, first, after).await
+    }
     pub async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Base, self.0.id).encode().into()
     }
@@ -287,6 +311,10 @@ impl Base {
     }
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
+    }
+    /// The record's version; pass it back with a rename or close so a stale edit is refused.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     async fn province(&self, ctx: &Context<'_>) -> AppResult<Province> {
         load(ctx, ProvinceById(self.0.province_id))
@@ -382,6 +410,16 @@ impl From<entity::chapter::Model> for Chapter {
 
 #[Object]
 impl Chapter {
+    /// Changes to this record, newest first (authenticated viewers only).
+    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<super::history::AuditEventConnection> {
+        super::history::history(ctx, (NodeKind::Chapter, self.0.id), false, first, after).await
+    }
     pub async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Chapter, self.0.id).encode().into()
     }
@@ -393,6 +431,10 @@ impl Chapter {
     }
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
+    }
+    /// The record's version; pass it back with a rename or close so a stale edit is refused.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     async fn base(&self, ctx: &Context<'_>) -> AppResult<Base> {
         load(ctx, BaseById(self.0.base_id))

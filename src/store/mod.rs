@@ -56,3 +56,5 @@ impl_row!(entity::base::Model { "id" => id: int, "sort_key" => sort_key: text, "
 impl_row!(entity::chapter::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text });
 impl_row!(entity::member::Model { "id" => id: int, "sort_key" => sort_key: text });
 impl_row!(entity::award::Model { "id" => id: int, "year" => year: int });
+impl_row!(entity::audit_event::Model { "id" => id: int });
+impl_row!(entity::transfer::Model { "id" => id: int });

@@ -166,6 +166,8 @@ pub async fn insert_member<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(1),
+        left_on: Set(None),
+        left_reason: Set(None),
     }
     .insert(db)
     .await?;

@@ -11,3 +11,4 @@ mod ops;
 mod pagination;
 mod search_and_order;
 mod tree_reads;
+mod writes;
