@@ -18,40 +18,33 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    /// Registers the metrics in a registry of this instance's own (tests run several servers in one process).
+    pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let db_statements = IntCounter::new("db_statements_total", "SQL statements sent to the database")
-            .expect("static metric definition is valid");
-        let db_statement_errors = IntCounter::new("db_statement_errors_total", "SQL statements that returned an error")
-            .expect("static metric definition is valid");
+        let db_statements = IntCounter::new("db_statements_total", "SQL statements sent to the database")?;
+        let db_statement_errors =
+            IntCounter::new("db_statement_errors_total", "SQL statements that returned an error")?;
         let http_requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests by route and status"),
             &["route", "status"],
-        )
-        .expect("static metric definition is valid");
+        )?;
         let http_duration = HistogramVec::new(
             HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route").buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ]),
             &["route"],
-        )
-        .expect("static metric definition is valid");
-        for c in [&db_statements, &db_statement_errors] {
-            registry.register(Box::new(c.clone())).expect("metric names are unique");
-        }
-        registry
-            .register(Box::new(http_requests.clone()))
-            .expect("metric names are unique");
-        registry
-            .register(Box::new(http_duration.clone()))
-            .expect("metric names are unique");
-        Self {
+        )?;
+        registry.register(Box::new(db_statements.clone()))?;
+        registry.register(Box::new(db_statement_errors.clone()))?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        Ok(Self {
             registry,
             db_statements,
             db_statement_errors,
             http_requests,
             http_duration,
-        }
+        })
     }
 
     /// The Prometheus text exposition.
@@ -62,12 +55,6 @@ impl Metrics {
             return String::new();
         }
         String::from_utf8(buf).unwrap_or_default()
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -655,6 +655,8 @@ pub async fn seed(db: &DatabaseConnection) -> Result<Summary, DbErr> {
         "status",
         "created_at",
         "updated_at",
+        "left_on",
+        "left_reason",
     ];
     let mut member_rows = Inserter::new("members", &member_columns);
     let mut token_rows = Inserter::new("member_tokens", &["token", "member_id"]);
@@ -694,6 +696,8 @@ pub async fn seed(db: &DatabaseConnection) -> Result<Summary, DbErr> {
             let joined_year = (discharged_year + rng.random_range(0..=12)).clamp(1990, 2024);
             let status = statuses[(id - 1) as usize];
             let full = text::full_name(family, middle, given);
+            let left_year = rng.random_range(2015..=2024);
+            let left_on = (status != "ACTIVE").then(|| random_date(&mut rng, left_year));
             let rank = if veteran {
                 RANKS_VETERAN.choose(&mut rng)
             } else {
@@ -742,6 +746,8 @@ pub async fn seed(db: &DatabaseConnection) -> Result<Summary, DbErr> {
                 s(status),
                 created.into(),
                 created.into(),
+                opt_d(left_on),
+                opt_s((status == "REMOVED").then(|| "Tự nguyện xin ra khỏi Hội".to_owned())),
             ]);
             for token in text::tokens(&full) {
                 token_rows.row(vec![s(&token), id.into()]);

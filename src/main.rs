@@ -39,7 +39,7 @@ async fn run(args: &[&str]) -> Result<(), BoxError> {
         ["print-schema"] => print!("{}", hoi_ccb::graphql::sdl()),
         ["migrate", action] => {
             let config = Config::from_env()?;
-            let conn = db::connect(&config.database, &Default::default()).await?;
+            let conn = db::connect(&config.database, &std::sync::Arc::new(db::Metrics::new()?)).await?;
             match *action {
                 "up" => server::migrate_up(&conn).await?,
                 "down" => Migrator::down(&conn, Some(1)).await?,
@@ -53,7 +53,7 @@ async fn run(args: &[&str]) -> Result<(), BoxError> {
         }
         ["seed-demo"] => {
             let config = Config::from_env()?;
-            let conn = db::connect(&config.database, &Default::default()).await?;
+            let conn = db::connect(&config.database, &std::sync::Arc::new(db::Metrics::new()?)).await?;
             server::migrate_up(&conn).await?;
             let summary = demo::seed(&conn).await?;
             println!("seeded: {summary:?}");

@@ -44,7 +44,7 @@ pub struct AppState {
 
 /// Connects, migrates, and builds the application state.
 pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::new()?);
     let db = db::connect(&config.database, &metrics).await?;
     migrate_up(&db).await?;
     if config.database.is_embedded() && !crate::demo::is_seeded(&db).await? {

@@ -250,25 +250,30 @@ impl Member {
     async fn status(&self) -> MemberStatus {
         self.0.status.into()
     }
-    /// Rank at discharge (cấp bậc), e.g. "Thượng úy".
-    async fn military_rank(&self) -> Option<&str> {
-        self.0.military_rank.as_deref()
+    /// Rank at discharge (cấp bậc), e.g. "Thượng úy". Roster detail: like personal data, shown only inside
+    /// the viewer's personal-data scope (a member sees only the names of chapter mates).
+    async fn military_rank(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.personal(ctx, &self.0.military_rank).map(String::as_str)
     }
-    async fn last_unit(&self) -> Option<&str> {
-        self.0.last_unit.as_deref()
+    /// Roster detail.
+    async fn last_unit(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.personal(ctx, &self.0.last_unit).map(String::as_str)
     }
-    async fn enlistment_date(&self) -> Option<Date> {
-        self.0.enlisted_on.map(Date::of)
+    /// Roster detail.
+    async fn enlistment_date(&self, ctx: &Context<'_>) -> Option<Date> {
+        self.personal(ctx, &self.0.enlisted_on).copied().map(Date::of)
     }
-    async fn discharge_date(&self) -> Option<Date> {
-        self.0.discharged_on.map(Date::of)
+    /// Roster detail.
+    async fn discharge_date(&self, ctx: &Context<'_>) -> Option<Date> {
+        self.personal(ctx, &self.0.discharged_on).copied().map(Date::of)
     }
-    /// When the member joined the association.
-    async fn joined_date(&self) -> Option<Date> {
-        self.0.joined_on.map(Date::of)
+    /// Roster detail: when the member joined the association.
+    async fn joined_date(&self, ctx: &Context<'_>) -> Option<Date> {
+        self.personal(ctx, &self.0.joined_on).copied().map(Date::of)
     }
-    async fn party_member(&self) -> bool {
-        self.0.party_member
+    /// Roster detail: party membership.
+    async fn party_member(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.personal(ctx, &Some(self.0.party_member)).copied()
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
@@ -277,13 +282,13 @@ impl Member {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// The date of death or removal.
-    async fn left_date(&self) -> Option<Date> {
-        self.0.left_on.map(Date::of)
+    /// Roster detail: the date of death or removal.
+    async fn left_date(&self, ctx: &Context<'_>) -> Option<Date> {
+        self.personal(ctx, &self.0.left_on).copied().map(Date::of)
     }
-    /// The reason recorded with a removal.
-    async fn left_reason(&self) -> Option<&str> {
-        self.0.left_reason.as_deref()
+    /// Roster detail: the reason recorded with a removal.
+    async fn left_reason(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.personal(ctx, &self.0.left_reason).map(String::as_str)
     }
     /// A transfer released by the member's base and not yet decided.
     async fn pending_transfer(&self, ctx: &Context<'_>) -> AppResult<Option<super::history::Transfer>> {

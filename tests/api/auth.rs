@@ -320,7 +320,7 @@ async fn every_role_sees_exactly_its_subtree_on_every_root_field_and_edge() {
     let a1 = gid(NodeKind::Base, tree.bases["A1"]);
     let qn = gid(NodeKind::Province, tree.provinces["QN"]);
     let merit_trung = gid(NodeKind::Award, tree.awards["merit-trung"]);
-    let vars = json!({ "truong": truong, "dung": dung, "binh": binh, "hoa": hoa, "trung": trung, "a2a": a2a, "a1": a1, "qn": qn, "award": merit_trung, "ids": [dung, hoa, trung] });
+    let vars = json!({ "truong": truong, "dung": dung, "binh": binh, "hoa": hoa, "trung": trung, "a2a": a2a, "a1": a1, "qn": qn, "award": merit_trung, "ids": [dung, hoa, trung], "transfer": gid(NodeKind::Transfer, tree.transfer) });
     let y = json!(true);
     let n = Value::Null;
     // (what, query, path in data, expected per viewer in VIEWERS order)

@@ -7,6 +7,7 @@ use entity::award::AwardKind;
 use entity::base::BaseKind;
 use entity::member::{MemberType, Sex};
 use hoi_ccb::store::write::{self, MemberData};
+use sea_orm::{ActiveModelTrait, Set};
 
 use crate::helpers::TestApp;
 
@@ -17,6 +18,8 @@ pub struct Tree {
     /// By full name.
     pub members: HashMap<String, i64>,
     pub awards: HashMap<&'static str, i64>,
+    /// A pending transfer from base A3 (Quảng Ninh) to base B1 (Hải Phòng).
+    pub transfer: i64,
 }
 
 /// (chapter key, family, middle, given, sex)
@@ -118,7 +121,32 @@ impl Tree {
             let award = write::insert_award(db, &central, &resolved, data).await.expect("award");
             awards.insert(key, award.id);
         }
+        // A pending transfer of Đỗ Văn Cường (base A3, Quảng Ninh) to base B1 (Hải Phòng).
+        let cuong = members["Đỗ Văn Cường"];
+        let transfer = entity::transfer::ActiveModel {
+            member_id: Set(cuong),
+            member_name: Set("Đỗ Văn Cường".into()),
+            from_province_id: Set(qn.id),
+            from_base_id: Set(a3.id),
+            from_chapter_id: Set(chapter_models["A3a"].id),
+            to_province_id: Set(hp.id),
+            to_base_id: Set(b1.id),
+            to_chapter_id: Set(None),
+            status: Set(entity::transfer::TransferStatus::Pending),
+            note: Set(None),
+            released_at: Set(chrono::Utc::now()),
+            released_by: Set("fixture".into()),
+            decided_at: Set(None),
+            decided_by: Set(None),
+            decision_reason: Set(None),
+            version: Set(1),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("transfer");
         Self {
+            transfer: transfer.id,
             awards,
             provinces: HashMap::from([("QN", qn.id), ("HP", hp.id)]),
             bases: HashMap::from([("A1", a1.id), ("A2", a2.id), ("A3", a3.id), ("B1", b1.id)]),
