@@ -2,11 +2,13 @@
 
 use std::process::ExitCode;
 
+use hoi_ccb::auth::{Role, ScopeNode, accounts};
 use hoi_ccb::config::Config;
 use hoi_ccb::{db, demo, server};
 use migration::{Migrator, MigratorTrait};
 
-const USAGE: &str = "usage: hoi-ccb [serve | migrate up|down|status | seed-demo | print-schema]";
+const USAGE: &str =
+    "usage: hoi-ccb [serve | migrate up|down|status | seed-demo | print-schema | create-admin USERNAME]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -57,6 +59,23 @@ async fn run(args: &[&str]) -> Result<(), BoxError> {
             server::migrate_up(&conn).await?;
             let summary = demo::seed(&conn).await?;
             println!("seeded: {summary:?}");
+        }
+        ["create-admin", username] => {
+            // The password comes from the environment, not the command line, so it stays out of `ps` and shell
+            // history.
+            let password = std::env::var("HOI_CCB_ADMIN_PASSWORD")
+                .map_err(|_| "set HOI_CCB_ADMIN_PASSWORD to the new admin's password")?;
+            let config = Config::from_env()?;
+            let conn = db::connect(&config.database, &std::sync::Arc::new(db::Metrics::new()?)).await?;
+            server::migrate_up(&conn).await?;
+            let account = accounts::create(&conn, username, &password, Role::Admin, ScopeNode::Everything, username)
+                .await
+                .map_err(|e| e.message())?;
+            println!(
+                "created admin account {:?} ({})",
+                account.username,
+                accounts::subject(account.id)
+            );
         }
         _ => return Err(USAGE.into()),
     }

@@ -257,3 +257,20 @@ pub async fn create_demo_accounts(db: &DatabaseConnection) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// Replaces an account's password.
+pub async fn set_password(db: &DatabaseConnection, account_id: i64, password: &str) -> AppResult<()> {
+    let length = password.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&length) {
+        return Err(AppError::bad_input(
+            "input.newPassword",
+            format!("{MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+        ));
+    }
+    let found = account::Entity::find_by_id(account_id).one(db).await?;
+    let account = found.ok_or_else(|| AppError::not_found("account"))?;
+    let mut update: account::ActiveModel = account.into();
+    update.password_hash = Set(hash_password(password)?);
+    update.update(db).await?;
+    Ok(())
+}

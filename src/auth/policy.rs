@@ -185,6 +185,8 @@ pub enum Capability {
     EditContact,
     /// Grant or revoke an award at this level.
     Award(entity::award::GrantingLevel),
+    /// Create accounts, disable and re-enable them.
+    ManageAccounts,
 }
 
 /// The subtree a role is bound to, for writes.
@@ -215,6 +217,7 @@ pub fn authorize(viewer: &Viewer, capability: Capability, at: &Position) -> AppR
     }
     let allowed = match (principal.role, capability) {
         (Role::Admin, _) => true,
+        (_, Capability::ManageAccounts) => false,
         (Role::ProvinceOfficial, Capability::Award(level)) => level == L::Province,
         (Role::ProvinceOfficial, _) => true,
         (Role::BaseOfficial, Capability::ManageBases) => false,

@@ -2,8 +2,6 @@
 //! scope. Personal data resolves to `null` outside the viewer's personal-data scope; the schema is the same
 //! for every role.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::award::RecipientType;
@@ -13,7 +11,7 @@ use super::connection::connection;
 use super::loaders::*;
 use super::scalars::Date;
 use super::tree::{Base, Chapter, MAX_SEARCH_LEN};
-use super::{load, opt_id, page_complexity, state, window};
+use super::{list_args, load, opt_id, page_complexity, page_of, state, window};
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
 use crate::store::members::{self as store, MAX_SEARCH_WORDS, MemberFilter};
@@ -322,16 +320,17 @@ impl Member {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<AwardConnection> {
-        let order = order_by.order();
-        let args = Arc::new(ListArgs {
-            filter: filter.unwrap_or_default().parse()?,
-            order,
-            window: window(&order, first, after, last, before)?,
-        });
-        let page = load(ctx, AwardsReceived(RecipientType::Member, self.0.id, args)).await?;
-        Ok(AwardConnection(page.ok_or_else(|| {
-            AppError::Internal("award page missing from batch".into())
-        })?))
+        let args = list_args(
+            filter.unwrap_or_default().parse()?,
+            order_by.order(),
+            first,
+            after,
+            last,
+            before,
+        )?;
+        Ok(AwardConnection(
+            page_of(ctx, AwardsReceived(RecipientType::Member, self.0.id, args)).await?,
+        ))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The GraphQL schema: one file per domain type, roots merged per domain. The schema is built without runtime
 //! data (so `print-schema` is one call); each request brings its own [`State`] with the viewer and loaders.
 
+pub mod account;
 pub mod award;
 pub mod award_mutations;
 pub mod connection;
@@ -40,6 +41,7 @@ pub struct Query(
     node::NodeQuery,
     viewer::ViewerQuery,
     history::TransferQuery,
+    account::AccountQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -48,6 +50,7 @@ pub struct Mutation(
     unit_mutations::UnitMutation,
     member_mutations::MemberMutation,
     award_mutations::AwardMutation,
+    account::AccountMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -102,6 +105,30 @@ pub fn window(
     before: Option<String>,
 ) -> AppResult<Window> {
     Window::parse(order, first, after.as_deref(), last, before.as_deref())
+}
+
+/// Parses the arguments of a nested list into the key part its loader batches by.
+pub fn list_args<F>(
+    filter: F,
+    order: crate::store::page::Order,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> AppResult<std::sync::Arc<loaders::ListArgs<F>>> {
+    let window = window(&order, first, after, last, before)?;
+    Ok(std::sync::Arc::new(loaders::ListArgs { filter, order, window }))
+}
+
+/// Loads one parent's page of a nested list through the request's loader.
+pub async fn page_of<K, M>(ctx: &Context<'_>, key: K) -> AppResult<crate::store::page::Page<M>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Store: async_graphql::dataloader::Loader<K, Value = crate::store::page::Page<M>, Error = AppError>,
+{
+    load(ctx, key)
+        .await?
+        .ok_or_else(|| AppError::Internal("a page went missing from its batch".into()))
 }
 
 /// Parses an optional global id argument of one kind.

@@ -92,6 +92,7 @@ fn replayed(previous: entity::audit_event::Model, action: &str) -> AppResult<(No
         NodeKind::Member,
         NodeKind::Award,
         NodeKind::Transfer,
+        NodeKind::Account,
     ]
     .into_iter()
     .find(|k| k.name() == previous.target_type)

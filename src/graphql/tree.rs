@@ -1,7 +1,5 @@
 //! Provinces, bases and chapters: the public organisation tree, with pages down, links up, counts and awards.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::award::RecipientType;
@@ -11,7 +9,7 @@ use super::award::{AwardConnection, AwardFilterInput, AwardOrder};
 use super::connection::connection;
 use super::loaders::*;
 use super::member::{MemberConnection, MemberFilterInput, MemberOrder};
-use super::{load, page_complexity, state, window};
+use super::{list_args, load, page_complexity, page_of, state, window};
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
 use crate::store::stats::{Counts, Level};
@@ -161,20 +159,19 @@ async fn unit_awards(
     order_by: AwardOrder,
     (first, after, last, before): (Option<i32>, Option<String>, Option<i32>, Option<String>),
 ) -> AppResult<AwardConnection> {
-    let order = order_by.order();
-    let args = Arc::new(ListArgs {
-        filter: filter.unwrap_or_default().parse()?,
-        order,
-        window: window(&order, first, after, last, before)?,
-    });
-    let page = if include_descendants {
-        load(ctx, AwardsWithin(level, id, args)).await?
+    let args = list_args(
+        filter.unwrap_or_default().parse()?,
+        order_by.order(),
+        first,
+        after,
+        last,
+        before,
+    )?;
+    Ok(AwardConnection(if include_descendants {
+        page_of(ctx, AwardsWithin(level, id, args)).await?
     } else {
-        load(ctx, AwardsReceived(recipient, id, args)).await?
-    };
-    Ok(AwardConnection(page.ok_or_else(|| {
-        AppError::Internal("award page missing from batch".into())
-    })?))
+        page_of(ctx, AwardsReceived(recipient, id, args)).await?
+    }))
 }
 
 /// A province association (Hội CCB tỉnh).
@@ -227,16 +224,15 @@ impl Province {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<BaseConnection> {
-        let order = order_by.order();
-        let args = ListArgs {
-            filter: filter.unwrap_or_default().parse()?,
-            order,
-            window: window(&order, first, after, last, before)?,
-        };
-        let page = load(ctx, BasesOf(self.0.id, Arc::new(args))).await?;
-        Ok(BaseConnection(page.ok_or_else(|| {
-            AppError::Internal("base page missing from batch".into())
-        })?))
+        let args = list_args(
+            filter.unwrap_or_default().parse()?,
+            order_by.order(),
+            first,
+            after,
+            last,
+            before,
+        )?;
+        Ok(BaseConnection(page_of(ctx, BasesOf(self.0.id, args)).await?))
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
         stats(ctx, Level::Province, self.0.id).await
@@ -334,16 +330,15 @@ impl Base {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<ChapterConnection> {
-        let order = order_by.order();
-        let args = ListArgs {
-            filter: filter.unwrap_or_default().parse()?,
-            order,
-            window: window(&order, first, after, last, before)?,
-        };
-        let page = load(ctx, ChaptersOf(self.0.id, Arc::new(args))).await?;
-        Ok(ChapterConnection(page.ok_or_else(|| {
-            AppError::Internal("chapter page missing from batch".into())
-        })?))
+        let args = list_args(
+            filter.unwrap_or_default().parse()?,
+            order_by.order(),
+            first,
+            after,
+            last,
+            before,
+        )?;
+        Ok(ChapterConnection(page_of(ctx, ChaptersOf(self.0.id, args)).await?))
     }
     /// Members of all chapters of the base, within the viewer's scope.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
@@ -357,16 +352,15 @@ impl Base {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<MemberConnection> {
-        let order = order_by.order();
-        let args = ListArgs {
-            filter: filter.unwrap_or_default().parse()?,
-            order,
-            window: window(&order, first, after, last, before)?,
-        };
-        let page = load(ctx, MembersOfBase(self.0.id, Arc::new(args))).await?;
-        Ok(MemberConnection(page.ok_or_else(|| {
-            AppError::Internal("member page missing from batch".into())
-        })?))
+        let args = list_args(
+            filter.unwrap_or_default().parse()?,
+            order_by.order(),
+            first,
+            after,
+            last,
+            before,
+        )?;
+        Ok(MemberConnection(page_of(ctx, MembersOfBase(self.0.id, args)).await?))
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
         stats(ctx, Level::Base, self.0.id).await
@@ -460,16 +454,15 @@ impl Chapter {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<MemberConnection> {
-        let order = order_by.order();
-        let args = ListArgs {
-            filter: filter.unwrap_or_default().parse()?,
-            order,
-            window: window(&order, first, after, last, before)?,
-        };
-        let page = load(ctx, MembersOfChapter(self.0.id, Arc::new(args))).await?;
-        Ok(MemberConnection(page.ok_or_else(|| {
-            AppError::Internal("member page missing from batch".into())
-        })?))
+        let args = list_args(
+            filter.unwrap_or_default().parse()?,
+            order_by.order(),
+            first,
+            after,
+            last,
+            before,
+        )?;
+        Ok(MemberConnection(page_of(ctx, MembersOfChapter(self.0.id, args)).await?))
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
         stats(ctx, Level::Chapter, self.0.id).await

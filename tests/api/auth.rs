@@ -506,3 +506,111 @@ async fn batching_still_costs_one_statement_per_level_with_a_scope_in_force() {
         "only base A1's members are counted: {totals:?}"
     );
 }
+
+const CREATE_ACCOUNT: &str = "mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id username role disabled scope { ... on Base { name } } } } }";
+
+#[tokio::test]
+async fn admins_manage_accounts_and_nobody_else_can() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin_account = accounts::create(
+        app.db(),
+        "root",
+        "root-password",
+        Role::Admin,
+        ScopeNode::Everything,
+        "Root",
+    )
+    .await
+    .expect("admin");
+    let admin = app
+        .data(None, LOGIN, json!({ "u": "root", "p": "root-password" }))
+        .await["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let a1 = gid(NodeKind::Base, tree.bases["A1"]);
+    let input = json!({ "username": "cb.a1", "password": "a1-password", "role": "BASE_OFFICIAL", "scopeId": a1, "displayName": "Cán bộ A1" });
+    let province = app.token(Role::ProvinceOfficial, ScopeNode::Province(tree.provinces["QN"]));
+    assert_eq!(
+        app.error_code(Some(&province), CREATE_ACCOUNT, json!({ "input": input }))
+            .await,
+        "FORBIDDEN"
+    );
+    let created = app.data(Some(&admin), CREATE_ACCOUNT, json!({ "input": input })).await;
+    assert_eq!(
+        created["createAccount"]["account"]["scope"]["name"],
+        "Phường Đông Triều"
+    );
+    assert_eq!(
+        app.error_code(Some(&admin), CREATE_ACCOUNT, json!({ "input": input }))
+            .await,
+        "CONFLICT"
+    );
+    let mut wrong_scope = input.clone();
+    wrong_scope["username"] = json!("cb.other");
+    wrong_scope["scopeId"] = json!(gid(NodeKind::Province, tree.provinces["QN"]));
+    let (_, body) = app
+        .post(Some(&admin), CREATE_ACCOUNT, json!({ "input": wrong_scope }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "input.scopeId", "{body}");
+
+    // The new account works, changes its password, and stops working once disabled.
+    let token = app.data(None, LOGIN, json!({ "u": "cb.a1", "p": "a1-password" })).await["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let change =
+        "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) }";
+    let (_, wrong) = app
+        .post(
+            Some(&token),
+            change,
+            json!({ "c": "nope-nope", "n": "new-a1-password" }),
+        )
+        .await;
+    assert_eq!(
+        wrong["errors"][0]["extensions"]["field"], "input.currentPassword",
+        "{wrong}"
+    );
+    assert_eq!(
+        app.data(
+            Some(&token),
+            change,
+            json!({ "c": "a1-password", "n": "new-a1-password" })
+        )
+        .await["changePassword"],
+        true
+    );
+    app.data(None, LOGIN, json!({ "u": "cb.a1", "p": "new-a1-password" }))
+        .await;
+    let id = created["createAccount"]["account"]["id"].clone();
+    let disable =
+        "mutation($id: ID!) { setAccountDisabled(input: { id: $id, disabled: true }) { account { disabled } } }";
+    assert_eq!(
+        app.data(Some(&admin), disable, json!({ "id": id })).await["setAccountDisabled"]["account"]["disabled"],
+        true
+    );
+    assert_eq!(app.post(Some(&token), MEMBERS_COUNT, json!({})).await.0, 401);
+    let own = app
+        .error_code(
+            Some(&admin),
+            disable,
+            json!({ "id": gid(NodeKind::Account, admin_account.id) }),
+        )
+        .await;
+    assert_eq!(own, "BAD_USER_INPUT", "an admin cannot lock themselves out");
+    let listed = app
+        .data(
+            Some(&admin),
+            "{ accounts { username role disabled } accountCount }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["accountCount"], 2);
+    assert_eq!(
+        app.error_code(Some(&province), "{ accounts { username } }", json!({}))
+            .await,
+        "FORBIDDEN"
+    );
+}
