@@ -49,3 +49,27 @@ async fn migrations_go_up_down_and_up_again() {
     // The schema works after the round trip.
     crate::fixture::Tree::build(&app).await;
 }
+
+#[tokio::test]
+async fn the_demo_data_is_the_same_every_time() {
+    let first = TestApp::spawn_with_demo().await;
+    let second = TestApp::spawn_with_demo().await;
+    let query = "{ members(first: 100, orderBy: ID) { totalCount nodes { fullName birthYear cardNumber chapter { code name } } }
+                   awards(first: 100, orderBy: OLDEST_FIRST) { totalCount nodes { kind decisionNumber recipientName } } }";
+    let a = first.data(Some(&first.admin()), query, serde_json::json!({})).await;
+    let b = second.data(Some(&second.admin()), query, serde_json::json!({})).await;
+    assert_eq!(a, b);
+    assert_eq!(a["members"]["nodes"].as_array().map(Vec::len), Some(100));
+}
+
+#[tokio::test]
+async fn foreign_keys_are_enforced_on_every_database() {
+    let app = TestApp::spawn().await;
+    let sql = "INSERT INTO chapters (province_id, base_id, code, name, name_search, sort_key, created_at, version) \
+               VALUES (999, 999, 'X', 'X', 'x', 'x', '2024-01-01T00:00:00Z', 1)";
+    let result = sea_orm::ConnectionTrait::execute_unprepared(app.db(), sql).await;
+    assert!(
+        result.is_err(),
+        "a chapter of a base that does not exist must be refused"
+    );
+}
