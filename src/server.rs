@@ -55,6 +55,10 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
             elapsed_ms = started.elapsed().as_millis() as u64,
             "loaded the demo data set"
         );
+        crate::auth::accounts::create_demo_accounts(&db)
+            .await
+            .map_err(|e| format!("creating the demo accounts failed: {}", e.message()))?;
+        tracing::info!("created the demo accounts, one per role (usernames and passwords are in the README)");
     }
     let tokens = Arc::new(TokenService::new(&config));
     Ok(AppState {

@@ -614,3 +614,35 @@ async fn admins_manage_accounts_and_nobody_else_can() {
         "FORBIDDEN"
     );
 }
+
+#[tokio::test]
+async fn the_embedded_demo_has_one_working_account_per_role() {
+    let app = TestApp::spawn_embedded().await;
+    let expected = [
+        ("admin", "ADMIN", 55_694),
+        ("quangninh", "PROVINCE_OFFICIAL", 55_694),
+        ("honggai", "BASE_OFFICIAL", -1),
+        ("khu1", "CHAPTER_LEADER", -1),
+        ("hoivien", "MEMBER", -1),
+    ];
+    let mut previous = i64::MAX;
+    for ((username, password, ..), (name, role, members)) in accounts::DEMO_ACCOUNTS.iter().zip(expected) {
+        assert_eq!(*username, name);
+        let login = app.data(None, LOGIN, json!({ "u": username, "p": password })).await;
+        assert_eq!(login["login"]["role"], role);
+        let token = login["login"]["token"].as_str().expect("token").to_owned();
+        let seen = app
+            .data(Some(&token), "{ me { role } members { totalCount } }", json!({}))
+            .await;
+        let count = seen["members"]["totalCount"].as_i64().unwrap_or(-2);
+        if members >= 0 {
+            assert_eq!(count, members, "{username}");
+        } else {
+            assert!(
+                count > 0 && count <= previous,
+                "{username} sees a smaller part of the tree: {count}"
+            );
+        }
+        previous = count;
+    }
+}

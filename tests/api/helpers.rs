@@ -17,6 +17,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pg_database: Option<(String, String)>,
     sqlite_file: Option<std::path::PathBuf>,
+    data_dir: Option<std::path::PathBuf>,
 }
 
 fn unique_name() -> String {
@@ -75,6 +76,31 @@ impl TestApp {
             client: reqwest::Client::new(),
             pg_database,
             sqlite_file,
+            data_dir: None,
+        }
+    }
+
+    /// The app as `cargo run` starts it with no `DATABASE_URL`: an embedded SQLite file in a fresh data
+    /// directory, seeded with the demo data set and the demo accounts on first start.
+    pub async fn spawn_embedded() -> Self {
+        let data_dir = std::env::temp_dir().join(unique_name());
+        let config = Config::for_database(
+            Database::Embedded {
+                data_dir: data_dir.clone(),
+            },
+            Secret::new(SECRET.as_bytes().to_vec()).expect("long secret"),
+        );
+        let state = server::prepare(config).await.expect("app prepares");
+        let running = server::spawn(state, "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind port 0");
+        Self {
+            base_url: format!("http://{}", running.addr),
+            state: running.state,
+            client: reqwest::Client::new(),
+            pg_database: None,
+            sqlite_file: None,
+            data_dir: Some(data_dir),
         }
     }
 
@@ -176,6 +202,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(dir) = self.data_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         if let Some(path) = self.sqlite_file.take() {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
