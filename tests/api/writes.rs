@@ -725,9 +725,19 @@ async fn a_client_that_disconnects_midway_leaves_all_or_nothing() {
             .send()
             .await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let read = app.data(Some(&admin), "query($id: ID!) { node(id: $id) { ... on Member { givenName version history(first: 100) { totalCount } } } }", json!({ "id": id })).await;
-    let node = &read["node"];
+    // Abandoned requests may still be finishing on the server: wait until the record is stable.
+    let query =
+        "query($id: ID!) { node(id: $id) { ... on Member { givenName version history(first: 100) { totalCount } } } }";
+    let mut last = Value::Null;
+    let mut node = Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        node = app.data(Some(&admin), query, json!({ "id": id })).await["node"].clone();
+        if node == last {
+            break;
+        }
+        last = node.clone();
+    }
     let version = node["version"].as_i64().unwrap_or(0);
     // Every committed change has exactly its audit event, and the search tokens match the name.
     assert_eq!(
