@@ -22,7 +22,8 @@ const HIDDEN: &[&str] = &[
     "created_at",
 ];
 
-/// Personal data of a member record, masked in histories read outside the personal-data scope.
+/// Personal data and roster details of a member record, masked in histories read outside the personal-data
+/// scope (the same fields `Member` hides there).
 pub const PERSONAL: &[&str] = &[
     "birth_date",
     "birth_year",
@@ -31,6 +32,14 @@ pub const PERSONAL: &[&str] = &[
     "phone",
     "card_number",
     "war_invalid",
+    "military_rank",
+    "last_unit",
+    "enlisted_on",
+    "discharged_on",
+    "joined_on",
+    "party_member",
+    "left_on",
+    "left_reason",
 ];
 
 /// The fields that differ between `before` and `after` (all of them on creation), internals left out.
