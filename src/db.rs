@@ -58,16 +58,37 @@ impl Metrics {
     }
 }
 
-/// Connects, with SQLite tuned for a server (WAL, a busy timeout, foreign keys on) and a statement counter.
+/// Connects the serving pool, with SQLite tuned for a server (WAL, a busy timeout, foreign keys on) and a
+/// statement counter.
 pub async fn connect(database: &Database, metrics: &std::sync::Arc<Metrics>) -> Result<DatabaseConnection, DbErr> {
+    let pool_size = if database.url().starts_with("sqlite:") { 8 } else { 16 };
+    let mut db = SeaDatabase::connect(options(database, pool_size)?).await?;
+    let m = metrics.clone();
+    db.set_metric_callback(move |info| {
+        m.db_statements.inc();
+        if info.failed {
+            m.db_statement_errors.inc();
+        }
+    });
+    Ok(db)
+}
+
+/// One connection for schema changes and bulk loads. Migrations run on it and it is closed before the serving
+/// pool opens: SQLite connections that loaded the schema while it was changing can prepare statements against
+/// the old one (a stale column list, or "index already exists"), so no pooled connection may live through a
+/// migration.
+pub async fn connect_maintenance(database: &Database) -> Result<DatabaseConnection, DbErr> {
+    SeaDatabase::connect(options(database, 1)?).await
+}
+
+fn options(database: &Database, pool_size: u32) -> Result<ConnectOptions, DbErr> {
     if let Database::Embedded { data_dir } = database {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", data_dir.display())))?;
     }
-    let url = database.url();
-    let mut options = ConnectOptions::new(url.clone());
+    let mut options = ConnectOptions::new(database.url());
     options
-        .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
+        .max_connections(pool_size)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
@@ -79,13 +100,5 @@ pub async fn connect(database: &Database, metrics: &std::sync::Arc<Metrics>) -> 
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    let mut db = SeaDatabase::connect(options).await?;
-    let m = metrics.clone();
-    db.set_metric_callback(move |info| {
-        m.db_statements.inc();
-        if info.failed {
-            m.db_statement_errors.inc();
-        }
-    });
-    Ok(db)
+    Ok(options)
 }

@@ -41,7 +41,7 @@ async fn run(args: &[&str]) -> Result<(), BoxError> {
         ["print-schema"] => print!("{}", hoi_ccb::graphql::sdl()),
         ["migrate", action] => {
             let config = Config::from_env()?;
-            let conn = db::connect(&config.database, &std::sync::Arc::new(db::Metrics::new()?)).await?;
+            let conn = db::connect_maintenance(&config.database).await?;
             match *action {
                 "up" => server::migrate_up(&conn).await?,
                 "down" => Migrator::down(&conn, Some(1)).await?,
@@ -55,7 +55,7 @@ async fn run(args: &[&str]) -> Result<(), BoxError> {
         }
         ["seed-demo"] => {
             let config = Config::from_env()?;
-            let conn = db::connect(&config.database, &std::sync::Arc::new(db::Metrics::new()?)).await?;
+            let conn = db::connect_maintenance(&config.database).await?;
             server::migrate_up(&conn).await?;
             let summary = demo::seed(&conn).await?;
             println!("seeded: {summary:?}");
@@ -66,7 +66,7 @@ async fn run(args: &[&str]) -> Result<(), BoxError> {
             let password = std::env::var("HOI_CCB_ADMIN_PASSWORD")
                 .map_err(|_| "set HOI_CCB_ADMIN_PASSWORD to the new admin's password")?;
             let config = Config::from_env()?;
-            let conn = db::connect(&config.database, &std::sync::Arc::new(db::Metrics::new()?)).await?;
+            let conn = db::connect_maintenance(&config.database).await?;
             server::migrate_up(&conn).await?;
             let account = accounts::create(&conn, username, &password, Role::Admin, ScopeNode::Everything, username)
                 .await

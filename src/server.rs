@@ -44,22 +44,25 @@ pub struct AppState {
 
 /// Connects, migrates, and builds the application state.
 pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
-    let metrics = Arc::new(Metrics::new()?);
-    let db = db::connect(&config.database, &metrics).await?;
-    migrate_up(&db).await?;
-    if config.database.is_embedded() && !crate::demo::is_seeded(&db).await? {
+    // Schema changes and the first load happen on a connection of their own, closed before serving starts.
+    let maintenance = db::connect_maintenance(&config.database).await?;
+    migrate_up(&maintenance).await?;
+    if config.database.is_embedded() && !crate::demo::is_seeded(&maintenance).await? {
         let started = Instant::now();
-        let summary = crate::demo::seed(&db).await?;
+        let summary = crate::demo::seed(&maintenance).await?;
         tracing::info!(
             ?summary,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "loaded the demo data set"
         );
-        crate::auth::accounts::create_demo_accounts(&db)
+        crate::auth::accounts::create_demo_accounts(&maintenance)
             .await
             .map_err(|e| format!("creating the demo accounts failed: {}", e.message()))?;
         tracing::info!("created the demo accounts, one per role (usernames and passwords are in the README)");
     }
+    maintenance.close().await?;
+    let metrics = Arc::new(Metrics::new()?);
+    let db = db::connect(&config.database, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
     Ok(AppState {
         schema: graphql::build_schema(),

@@ -40,7 +40,10 @@ const MEMBERS: &[(&str, &str, &str, &str, Sex)] = &[
 
 impl Tree {
     pub async fn build(app: &TestApp) -> Self {
-        let db = app.db();
+        Self::build_in(app.db()).await
+    }
+
+    pub async fn build_in(db: &sea_orm::DatabaseConnection) -> Self {
         let qn = write::insert_province(db, "QN", "Quảng Ninh").await.expect("province");
         let hp = write::insert_province(db, "HP", "Hải Phòng").await.expect("province");
         let a1 = write::insert_base(db, qn.id, "QN-A1", "Phường Đông Triều", BaseKind::Ward)
