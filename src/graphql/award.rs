@@ -265,3 +265,38 @@ impl AwardQuery {
         Ok(AwardConnection(query.page(&state(ctx).db, &w).await?))
     }
 }
+
+impl crate::graphql::connection::Prefetch for Award {
+    type Row = entity::award::Model;
+
+    /// Recipients of every type in one batch each, then the units above member recipients if selected.
+    async fn prefetch(
+        ctx: &Context<'_>,
+        rows: &[Self::Row],
+        selection: &async_graphql::Lookahead<'_>,
+    ) -> AppResult<()> {
+        let recipient = selection.field("recipient");
+        if !recipient.exists() {
+            return Ok(());
+        }
+        let of = |kind: DbRecipientType| {
+            rows.iter()
+                .filter(move |a| a.recipient_type == kind)
+                .map(|a| a.recipient_id)
+        };
+        let (members, units) = async_graphql::futures_util::future::join(
+            state(ctx).loader.load_many(of(DbRecipientType::Member).map(MemberById)),
+            warm_units(
+                ctx,
+                of(DbRecipientType::Chapter).collect(),
+                of(DbRecipientType::Base).collect(),
+                of(DbRecipientType::Province).collect(),
+            ),
+        )
+        .await;
+        units?;
+        let members = members?;
+        let visible: Vec<&entity::member::Model> = members.values().collect();
+        super::member::warm_member_units(ctx, &visible, &recipient).await
+    }
+}

@@ -1,7 +1,24 @@
 //! Relay connections: `edges { cursor node }`, `nodes`, `pageInfo`, `totalCount`, generated for each node type
 //! from one macro so every list behaves the same.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Context, Lookahead, SimpleObject};
+
+use crate::error::AppResult;
+
+/// Loads, in one batch per type, the records a page's nodes link to and the query selects, before the nodes'
+/// fields resolve. The fields then find them in the request's loader cache. Without this, each node would queue
+/// its own key and the batch would hold whatever arrived within the loader's time window: under load that split
+/// one level into several statements (bench/README.md).
+// Only implemented and called on concrete types in this crate, where the futures' `Send` is checked at the call.
+#[allow(async_fn_in_trait)]
+pub trait Prefetch {
+    type Row;
+
+    /// `selection` is what the query selects on each node.
+    async fn prefetch(_ctx: &Context<'_>, _rows: &[Self::Row], _selection: &Lookahead<'_>) -> AppResult<()> {
+        Ok(())
+    }
+}
 
 /// Where a page sits in its list.
 #[derive(SimpleObject, Clone, Debug)]
@@ -20,20 +37,24 @@ macro_rules! connection {
 
         #[async_graphql::Object]
         impl $conn {
-            async fn edges(&self) -> Vec<$edge> {
-                self.0
+            async fn edges(&self, ctx: &async_graphql::Context<'_>) -> Result<Vec<$edge>, crate::error::AppError> {
+                let selection = ctx.look_ahead().field("node");
+                <$node as crate::graphql::connection::Prefetch>::prefetch(ctx, &self.0.rows, &selection).await?;
+                Ok(self
+                    .0
                     .rows
                     .iter()
                     .map(|row| $edge {
                         cursor: self.0.cursor_of(row),
                         node: row.clone(),
                     })
-                    .collect()
+                    .collect())
             }
 
             /// The nodes of the page, without cursors.
-            async fn nodes(&self) -> Vec<$node> {
-                self.0.rows.iter().cloned().map($node::from).collect()
+            async fn nodes(&self, ctx: &async_graphql::Context<'_>) -> Result<Vec<$node>, crate::error::AppError> {
+                <$node as crate::graphql::connection::Prefetch>::prefetch(ctx, &self.0.rows, &ctx.look_ahead()).await?;
+                Ok(self.0.rows.iter().cloned().map($node::from).collect())
             }
 
             async fn page_info(&self) -> crate::graphql::connection::PageInfo {

@@ -290,3 +290,7 @@ impl TransferQuery {
         Ok(TransferConnection(query.page(&st.db, &w).await?))
     }
 }
+
+impl crate::graphql::connection::Prefetch for Transfer {
+    type Row = entity::transfer::Model;
+}

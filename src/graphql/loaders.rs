@@ -323,3 +323,32 @@ impl Loader<PendingTransferOf> for Store {
         Ok(rows.into_iter().map(|t| (PendingTransferOf(t.member_id), t)).collect())
     }
 }
+
+/// Loads the given keys in one batch into the request's loader cache.
+pub async fn warm<K>(ctx: &async_graphql::Context<'_>, keys: impl IntoIterator<Item = K>) -> Result<(), AppError>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    Store: Loader<K, Error = AppError>,
+{
+    let keys: std::collections::HashSet<K> = keys.into_iter().collect();
+    if !keys.is_empty() {
+        super::state(ctx).loader.load_many(keys).await?;
+    }
+    Ok(())
+}
+
+/// Warms the units above a set of rows: chapters, bases and provinces, each only if `selection` asks for it.
+pub async fn warm_units(
+    ctx: &async_graphql::Context<'_>,
+    chapters: Vec<i64>,
+    bases: Vec<i64>,
+    provinces: Vec<i64>,
+) -> Result<(), AppError> {
+    let (a, b, c) = async_graphql::futures_util::future::join3(
+        warm(ctx, chapters.into_iter().map(ChapterById)),
+        warm(ctx, bases.into_iter().map(BaseById)),
+        warm(ctx, provinces.into_iter().map(ProvinceById)),
+    )
+    .await;
+    a.and(b).and(c)
+}

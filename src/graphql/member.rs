@@ -360,3 +360,43 @@ impl MemberQuery {
         Ok(MemberConnection(query.page(&st.db, &w).await?))
     }
 }
+
+/// Warms the units above these members that `selection` (on a member) asks for.
+pub async fn warm_member_units(
+    ctx: &Context<'_>,
+    rows: &[&entity::member::Model],
+    selection: &async_graphql::Lookahead<'_>,
+) -> AppResult<()> {
+    let chapter = selection.field("chapter");
+    let base = selection.field("base");
+    let wants_bases = base.exists() || chapter.field("base").exists();
+    let wants_provinces = chapter.field("province").exists()
+        || chapter.field("base").field("province").exists()
+        || base.field("province").exists();
+    let pick = |wanted: bool, f: fn(&entity::member::Model) -> i64| -> Vec<i64> {
+        if wanted {
+            rows.iter().map(|m| f(m)).collect()
+        } else {
+            Vec::new()
+        }
+    };
+    warm_units(
+        ctx,
+        pick(chapter.exists(), |m| m.chapter_id),
+        pick(wants_bases, |m| m.base_id),
+        pick(wants_provinces, |m| m.province_id),
+    )
+    .await
+}
+
+impl crate::graphql::connection::Prefetch for Member {
+    type Row = entity::member::Model;
+
+    async fn prefetch(
+        ctx: &Context<'_>,
+        rows: &[Self::Row],
+        selection: &async_graphql::Lookahead<'_>,
+    ) -> AppResult<()> {
+        warm_member_units(ctx, &rows.iter().collect::<Vec<_>>(), selection).await
+    }
+}

@@ -16,7 +16,7 @@ pub mod tree;
 pub mod unit_mutations;
 pub mod viewer;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
@@ -73,13 +73,14 @@ pub struct State {
     pub db: DatabaseConnection,
     pub viewer: Viewer,
     pub scope: ReadScope,
-    pub loader: DataLoader<Store>,
+    pub loader: DataLoader<Store, HashMapCache>,
     pub services: crate::Services,
 }
 
 impl State {
     pub fn new(db: DatabaseConnection, viewer: Viewer, scope: ReadScope, services: crate::Services) -> Self {
-        let loader = DataLoader::new(Store { db: db.clone(), scope }, tokio::spawn);
+        // The cache lives for one request and one viewer; mutations switch it off (see `mutation::mutate`).
+        let loader = DataLoader::with_cache(Store { db: db.clone(), scope }, tokio::spawn, HashMapCache::default());
         Self {
             db,
             viewer,

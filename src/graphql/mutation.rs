@@ -37,6 +37,8 @@ pub async fn mutate(
     body: impl AsyncFnOnce(&DatabaseTransaction, &Principal) -> AppResult<Outcome>,
 ) -> AppResult<(NodeKind, i64)> {
     let st = state(ctx);
+    // A write makes anything loaded before it stale: from here on this request reads through to the database.
+    st.loader.enable_all_cache(false);
     let actor = require_account(&st.viewer)?.clone();
     let cmid = crate::input::client_mutation_id(client_mutation_id)?;
     if let Some(id) = &cmid

@@ -579,3 +579,45 @@ impl TreeQuery {
         ))
     }
 }
+
+impl crate::graphql::connection::Prefetch for Province {
+    type Row = entity::province::Model;
+}
+
+impl crate::graphql::connection::Prefetch for Base {
+    type Row = entity::base::Model;
+
+    async fn prefetch(
+        ctx: &Context<'_>,
+        rows: &[Self::Row],
+        selection: &async_graphql::Lookahead<'_>,
+    ) -> AppResult<()> {
+        if selection.field("province").exists() {
+            warm(ctx, rows.iter().map(|b| ProvinceById(b.province_id))).await?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::graphql::connection::Prefetch for Chapter {
+    type Row = entity::chapter::Model;
+
+    async fn prefetch(
+        ctx: &Context<'_>,
+        rows: &[Self::Row],
+        selection: &async_graphql::Lookahead<'_>,
+    ) -> AppResult<()> {
+        let base = selection.field("base");
+        let bases = if base.exists() {
+            rows.iter().map(|c| c.base_id).collect()
+        } else {
+            Vec::new()
+        };
+        let provinces = if selection.field("province").exists() || base.field("province").exists() {
+            rows.iter().map(|c| c.province_id).collect()
+        } else {
+            Vec::new()
+        };
+        warm_units(ctx, Vec::new(), bases, provinces).await
+    }
+}

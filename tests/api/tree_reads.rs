@@ -207,3 +207,39 @@ async fn awards_filter_by_year_kind_and_level_and_link_to_recipients() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_page_of_awards_loads_its_recipients_in_one_batch_per_type_even_under_concurrency() {
+    let app = TestApp::spawn().await;
+    Tree::build(&app).await;
+    let admin = app.admin();
+    let query = "{ awards { nodes { recipient { ... on Base { name } ... on Member { fullName chapter { name base { name province { name } } } } } } } }";
+    let (alone, data) = app.count_statements(Some(&admin), query, json!({})).await;
+    assert_eq!(data["awards"]["nodes"].as_array().map(Vec::len), Some(3));
+    // The page, recipients (members, bases), then the members' chapters, bases and provinces.
+    assert!(alone <= 6, "{alone} statements");
+    let before = app.statements().await;
+    let requests = (0..12).map(|_| app.post(Some(&admin), query, json!({})));
+    for (status, body) in async_graphql::futures_util::future::join_all(requests).await {
+        assert_eq!(status, 200);
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    assert_eq!(
+        app.statements().await - before,
+        12 * alone,
+        "batches must not split when requests overlap"
+    );
+}
+
+#[tokio::test]
+async fn two_writes_in_one_request_each_answer_with_fresh_data() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let id = gid(NodeKind::Member, tree.member("Lê Văn Đức"));
+    let query = "mutation($id: ID!) {
+        a: updateMember(input: { id: $id, expectedVersion: 1, phone: \"0911000001\" }) { member { phone version } }
+        b: updateMember(input: { id: $id, expectedVersion: 2, phone: \"0911000002\" }) { member { phone version } } }";
+    let data = app.data(Some(&app.admin()), query, json!({ "id": id })).await;
+    assert_eq!(data["a"]["member"], json!({ "phone": "0911000001", "version": 2 }));
+    assert_eq!(data["b"]["member"], json!({ "phone": "0911000002", "version": 3 }));
+}
