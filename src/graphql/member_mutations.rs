@@ -304,37 +304,13 @@ async fn write_roster(
     expected: i32,
     data: MemberData,
 ) -> AppResult<member::Model> {
-    let full = crate::text::full_name(&data.family_name, &data.middle_name, &data.given_name);
+    let full = data.full_name();
     let names_changed = data.family_name != current.family_name
         || data.middle_name != current.middle_name
         || data.given_name != current.given_name;
     let changes = member::ActiveModel {
-        search_name: Set(crate::text::fold(&full)),
-        sort_key: Set(crate::text::person_sort_key(
-            &data.family_name,
-            &data.middle_name,
-            &data.given_name,
-        )),
-        family_name: Set(data.family_name),
-        middle_name: Set(data.middle_name),
-        given_name: Set(data.given_name),
-        sex: Set(data.sex),
-        birth_year: Set(data.birth_date.map(|d| d.year()).or(data.birth_year)),
-        birth_date: Set(data.birth_date),
-        home_town: Set(data.home_town),
-        address: Set(data.address),
-        phone: Set(data.phone),
-        enlisted_on: Set(data.enlisted_on),
-        discharged_on: Set(data.discharged_on),
-        military_rank: Set(data.military_rank),
-        last_unit: Set(data.last_unit),
-        member_type: Set(data.member_type),
-        joined_on: Set(data.joined_on),
-        party_member: Set(data.party_member),
-        war_invalid: Set(data.war_invalid),
-        card_number: Set(data.card_number),
         updated_at: Set(now()),
-        ..Default::default()
+        ..data.into_roster()
     };
     let updated = update_member(txn, current.id, expected, changes).await?;
     if names_changed {

@@ -120,8 +120,41 @@ impl MemberData {
         }
     }
 
-    fn full_name(&self) -> String {
+    pub fn full_name(&self) -> String {
         text::full_name(&self.family_name, &self.middle_name, &self.given_name)
+    }
+
+    /// The roster columns of a member row, with the search and sort columns derived from the names; every other
+    /// column is left unset for the caller.
+    pub fn into_roster(self) -> member::ActiveModel {
+        let full = self.full_name();
+        member::ActiveModel {
+            search_name: Set(text::fold(&full)),
+            sort_key: Set(text::person_sort_key(
+                &self.family_name,
+                &self.middle_name,
+                &self.given_name,
+            )),
+            family_name: Set(self.family_name),
+            middle_name: Set(self.middle_name),
+            given_name: Set(self.given_name),
+            sex: Set(self.sex),
+            birth_year: Set(self.birth_date.map(|d| chrono::Datelike::year(&d)).or(self.birth_year)),
+            birth_date: Set(self.birth_date),
+            home_town: Set(self.home_town),
+            address: Set(self.address),
+            phone: Set(self.phone),
+            enlisted_on: Set(self.enlisted_on),
+            discharged_on: Set(self.discharged_on),
+            military_rank: Set(self.military_rank),
+            last_unit: Set(self.last_unit),
+            member_type: Set(self.member_type),
+            joined_on: Set(self.joined_on),
+            party_member: Set(self.party_member),
+            war_invalid: Set(self.war_invalid),
+            card_number: Set(self.card_number),
+            ..Default::default()
+        }
     }
 }
 
@@ -138,36 +171,13 @@ pub async fn insert_member<C: ConnectionTrait>(
         province_id: Set(chapter.province_id),
         base_id: Set(chapter.base_id),
         chapter_id: Set(chapter.id),
-        search_name: Set(text::fold(&full)),
-        sort_key: Set(text::person_sort_key(
-            &data.family_name,
-            &data.middle_name,
-            &data.given_name,
-        )),
-        family_name: Set(data.family_name),
-        middle_name: Set(data.middle_name),
-        given_name: Set(data.given_name),
-        sex: Set(data.sex),
-        birth_year: Set(data.birth_date.map(|d| chrono::Datelike::year(&d)).or(data.birth_year)),
-        birth_date: Set(data.birth_date),
-        home_town: Set(data.home_town),
-        address: Set(data.address),
-        phone: Set(data.phone),
-        enlisted_on: Set(data.enlisted_on),
-        discharged_on: Set(data.discharged_on),
-        military_rank: Set(data.military_rank),
-        last_unit: Set(data.last_unit),
-        member_type: Set(data.member_type),
-        joined_on: Set(data.joined_on),
-        party_member: Set(data.party_member),
-        war_invalid: Set(data.war_invalid),
-        card_number: Set(data.card_number),
         status: Set(MemberStatus::Active),
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(1),
         left_on: Set(None),
         left_reason: Set(None),
+        ..data.into_roster()
     }
     .insert(db)
     .await?;
