@@ -68,6 +68,72 @@ pub struct Config {
     pub jwt_audience: String,
     /// Lifetime of the tokens `login` issues.
     pub token_ttl_seconds: i64,
+    /// Sessions and subscriptions (`REFRESH_TOKEN_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS`, `WS_*`).
+    pub realtime: Realtime,
+}
+
+/// Settings of sessions for apps and of the WebSocket endpoint.
+#[derive(Clone, Debug)]
+pub struct Realtime {
+    /// How long an unused refresh token stays valid (each `refresh` issues a new one).
+    pub refresh_ttl_seconds: i64,
+    /// How long a session may be kept alive by refreshing before its user must log in again.
+    pub session_max_age_seconds: i64,
+    /// Open WebSocket connections one instance accepts.
+    pub ws_max_connections: usize,
+    /// Active subscriptions one WebSocket may hold.
+    pub ws_max_subscriptions: usize,
+    /// How long a new socket may take to send `connection_init` before it is closed with 4408.
+    pub ws_init_timeout: std::time::Duration,
+}
+
+impl Default for Realtime {
+    fn default() -> Self {
+        Self {
+            refresh_ttl_seconds: 30 * 24 * 3600,
+            session_max_age_seconds: 180 * 24 * 3600,
+            ws_max_connections: 1000,
+            ws_max_subscriptions: 20,
+            ws_init_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl Realtime {
+    fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let refresh_ttl_seconds = ranged("REFRESH_TOKEN_TTL_SECONDS", 300, 365 * 24 * 3600, d.refresh_ttl_seconds)?;
+        let session_max_age_seconds = ranged(
+            "SESSION_MAX_AGE_SECONDS",
+            refresh_ttl_seconds,
+            3 * 365 * 24 * 3600,
+            d.session_max_age_seconds,
+        )?;
+        Ok(Self {
+            refresh_ttl_seconds,
+            session_max_age_seconds,
+            ws_max_connections: ranged("WS_MAX_CONNECTIONS", 1, 1_000_000, d.ws_max_connections as i64)? as usize,
+            ws_max_subscriptions: ranged("WS_MAX_SUBSCRIPTIONS", 1, 1000, d.ws_max_subscriptions as i64)? as usize,
+            ws_init_timeout: std::time::Duration::from_secs(ranged(
+                "WS_INIT_TIMEOUT_SECONDS",
+                1,
+                300,
+                d.ws_init_timeout.as_secs() as i64,
+            )? as u64),
+        })
+    }
+}
+
+/// An integer setting within `min..=max`, or `default` when unset.
+fn ranged(name: &str, min: i64, max: i64, default: i64) -> Result<i64, ConfigError> {
+    match var(name) {
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| ConfigError(format!("{name} must be a whole number from {min} to {max}"))),
+        None => Ok(default),
+    }
 }
 
 #[derive(Debug)]
@@ -134,6 +200,7 @@ impl Config {
             jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
             token_ttl_seconds,
+            realtime: Realtime::from_env()?,
         })
     }
 
@@ -146,6 +213,7 @@ impl Config {
             jwt_issuer: DEFAULT_ISSUER.into(),
             jwt_audience: DEFAULT_AUDIENCE.into(),
             token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
+            realtime: Realtime::default(),
         }
     }
 }

@@ -12,6 +12,9 @@ use sea_orm::{DbErr, RuntimeErr, SqlErr};
 pub enum AppError {
     /// 401-like: no valid credentials where they are needed, or a token that fails verification.
     Unauthenticated,
+    /// A token that was genuine but has expired: answered as `UNAUTHENTICATED` with
+    /// `extensions.reason: "TOKEN_EXPIRED"`, so an app knows to refresh rather than ask for the password.
+    TokenExpired,
     /// 403-like: the viewer is known but the action is not theirs to take.
     Forbidden(String),
     /// The record does not exist, or it is outside the viewer's scope: the two answer the same.
@@ -40,7 +43,7 @@ impl AppError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Unauthenticated | Self::TokenExpired => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
@@ -53,6 +56,7 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             Self::Unauthenticated => "authentication required: the credentials are missing, invalid or expired".into(),
+            Self::TokenExpired => "the access token has expired: refresh it, or log in again".into(),
             Self::Forbidden(m) => m.clone(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::BadUserInput { field, message } => format!("{field}: {message}"),
@@ -62,6 +66,11 @@ impl AppError {
             }
             Self::Internal(_) => "internal server error".into(),
         }
+    }
+
+    /// A finer reason under the code, for clients that act on it (`TOKEN_EXPIRED`).
+    pub fn reason(&self) -> Option<&'static str> {
+        matches!(self, Self::TokenExpired).then_some("TOKEN_EXPIRED")
     }
 
     /// Maps a database error: constraint violations become client errors via `constraint`, which names what
@@ -100,6 +109,7 @@ impl From<AppError> for async_graphql::Error {
             AppError::RateLimited { retry_after_seconds } => {
                 out = out.extend_with(|_, e| e.set("retryAfterSeconds", retry_after_seconds))
             }
+            AppError::TokenExpired => out = out.extend_with(|_, e| e.set("reason", "TOKEN_EXPIRED")),
             _ => {}
         }
         out

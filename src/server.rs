@@ -195,6 +195,9 @@ async fn metrics(AxumState(state): AxumState<AppState>) -> impl IntoResponse {
 /// A GraphQL-shaped error response outside of execution (bad body, bad token).
 fn error_response(status: StatusCode, err: AppError) -> Response {
     let mut extensions = json!({ "code": err.code() });
+    if let Some(reason) = err.reason() {
+        extensions["reason"] = json!(reason);
+    }
     if let AppError::BadUserInput { field, .. } = &err {
         extensions["field"] = json!(field);
     }
@@ -217,8 +220,9 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<(Viewer, ReadSc
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthenticated)?;
-    let principal = state.tokens.verify(token)?;
-    crate::auth::accounts::check_active(&state.db, &principal).await?;
+    let principal = crate::auth::accounts::authenticate(&state.db, &state.tokens, token)
+        .await?
+        .principal;
     let member_chapter = match principal {
         Principal {
             role: Role::Member,
@@ -249,7 +253,12 @@ async fn graphql_post(AxumState(state): AxumState<AppState>, headers: HeaderMap,
     };
     let (viewer, scope) = match viewer(&state, &headers).await {
         Ok(v) => v,
-        Err(AppError::Unauthenticated) => return error_response(StatusCode::UNAUTHORIZED, AppError::Unauthenticated),
+        Err(e @ (AppError::Unauthenticated | AppError::TokenExpired)) => {
+            let mut response = error_response(StatusCode::UNAUTHORIZED, e);
+            let challenge = header::HeaderValue::from_static(crate::auth::token::CHALLENGE);
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+            return response;
+        }
         Err(other) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, other),
     };
     let data = graphql::State::new(state.db.clone(), viewer, scope, state.services.clone());

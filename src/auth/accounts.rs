@@ -127,6 +127,26 @@ fn bad_credentials() -> AppError {
     AppError::Unauthenticated
 }
 
+/// Who a bearer token speaks for, checked against the database: a token bound to a session (`sid`) stands only
+/// while its session does ([`super::sessions::check`]); any other token of a local account only while the
+/// account is enabled. Expired tokens answer [`AppError::TokenExpired`].
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    tokens: &super::token::TokenService,
+    bearer: &str,
+) -> AppResult<super::token::Verified> {
+    let verified = tokens.verify_session(bearer)?;
+    match verified.session {
+        Some(session) => {
+            let account = GlobalId::parse_kind("sub", &verified.principal.subject, NodeKind::Account)
+                .map_err(|_| AppError::Unauthenticated)?;
+            super::sessions::check(db, account, session).await?;
+        }
+        None => check_active(db, &verified.principal).await?,
+    }
+    Ok(verified)
+}
+
 /// Refuses a token whose subject is a local account that is disabled or gone. Tokens minted by an external
 /// identity provider for subjects that are not local accounts pass: their validity is the signature's.
 pub async fn check_active(db: &DatabaseConnection, principal: &Principal) -> AppResult<()> {
@@ -208,6 +228,9 @@ pub async fn set_disabled(db: &DatabaseConnection, account_id: i64, disabled: bo
     let mut update: account::ActiveModel = account.into();
     update.disabled = Set(disabled);
     update.update(db).await?;
+    if disabled {
+        super::sessions::end_all(db, account_id, super::sessions::Ending::AccountDisabled).await?;
+    }
     Ok(())
 }
 
@@ -258,6 +281,11 @@ pub async fn create_demo_accounts(db: &DatabaseConnection) -> AppResult<()> {
     Ok(())
 }
 
+/// Ends every session of an account that is being disabled, inside the caller's transaction.
+pub async fn end_sessions(db: &impl sea_orm::ConnectionTrait, account_id: i64) -> AppResult<()> {
+    super::sessions::end_all(db, account_id, super::sessions::Ending::AccountDisabled).await
+}
+
 /// Replaces an account's password.
 pub async fn set_password(db: &DatabaseConnection, account_id: i64, password: &str) -> AppResult<()> {
     let length = password.chars().count();
@@ -272,5 +300,7 @@ pub async fn set_password(db: &DatabaseConnection, account_id: i64, password: &s
     let mut update: account::ActiveModel = account.into();
     update.password_hash = Set(hash_password(password)?);
     update.update(db).await?;
+    // Every session began with the old password; a new one means logging in again everywhere.
+    super::sessions::end_all(db, account_id, super::sessions::Ending::PasswordChanged).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod policy;
+pub mod sessions;
 pub mod token;
 
 /// The roles of CONTRACT.md, in the spelling of the `role` claim.

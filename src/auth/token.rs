@@ -1,7 +1,10 @@
 //! JWT verification and issuing (CONTRACT.md "Tokens"). Pinned to HS256; `exp`, `iat`, `iss`, `aud` and `sub`
 //! required; `nbf` honoured; 30 s of leeway at most. jsonwebtoken's defaults are tightened where they accept
 //! what RFC 8725 says to refuse: its leeway is 60 s, it skips `nbf`, and it checks `iss`/`aud` only when the
-//! token happens to carry them. Every failure is the same `UNAUTHENTICATED`, naming no algorithm or key.
+//! token happens to carry them. Every failure is the same `UNAUTHENTICATED`, naming no algorithm or key, except
+//! an expired token whose signature holds: that one is [`AppError::TokenExpired`], so an app refreshes instead
+//! of asking for the password. Tokens `login` and `refresh` issue carry a `sid` claim naming their session, so
+//! ending the session ends them at once; tokens of an outside identity provider carry none.
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
@@ -27,6 +30,8 @@ struct Claims {
     iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<i64>,
 }
 
 /// Audience may be a string or an array (RFC 7519 §4.1.3); only the fields we read are typed here.
@@ -37,7 +42,21 @@ struct IncomingClaims {
     #[serde(default)]
     scope_id: Option<String>,
     iat: i64,
+    exp: i64,
+    #[serde(default)]
+    sid: Option<i64>,
 }
+
+/// A verified token: who it speaks for, its session (tokens this server issued) and when it expires.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub principal: Principal,
+    pub session: Option<i64>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3): the request carried a token and it is not usable.
+pub const CHALLENGE: &str = "Bearer error=\"invalid_token\"";
 
 pub struct TokenService {
     encoding: EncodingKey,
@@ -70,9 +89,18 @@ impl TokenService {
 
     /// Verifies a bearer token and returns who it speaks for.
     pub fn verify(&self, token: &str) -> AppResult<Principal> {
+        self.verify_session(token).map(|v| v.principal)
+    }
+
+    /// Verifies a bearer token and returns it with its session and expiry. jsonwebtoken checks the signature
+    /// before the claims, so `ExpiredSignature` is only ever reported for a token we (or our IdP) signed.
+    pub fn verify_session(&self, token: &str) -> AppResult<Verified> {
         let data = decode::<IncomingClaims>(token, &self.decoding, &self.validation).map_err(|e| {
             tracing::debug!(reason = ?e.kind(), "token refused");
-            AppError::Unauthenticated
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AppError::TokenExpired,
+                _ => AppError::Unauthenticated,
+            }
         })?;
         let claims = data.claims;
         if claims.iat > Utc::now().timestamp() + LEEWAY_SECONDS as i64 {
@@ -83,15 +111,24 @@ impl TokenService {
         if claims.sub.trim().is_empty() {
             return Err(AppError::Unauthenticated);
         }
-        Ok(Principal {
-            subject: claims.sub,
-            role,
-            scope,
+        Ok(Verified {
+            principal: Principal {
+                subject: claims.sub,
+                role,
+                scope,
+            },
+            session: claims.sid,
+            expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now),
         })
     }
 
     /// Issues a token for an account; returns it with its expiry.
     pub fn issue(&self, principal: &Principal) -> AppResult<(String, DateTime<Utc>)> {
+        self.issue_for_session(principal, None)
+    }
+
+    /// Issues a token bound to a session (`sid`): revoking the session refuses the token from then on.
+    pub fn issue_for_session(&self, principal: &Principal, session: Option<i64>) -> AppResult<(String, DateTime<Utc>)> {
         let now = Utc::now();
         let exp = now.timestamp() + self.ttl_seconds;
         let claims = Claims {
@@ -103,6 +140,7 @@ impl TokenService {
             exp,
             iat: now.timestamp(),
             nbf: None,
+            sid: session,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("token encoding failed: {e}")))?;

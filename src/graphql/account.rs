@@ -194,6 +194,9 @@ impl AccountMutation {
             let mut changes: account::ActiveModel = current.clone().into();
             changes.disabled = Set(input.disabled);
             let updated = sea_orm::ActiveModelTrait::update(changes, txn).await?;
+            if input.disabled {
+                accounts::end_sessions(txn, id).await?;
+            }
             Ok(super::mutation::Outcome {
                 target: (NodeKind::Account, id),
                 position: Position::default(),
@@ -210,7 +213,8 @@ impl AccountMutation {
         })
     }
 
-    /// Changes the viewer's own password (local accounts). Existing tokens stay valid until they expire.
+    /// Changes the viewer's own password (local accounts). Every session of the account ends, this one included:
+    /// its tokens stop working at once and each app logs in again with the new password.
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> AppResult<bool> {
         let st = state(ctx);
         let principal = require_account(&st.viewer)?;

@@ -1,4 +1,4 @@
-//! `me` and `login`: who the viewer is, and how a local account gets a token.
+//! `me`, `login`, `refresh` and `logout`: who the viewer is, and how an app gets, keeps and gives up a session.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -7,8 +7,9 @@ use super::member::Member;
 use super::node::Node;
 use super::tree::{Base, Chapter, Province};
 use super::{load, loaders::*, state};
-use crate::auth::{Role, ScopeNode, Viewer, accounts};
+use crate::auth::{Role, ScopeNode, Viewer, accounts, sessions};
 use crate::error::{AppError, AppResult};
+use sea_orm::EntityTrait;
 
 /// The viewer of the request.
 pub struct Me;
@@ -58,11 +59,16 @@ impl Me {
     }
 }
 
-/// A token for `Authorization: Bearer …`.
+/// A token for `Authorization: Bearer …`, and the refresh token that renews it.
 #[derive(SimpleObject)]
 pub struct LoginPayload {
+    /// The access token: send it as `Authorization: Bearer …` until `expiresAt`.
     pub token: String,
     pub expires_at: DateTime<Utc>,
+    /// Exchange it with `refresh` for a new pair before `refreshTokenExpiresAt`. It works once: keep only the
+    /// newest one. Presenting a used one again ends the session (someone else may hold a copy).
+    pub refresh_token: String,
+    pub refresh_token_expires_at: DateTime<Utc>,
     /// The account's id (the token's `sub`).
     pub account_id: ID,
     pub role: Role,
@@ -91,17 +97,48 @@ impl ViewerMutation {
     async fn login(&self, ctx: &Context<'_>, username: String, password: String) -> AppResult<LoginPayload> {
         let st = state(ctx);
         let account = accounts::login(&st.db, &username, &password).await?;
-        let principal = accounts::principal(&account)?;
-        let tokens = ctx
-            .data_opt::<std::sync::Arc<crate::auth::token::TokenService>>()
-            .ok_or_else(|| AppError::Internal("token service missing from the request".into()))?;
-        let (token, expires_at) = tokens.issue(&principal)?;
-        Ok(LoginPayload {
-            token,
-            expires_at,
-            account_id: principal.subject.into(),
-            role: principal.role,
-            display_name: account.display_name,
-        })
+        let issued = sessions::start(&st.db, token_service(ctx)?, &st.services.config.realtime, &account).await?;
+        payload(issued, &account)
     }
+
+    /// Exchanges a refresh token for a new access token and refresh token, retiring the one given. A refresh
+    /// token that is unknown, expired, already used, or whose session ended answers `UNAUTHENTICATED`: log in
+    /// again. Reusing a retired one also ends its session, so a stolen copy stops working for everyone.
+    async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<LoginPayload> {
+        let st = state(ctx);
+        let tokens = token_service(ctx)?;
+        let issued = sessions::refresh(&st.db, tokens, &st.services.config.realtime, &refresh_token).await?;
+        let principal = tokens.verify(&issued.token)?;
+        let id = crate::ids::GlobalId::parse_kind("sub", &principal.subject, crate::ids::NodeKind::Account)?;
+        let account = entity::account::Entity::find_by_id(id)
+            .one(&st.db)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        payload(issued, &account)
+    }
+
+    /// Ends the session the refresh token belongs to: the refresh token and every access token issued in that
+    /// session stop working at once. `true` when a session ended; `false` when it was unknown or already over.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
+        sessions::logout(&state(ctx).db, &refresh_token).await
+    }
+}
+
+fn token_service<'a>(ctx: &'a Context<'_>) -> AppResult<&'a crate::auth::token::TokenService> {
+    ctx.data_opt::<std::sync::Arc<crate::auth::token::TokenService>>()
+        .map(|t| t.as_ref())
+        .ok_or_else(|| AppError::Internal("token service missing from the request".into()))
+}
+
+fn payload(issued: sessions::Issued, account: &entity::account::Model) -> AppResult<LoginPayload> {
+    let principal = accounts::principal(account)?;
+    Ok(LoginPayload {
+        token: issued.token,
+        expires_at: issued.expires_at,
+        refresh_token: issued.refresh_token,
+        refresh_token_expires_at: issued.refresh_expires_at,
+        account_id: principal.subject.into(),
+        role: principal.role,
+        display_name: account.display_name.clone(),
+    })
 }

@@ -1,0 +1,299 @@
+//! Sessions for apps: rotating refresh tokens, stored as SHA-256 hashes only (a stolen database copy yields no
+//! usable token), following the OAuth 2.0 Security BCP (RFC 9700 §4.14): every `refresh` retires the token it
+//! was given and issues a new pair; a retired token presented again means two parties hold the family, so the
+//! whole session is revoked. `logout` revokes the session. Access tokens carry the session id (`sid`), and
+//! [`check`] runs on every request that carries one, so revocation, a disabled account or a changed password
+//! end a session's access tokens at once, not when they expire.
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use super::token::TokenService;
+use crate::config::Realtime;
+use crate::error::{AppError, AppResult};
+use crate::sql::Sql;
+
+/// What `login` and `refresh` hand out.
+pub struct Issued {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+/// Why a session ended, as recorded in `sessions.revoked_reason`.
+#[derive(Clone, Copy, Debug)]
+pub enum Ending {
+    Logout,
+    Reuse,
+    AccountDisabled,
+    PasswordChanged,
+}
+
+impl Ending {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "LOGOUT",
+            Self::Reuse => "REFRESH_TOKEN_REUSED",
+            Self::AccountDisabled => "ACCOUNT_DISABLED",
+            Self::PasswordChanged => "PASSWORD_CHANGED",
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hash a refresh token is stored and looked up by.
+fn token_hash(raw: &str) -> String {
+    sha256_hex(raw.as_bytes())
+}
+
+/// A short fingerprint of an account's password hash: a session records it at login and is void once the
+/// password changes, wherever the change was made.
+pub fn password_stamp(password_hash: &str) -> String {
+    sha256_hex(password_hash.as_bytes())[..32].to_owned()
+}
+
+fn new_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn ts(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or_else(Utc::now)
+}
+
+async fn begin(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+/// Inserts a fresh refresh token for `session` and returns it with its expiry (capped by the session's own).
+async fn add_refresh_token(
+    txn: &DatabaseTransaction,
+    session: i64,
+    session_expires: i64,
+    settings: &Realtime,
+) -> AppResult<(String, i64)> {
+    let now = Utc::now().timestamp();
+    let raw = new_refresh_token();
+    let expires = (now + settings.refresh_ttl_seconds).min(session_expires);
+    let mut sql = Sql::new("INSERT INTO refresh_tokens (session_id, token_hash, issued_at, expires_at) VALUES (");
+    sql.bind(session)
+        .push(", ")
+        .bind(token_hash(&raw))
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(expires)
+        .push(")");
+    txn.execute_raw(sql.build(txn.get_database_backend())).await?;
+    Ok((raw, expires))
+}
+
+/// Starts a session for an account that has just proven its password, and issues its first pair.
+pub async fn start(
+    db: &DatabaseConnection,
+    tokens: &TokenService,
+    settings: &Realtime,
+    account: &entity::account::Model,
+) -> AppResult<Issued> {
+    let principal = super::accounts::principal(account)?;
+    let now = Utc::now().timestamp();
+    let session_expires = now + settings.session_max_age_seconds;
+    let txn = begin(db).await?;
+    let mut sql = Sql::new("INSERT INTO sessions (account_id, password_stamp, created_at, expires_at) VALUES (");
+    sql.bind(account.id)
+        .push(", ")
+        .bind(password_stamp(&account.password_hash))
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(session_expires)
+        .push(") RETURNING id");
+    let row = txn
+        .query_one_raw(sql.build(txn.get_database_backend()))
+        .await?
+        .ok_or_else(|| AppError::Internal("session insert returned no id".into()))?;
+    let session: i64 = row.try_get_by_index(0)?;
+    let (refresh_token, refresh_expires) = add_refresh_token(&txn, session, session_expires, settings).await?;
+    txn.commit().await?;
+    let (token, expires_at) = tokens.issue_for_session(&principal, Some(session))?;
+    Ok(Issued {
+        token,
+        expires_at,
+        refresh_token,
+        refresh_expires_at: ts(refresh_expires),
+    })
+}
+
+async fn revoke_in(txn: &impl ConnectionTrait, session: i64, ending: Ending) -> AppResult<()> {
+    let mut sql = Sql::new("UPDATE sessions SET revoked_at = ");
+    sql.bind(Utc::now().timestamp())
+        .push(", revoked_reason = ")
+        .bind(ending.as_str())
+        .push(" WHERE id = ")
+        .bind(session)
+        .push(" AND revoked_at IS NULL");
+    txn.execute_raw(sql.build(txn.get_database_backend())).await?;
+    Ok(())
+}
+
+/// Exchanges a refresh token for a new pair, retiring the one given. Any failure is `UNAUTHENTICATED` (the
+/// app should ask for the password again); a retired token revokes its whole session first.
+pub async fn refresh(
+    db: &DatabaseConnection,
+    tokens: &TokenService,
+    settings: &Realtime,
+    raw: &str,
+) -> AppResult<Issued> {
+    if raw.is_empty() || raw.len() > 128 {
+        return Err(AppError::Unauthenticated);
+    }
+    let txn = begin(db).await?;
+    let mut sql = Sql::new(
+        "SELECT r.id, r.session_id, r.expires_at, r.retired_at, s.revoked_at, s.expires_at, s.password_stamp, \
+         a.id, a.disabled, a.password_hash \
+         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN accounts a ON a.id = s.account_id \
+         WHERE r.token_hash = ",
+    );
+    sql.bind(token_hash(raw));
+    let Some(row) = txn.query_one_raw(sql.build(txn.get_database_backend())).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let token_id: i64 = row.try_get_by_index(0)?;
+    let session: i64 = row.try_get_by_index(1)?;
+    let token_expires: i64 = row.try_get_by_index(2)?;
+    let retired: Option<i64> = row.try_get_by_index(3)?;
+    let revoked: Option<i64> = row.try_get_by_index(4)?;
+    let session_expires: i64 = row.try_get_by_index(5)?;
+    let stamp: String = row.try_get_by_index(6)?;
+    let account_id: i64 = row.try_get_by_index(7)?;
+    let disabled: bool = row.try_get_by_index(8)?;
+    let password_hash: String = row.try_get_by_index(9)?;
+    let now = Utc::now().timestamp();
+    if revoked.is_some() {
+        return Err(AppError::Unauthenticated);
+    }
+    let ending = if retired.is_some() {
+        tracing::warn!(
+            session,
+            account_id,
+            "a retired refresh token was presented again: session revoked"
+        );
+        Some(Ending::Reuse)
+    } else if disabled {
+        Some(Ending::AccountDisabled)
+    } else if stamp != password_stamp(&password_hash) {
+        Some(Ending::PasswordChanged)
+    } else {
+        None
+    };
+    if let Some(ending) = ending {
+        revoke_in(&txn, session, ending).await?;
+        txn.commit().await?;
+        return Err(AppError::Unauthenticated);
+    }
+    if token_expires <= now || session_expires <= now {
+        return Err(AppError::Unauthenticated);
+    }
+    // Retire it only if nobody else did in between: two concurrent refreshes with one token are reuse too.
+    let mut retire = Sql::new("UPDATE refresh_tokens SET retired_at = ");
+    retire
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(token_id)
+        .push(" AND retired_at IS NULL");
+    let result = txn.execute_raw(retire.build(txn.get_database_backend())).await?;
+    if result.rows_affected() == 0 {
+        revoke_in(&txn, session, Ending::Reuse).await?;
+        txn.commit().await?;
+        return Err(AppError::Unauthenticated);
+    }
+    let (refresh_token, refresh_expires) = add_refresh_token(&txn, session, session_expires, settings).await?;
+    let account = entity::account::Entity::find_by_id(account_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let principal = super::accounts::principal(&account)?;
+    txn.commit().await?;
+    let (token, expires_at) = tokens.issue_for_session(&principal, Some(session))?;
+    Ok(Issued {
+        token,
+        expires_at,
+        refresh_token,
+        refresh_expires_at: ts(refresh_expires),
+    })
+}
+
+/// Ends the session a refresh token belongs to (retired or not). Answers `false` for a token that is unknown
+/// or already ended, so a repeated logout is harmless.
+pub async fn logout(db: &DatabaseConnection, raw: &str) -> AppResult<bool> {
+    if raw.is_empty() || raw.len() > 128 {
+        return Ok(false);
+    }
+    let mut sql = Sql::new("SELECT session_id FROM refresh_tokens WHERE token_hash = ");
+    sql.bind(token_hash(raw));
+    let Some(row) = db.query_one_raw(sql.build(db.get_database_backend())).await? else {
+        return Ok(false);
+    };
+    let session: i64 = row.try_get_by_index(0)?;
+    let mut sql = Sql::new("UPDATE sessions SET revoked_at = ");
+    sql.bind(Utc::now().timestamp())
+        .push(", revoked_reason = ")
+        .bind(Ending::Logout.as_str())
+        .push(" WHERE id = ")
+        .bind(session)
+        .push(" AND revoked_at IS NULL");
+    let result = db.execute_raw(sql.build(db.get_database_backend())).await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Ends every open session of an account (disabled, or its password changed).
+pub async fn end_all(db: &impl ConnectionTrait, account_id: i64, ending: Ending) -> AppResult<()> {
+    let mut sql = Sql::new("UPDATE sessions SET revoked_at = ");
+    sql.bind(Utc::now().timestamp())
+        .push(", revoked_reason = ")
+        .bind(ending.as_str())
+        .push(" WHERE account_id = ")
+        .bind(account_id)
+        .push(" AND revoked_at IS NULL");
+    db.execute_raw(sql.build(db.get_database_backend())).await?;
+    Ok(())
+}
+
+/// Whether an access token's session still stands: the session exists, belongs to the token's account, is
+/// not revoked or past its lifetime, the account is enabled and its password is the one the session began
+/// with. One statement per request.
+pub async fn check(db: &DatabaseConnection, account_id: i64, session: i64) -> AppResult<()> {
+    let mut sql = Sql::new(
+        "SELECT s.revoked_at, s.expires_at, s.password_stamp, a.disabled, a.password_hash \
+         FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ",
+    );
+    sql.bind(session).push(" AND s.account_id = ").bind(account_id);
+    let backend: DbBackend = db.get_database_backend();
+    let Some(row) = db.query_one_raw(sql.build(backend)).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let revoked: Option<i64> = row.try_get_by_index(0)?;
+    let expires: i64 = row.try_get_by_index(1)?;
+    let stamp: String = row.try_get_by_index(2)?;
+    let disabled: bool = row.try_get_by_index(3)?;
+    let password_hash: String = row.try_get_by_index(4)?;
+    if revoked.is_some() || expires <= Utc::now().timestamp() || disabled || stamp != password_stamp(&password_hash) {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(())
+}
