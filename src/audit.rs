@@ -1,6 +1,7 @@
 //! The audit trail. Every mutation writes one event in its own transaction, so a change and its record commit
 //! or roll back together; the client's mutation id makes a retried submission find its first result instead of
-//! creating a second record.
+//! creating a second record. The change log for delta sync and subscriptions is written here too, in the same
+//! transaction ([`crate::realtime::changes::record`]), so no mutation can forget it.
 
 use chrono::Utc;
 use entity::audit_event;
@@ -82,7 +83,8 @@ pub async fn record<C: ConnectionTrait>(
     actor: &Principal,
     event: Event<'_>,
 ) -> Result<audit_event::Model, DbErr> {
-    audit_event::ActiveModel {
+    let changed = (event.action, event.target, event.position, event.before.clone());
+    let model = audit_event::ActiveModel {
         id: NotSet,
         at: Set(Utc::now()),
         actor_subject: Set(actor.subject.clone()),
@@ -100,7 +102,10 @@ pub async fn record<C: ConnectionTrait>(
         client_mutation_id: Set(event.client_mutation_id.map(str::to_owned)),
     }
     .insert(db)
-    .await
+    .await?;
+    let (action, target, position, before) = changed;
+    crate::realtime::changes::record(db, model.id, action, target, position, before.as_ref()).await?;
+    Ok(model)
 }
 
 /// The earlier event of this actor with this client mutation id, if any.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod graphql;
 pub mod ids;
 pub mod input;
+pub mod realtime;
 pub mod server;
 pub mod sql;
 pub mod store;
@@ -26,4 +27,6 @@ use std::sync::Arc;
 pub struct Services {
     pub config: Arc<config::Config>,
     pub metrics: Arc<db::Metrics>,
+    /// Committed changes fanned out to this instance's subscriptions.
+    pub realtime: realtime::Hub,
 }

@@ -64,12 +64,14 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     let metrics = Arc::new(Metrics::new()?);
     let db = db::connect(&config.database, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
+    let realtime = crate::realtime::Hub::start(db.clone()).await?;
     Ok(AppState {
         schema: graphql::build_schema(),
         db,
         services: Services {
             config: Arc::new(config),
             metrics,
+            realtime,
         },
         tokens,
     })
@@ -91,7 +93,7 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql_post))
+        .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -164,6 +166,14 @@ async fn track(AxumState(state): AxumState<AppState>, request: Request, next: Ne
         .with_label_values(&[route.as_str(), response.status().as_str()])
         .inc();
     response
+}
+
+/// `GET /graphql`: a WebSocket upgrade for subscriptions, otherwise GraphiQL.
+async fn graphql_get(AxumState(state): AxumState<AppState>, request: Request) -> Response {
+    if crate::realtime::ws::is_upgrade(request.headers()) {
+        return crate::realtime::ws::upgrade(state, request).await;
+    }
+    graphiql().await.into_response()
 }
 
 async fn graphiql() -> Html<String> {

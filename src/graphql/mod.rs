@@ -4,6 +4,7 @@
 pub mod account;
 pub mod award;
 pub mod award_mutations;
+pub mod changes;
 pub mod connection;
 pub mod history;
 pub mod loaders;
@@ -12,12 +13,13 @@ pub mod member_mutations;
 pub mod mutation;
 pub mod node;
 pub mod scalars;
+pub mod subscription;
 pub mod tree;
 pub mod unit_mutations;
 pub mod viewer;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
@@ -42,6 +44,7 @@ pub struct Query(
     viewer::ViewerQuery,
     history::TransferQuery,
     account::AccountQuery,
+    changes::ChangesQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,11 +56,11 @@ pub struct Mutation(
     account::AccountMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Builds the schema. Needs no database: `print-schema` and the HTTP server call the same function.
 pub fn build_schema() -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

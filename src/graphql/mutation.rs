@@ -77,6 +77,7 @@ pub async fn mutate(
         Err(e) => return Err(e.into()),
     }
     txn.commit().await?;
+    crate::realtime::committed();
     Ok(outcome.target)
 }
 

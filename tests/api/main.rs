@@ -9,6 +9,7 @@ mod errors;
 mod fixture;
 mod ops;
 mod pagination;
+mod realtime;
 mod search_and_order;
 mod sessions;
 mod tree_reads;

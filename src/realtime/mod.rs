@@ -1,0 +1,144 @@
+//! Live updates: the change log ([`changes`]), the hub that fans committed changes out to this instance's
+//! subscriptions, and the `graphql-transport-ws` endpoint ([`ws`]).
+//!
+//! The hub reads the change log itself, from the last id it delivered, whenever it is woken: on PostgreSQL by
+//! `LISTEN` on [`changes::CHANNEL`] (every instance hears every commit of every other, since the `NOTIFY` is
+//! sent inside the writing transaction and delivered at its commit), on SQLite by [`committed`], called after
+//! each mutation commits in this process. A slow poll backs both up (a listener reconnecting, a missed wake),
+//! and because it reads the log rather than trusting the notification, nothing is delivered twice or skipped.
+
+pub mod changes;
+pub mod ws;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::{Notify, broadcast};
+
+pub use changes::ChangeRow;
+
+/// How often the hub looks at the log without being woken.
+const POLL: Duration = Duration::from_secs(2);
+/// Changes buffered per subscriber; a subscriber that falls further behind skips ahead (and is told so in the
+/// log: it can resume with `changes(after:)`).
+const BUFFER: usize = 1024;
+
+static WAKE: Notify = Notify::const_new();
+
+/// Tells the hubs of this process that a change was committed (SQLite has no `NOTIFY`).
+pub fn committed() {
+    WAKE.notify_waiters();
+}
+
+struct Inner {
+    sender: broadcast::Sender<Arc<ChangeRow>>,
+    sockets: AtomicUsize,
+}
+
+/// Fans committed changes out to subscriptions; counts open sockets.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+/// An open WebSocket, counted until dropped.
+pub struct SocketPermit {
+    inner: Arc<Inner>,
+}
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        self.inner.sockets.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Hub {
+    /// Starts the hub's reader for `db`. It stops by itself once the hub is dropped.
+    pub async fn start(db: DatabaseConnection) -> Result<Self, sea_orm::DbErr> {
+        let (sender, _) = broadcast::channel(BUFFER);
+        let inner = Arc::new(Inner {
+            sender,
+            sockets: AtomicUsize::new(0),
+        });
+        let last = changes::head(&db).await?;
+        let listener = match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool)
+                    .await
+                    .map_err(|e| sea_orm::DbErr::Custom(format!("LISTEN connection failed: {e}")))?;
+                listener
+                    .listen(changes::CHANNEL)
+                    .await
+                    .map_err(|e| sea_orm::DbErr::Custom(format!("LISTEN failed: {e}")))?;
+                Some(listener)
+            }
+            _ => None,
+        };
+        tokio::spawn(run(Arc::downgrade(&inner), db, last, listener));
+        Ok(Self { inner })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeRow>> {
+        self.inner.sender.subscribe()
+    }
+
+    /// Admits one more socket unless `max` are open.
+    pub fn open_socket(&self, max: usize) -> Option<SocketPermit> {
+        let open = self.inner.sockets.fetch_add(1, Ordering::SeqCst);
+        let permit = SocketPermit {
+            inner: self.inner.clone(),
+        };
+        (open < max).then_some(permit)
+    }
+}
+
+async fn run(
+    hub: Weak<Inner>,
+    db: DatabaseConnection,
+    mut last: i64,
+    mut listener: Option<sea_orm::sqlx::postgres::PgListener>,
+) {
+    loop {
+        let woken = async {
+            match listener.as_mut() {
+                Some(l) => {
+                    if let Err(e) = l.recv().await {
+                        // PgListener reconnects by itself on the next recv; the poll covers the gap.
+                        tracing::warn!(error = %e, "change listener lost its connection");
+                        tokio::time::sleep(POLL).await;
+                    }
+                }
+                None => WAKE.notified().await,
+            }
+        };
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        let Some(inner) = hub.upgrade() else {
+            return;
+        };
+        loop {
+            match changes::read(&db, last, 500, None).await {
+                Ok(rows) => {
+                    let full = rows.len() == 500;
+                    for row in rows {
+                        last = row.id;
+                        // No subscriber is not an error.
+                        let _ = inner.sender.send(Arc::new(row));
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the change log failed; retrying");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Delta sync (`changes`) and subscriptions over `graphql-transport-ws`: scoped like queries, `REMOVE` for what
+//! left the viewer's view, closing codes of the protocol, and delivery across two instances on PostgreSQL.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use hoi_ccb::auth::{Role, ScopeNode};
+use hoi_ccb::ids::NodeKind;
+use hoi_ccb::server;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::fixture::Tree;
+use crate::helpers::{TestApp, gid};
+
+const HEAD: &str = "{ changes(first: 0) { pageInfo { endCursor hasNextPage } } }";
+const CHANGES: &str = "query($after: String) { changes(after: $after, first: 50) { edges { cursor node { nodeId \
+                       operation at node { id ... on Member { fullName phone } } } } pageInfo { endCursor hasNextPage } } }";
+const ADMIT: &str = "mutation($input: AdmitMemberInput!) { admitMember(input: $input) { member { id } } }";
+const MOVE: &str = "mutation($input: MoveMemberInput!) { moveMember(input: $input) { member { id } } }";
+
+fn admit_input(chapter: i64, given: &str) -> Value {
+    json!({ "input": { "chapterId": gid(NodeKind::Chapter, chapter), "familyName": "Phạm", "middleName": "Văn",
+        "givenName": given, "sex": "MALE", "memberType": "VETERAN", "phone": "0912 345 678" } })
+}
+
+async fn head(app: &TestApp, token: &str) -> String {
+    let data = app.data(Some(token), HEAD, json!({})).await;
+    data["changes"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("end cursor")
+        .to_owned()
+}
+
+/// The changes after `cursor` as (nodeId, operation, node).
+async fn changes_after(app: &TestApp, token: &str, cursor: &str) -> Vec<(String, String, Value)> {
+    let data = app.data(Some(token), CHANGES, json!({ "after": cursor })).await;
+    data["changes"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| {
+            let n = &e["node"];
+            (
+                n["nodeId"].as_str().unwrap_or_default().to_owned(),
+                n["operation"].as_str().unwrap_or_default().to_owned(),
+                n["node"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn changes_are_scoped_to_the_viewer_and_a_member_moved_away_comes_as_remove() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let base = app.token(Role::BaseOfficial, ScopeNode::Base(tree.bases["A1"]));
+    let khu1 = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1a"]));
+    let khu2 = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1b"]));
+    let other = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A2a"]));
+    let truong_member = app.token(Role::Member, ScopeNode::Member(tree.member("Nguyễn Văn Trường")));
+    let cursors: Vec<String> =
+        futures_util::future::join_all([&khu1, &khu2, &other, &truong_member].map(|t| head(&app, t))).await;
+
+    let admitted = app
+        .data(Some(&base), ADMIT, admit_input(tree.chapters["A1a"], "Mới"))
+        .await;
+    let new_id = admitted["admitMember"]["member"]["id"].as_str().expect("id").to_owned();
+    let dung = gid(NodeKind::Member, tree.member("Trần Thị Dung"));
+    app.data(
+        Some(&base),
+        MOVE,
+        json!({ "input": { "id": dung, "chapterId": gid(NodeKind::Chapter, tree.chapters["A1b"]), "expectedVersion": 1 } }),
+    )
+    .await;
+
+    // The leader of Khu 1 sees the admission in full, then Dung leaving for another chapter.
+    let seen = changes_after(&app, &khu1, &cursors[0]).await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!((seen[0].0.as_str(), seen[0].1.as_str()), (new_id.as_str(), "UPSERT"));
+    assert_eq!(seen[0].2["fullName"], "Phạm Văn Mới");
+    assert_eq!(seen[0].2["phone"], "0912345678");
+    assert_eq!((seen[1].0.as_str(), seen[1].1.as_str()), (dung.as_str(), "REMOVE"));
+    assert!(seen[1].2.is_null());
+    // Khu 2 sees only Dung arriving.
+    let seen = changes_after(&app, &khu2, &cursors[1]).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!((seen[0].0.as_str(), seen[0].1.as_str()), (dung.as_str(), "UPSERT"));
+    // Another base's chapter sees nothing of it.
+    assert!(changes_after(&app, &other, &cursors[2]).await.is_empty());
+    // A member of Khu 1 sees the new chapter mate's name, not their phone (masked as in queries).
+    let seen = changes_after(&app, &truong_member, &cursors[3]).await;
+    assert_eq!(seen[0].2["fullName"], "Phạm Văn Mới");
+    assert!(seen[0].2["phone"].is_null(), "{seen:?}");
+
+    // Resuming from the end cursor finds nothing new; the cursor stays usable.
+    let data = app.data(Some(&khu1), CHANGES, json!({ "after": cursors[0] })).await;
+    let end = data["changes"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("end")
+        .to_owned();
+    assert!(changes_after(&app, &khu1, &end).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_change_cursor_or_page_size_is_bad_user_input() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let (_, body) = app
+        .post(Some(&admin), CHANGES, json!({ "after": "not-a-cursor" }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "after", "{body}");
+    let (_, body) = app
+        .post(Some(&admin), "{ changes(first: 5000) { nodes { nodeId } } }", json!({}))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(base_url: &str) -> Socket {
+    let url = format!("{}/graphql", base_url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("graphql-transport-ws")
+    );
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("send");
+}
+
+/// The next protocol message, or `None` after `wait`.
+async fn next(socket: &mut Socket, wait: Duration) -> Option<Message> {
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(m))) => return Some(m),
+            _ => return None,
+        }
+    }
+}
+
+async fn next_json(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    match next(socket, wait).await? {
+        Message::Text(t) => serde_json::from_str(t.as_str()).ok(),
+        _ => None,
+    }
+}
+
+/// A socket past `connection_init`, subscribed to member events.
+async fn subscribed(base_url: &str, token: &str) -> Socket {
+    let mut socket = open(base_url).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
+    )
+    .await;
+    let ack = next_json(&mut socket, Duration::from_secs(10)).await.expect("ack");
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription { memberEvents { kind memberId member { fullName phone } cursor } }" } }),
+    )
+    .await;
+    // Give the subscription a moment to register before anything is written.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    socket
+}
+
+fn event(message: &Value) -> &Value {
+    &message["payload"]["data"]["memberEvents"]
+}
+
+#[tokio::test]
+async fn a_chapter_leader_receives_events_of_their_chapter_and_not_of_another() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let khu1 = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1a"]));
+    let other = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A2a"]));
+    let mut khu1_socket = subscribed(&app.base_url, &khu1).await;
+    let mut other_socket = subscribed(&app.base_url, &other).await;
+
+    app.data(Some(&admin), ADMIT, admit_input(tree.chapters["A1a"], "Mới"))
+        .await;
+    let got = next_json(&mut khu1_socket, Duration::from_secs(10))
+        .await
+        .expect("event");
+    assert_eq!(got["type"], "next", "{got}");
+    assert_eq!(event(&got)["kind"], "ADMITTED");
+    assert_eq!(event(&got)["member"]["fullName"], "Phạm Văn Mới");
+    assert_eq!(event(&got)["member"]["phone"], "0912345678");
+
+    // The other chapter's leader gets their own chapter's next event first: Khu 1's never reached them.
+    app.data(Some(&admin), ADMIT, admit_input(tree.chapters["A2a"], "Khác"))
+        .await;
+    let got = next_json(&mut other_socket, Duration::from_secs(10))
+        .await
+        .expect("event");
+    assert_eq!(event(&got)["member"]["fullName"], "Phạm Văn Khác", "{got}");
+    assert!(next_json(&mut khu1_socket, Duration::from_millis(500)).await.is_none());
+}
+
+/// A second instance of the app on the same database, with `tune` applied to its settings.
+async fn second_instance(app: &TestApp, tune: impl FnOnce(&mut hoi_ccb::config::Config)) -> String {
+    let mut config = (*app.state.services.config).clone();
+    tune(&mut config);
+    let state = server::prepare(config).await.expect("prepares");
+    let running = server::spawn(state, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("binds");
+    format!("http://{}", running.addr)
+}
+
+fn close_code(message: Option<Message>) -> Option<u16> {
+    match message {
+        Some(Message::Close(Some(frame))) => Some(u16::from(frame.code)),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_socket_that_never_sends_connection_init_is_closed_with_4408() {
+    let app = TestApp::spawn().await;
+    let url = second_instance(&app, |c| c.realtime.ws_init_timeout = Duration::from_secs(1)).await;
+    let mut socket = open(&url).await;
+    assert_eq!(close_code(next(&mut socket, Duration::from_secs(5)).await), Some(4408));
+}
+
+#[tokio::test]
+async fn a_token_that_expires_closes_the_socket_with_4401_and_a_bad_one_is_refused_with_4403() {
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({ "sub": "idp|leaving", "role": "ADMIN", "iss": "hoi-ccb", "aud": "hoi-ccb-api",
+                         "iat": now, "exp": now + 2 });
+    let short = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(crate::helpers::SECRET.as_bytes()),
+    )
+    .expect("encode");
+    let mut socket = subscribed(&app.base_url, &short).await;
+    assert_eq!(close_code(next(&mut socket, Duration::from_secs(10)).await), Some(4401));
+
+    let mut socket = open(&app.base_url).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "authorization": "Bearer forged" } }),
+    )
+    .await;
+    assert_eq!(close_code(next(&mut socket, Duration::from_secs(5)).await), Some(4403));
+}
+
+#[tokio::test]
+async fn subscriptions_per_socket_are_capped() {
+    let app = TestApp::spawn().await;
+    let url = second_instance(&app, |c| c.realtime.ws_max_subscriptions = 1).await;
+    let mut socket = subscribed(&url, &app.admin()).await;
+    send(
+        &mut socket,
+        json!({ "id": "2", "type": "subscribe", "payload": { "query": "subscription { unitEvents { kind } }" } }),
+    )
+    .await;
+    let refused = next_json(&mut socket, Duration::from_secs(5)).await.expect("refusal");
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["id"], "2");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS");
+}
+
+#[tokio::test]
+async fn an_event_written_through_one_instance_is_delivered_by_another() {
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        // Several instances share a database only on PostgreSQL, where LISTEN/NOTIFY fans out.
+        return;
+    }
+    let tree = Tree::build(&app).await;
+    let other_instance = second_instance(&app, |_| {}).await;
+    let khu1 = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1a"]));
+    let mut socket = subscribed(&other_instance, &khu1).await;
+    app.data(Some(&app.admin()), ADMIT, admit_input(tree.chapters["A1a"], "Xa"))
+        .await;
+    let got = next_json(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("event from the other instance");
+    assert_eq!(event(&got)["kind"], "ADMITTED", "{got}");
+    assert_eq!(event(&got)["member"]["fullName"], "Phạm Văn Xa");
+}
