@@ -91,6 +91,7 @@ pub struct ChangeEdge {
 pub struct ChangeConnection {
     changes: Vec<(String, Change)>,
     page_info: PageInfo,
+    after: i64,
 }
 
 #[Object]
@@ -120,6 +121,11 @@ impl ChangeConnection {
     /// always store it and resume from there.
     async fn page_info(&self) -> &PageInfo {
         &self.page_info
+    }
+    /// How many changes the viewer may see after `after` (this page and the ones to come).
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
+        let st = state(ctx);
+        Ok(changes::count(&st.db, self.after, changes::visible(st.scope.members)).await?)
     }
 }
 
@@ -177,6 +183,7 @@ impl ChangesQuery {
                 end_cursor: Some(end),
             },
             changes: out,
+            after,
         })
     }
 }

@@ -150,6 +150,17 @@ pub async fn read<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// How many change rows after `after` pass `condition`.
+pub async fn count<C: ConnectionTrait>(db: &C, after: i64, condition: Option<Sql>) -> Result<i64, DbErr> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM changes t WHERE t.id > ");
+    sql.bind(after);
+    if let Some(c) = condition {
+        sql.push(" AND ").append(&c);
+    }
+    let row = db.query_one_raw(sql.build(db.get_database_backend())).await?;
+    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+}
+
 /// The id of the newest committed change (0 for an empty log).
 pub async fn head<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
     let row = db

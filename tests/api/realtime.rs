@@ -87,6 +87,14 @@ async fn changes_are_scoped_to_the_viewer_and_a_member_moved_away_comes_as_remov
     let seen = changes_after(&app, &khu2, &cursors[1]).await;
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!((seen[0].0.as_str(), seen[0].1.as_str()), (dung.as_str(), "UPSERT"));
+    let total = app
+        .data(
+            Some(&khu1),
+            "query($a: String) { changes(after: $a) { totalCount } }",
+            json!({ "a": cursors[0] }),
+        )
+        .await;
+    assert_eq!(total["changes"]["totalCount"], 2);
     // Another base's chapter sees nothing of it.
     assert!(changes_after(&app, &other, &cursors[2]).await.is_empty());
     // A member of Khu 1 sees the new chapter mate's name, not their phone (masked as in queries).
