@@ -224,6 +224,22 @@ async fn a_chapter_leader_receives_events_of_their_chapter_and_not_of_another() 
         .expect("event");
     assert_eq!(event(&got)["member"]["fullName"], "Phạm Văn Khác", "{got}");
     assert!(next_json(&mut khu1_socket, Duration::from_millis(500)).await.is_none());
+
+    // A member moved to Khu 2 leaves Khu 1's view: its leader is told, without the record.
+    let dung = gid(NodeKind::Member, tree.member("Trần Thị Dung"));
+    let base = app.token(Role::BaseOfficial, ScopeNode::Base(tree.bases["A1"]));
+    app.data(
+        Some(&base),
+        MOVE,
+        json!({ "input": { "id": dung, "chapterId": gid(NodeKind::Chapter, tree.chapters["A1b"]), "expectedVersion": 1 } }),
+    )
+    .await;
+    let got = next_json(&mut khu1_socket, Duration::from_secs(10))
+        .await
+        .expect("event");
+    assert_eq!(event(&got)["kind"], "LEFT", "{got}");
+    assert_eq!(event(&got)["memberId"], dung.as_str());
+    assert!(event(&got)["member"].is_null());
 }
 
 /// A second instance of the app on the same database, with `tune` applied to its settings.
@@ -290,6 +306,23 @@ async fn subscriptions_per_socket_are_capped() {
     assert_eq!(refused["type"], "error", "{refused}");
     assert_eq!(refused["id"], "2");
     assert_eq!(refused["payload"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS");
+}
+
+#[tokio::test]
+async fn sockets_beyond_the_cap_are_refused_with_503() {
+    let app = TestApp::spawn().await;
+    let url = second_instance(&app, |c| c.realtime.ws_max_connections = 1).await;
+    let _first = open(&url).await;
+    let ws_url = format!("{}/graphql", url.replacen("http://", "ws://", 1));
+    let mut request = ws_url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 503),
+        other => panic!("expected a 503 refusal, got {:?}", other.map(|(_, r)| r.status())),
+    }
 }
 
 #[tokio::test]
