@@ -344,3 +344,38 @@ async fn an_event_written_through_one_instance_is_delivered_by_another() {
     assert_eq!(event(&got)["kind"], "ADMITTED", "{got}");
     assert_eq!(event(&got)["member"]["fullName"], "Phạm Văn Xa");
 }
+
+#[tokio::test]
+async fn a_death_and_a_revoked_award_come_as_remove_to_everyone_who_saw_them() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let khu1 = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1a"]));
+    let start = head(&app, &khu1).await;
+    let an = gid(NodeKind::Member, tree.member("Hoàng Văn An"));
+    app.data(
+        Some(&admin),
+        "mutation($input: RecordDeathInput!) { recordDeath(input: $input) { member { status } } }",
+        json!({ "input": { "id": an, "expectedVersion": 1, "dateOfDeath": "2025-03-01" } }),
+    )
+    .await;
+    let award = gid(NodeKind::Award, tree.awards["merit-truong"]);
+    app.data(
+        Some(&admin),
+        "mutation($input: RevokeAwardInput!) { revokeAward(input: $input) { award { revoked } } }",
+        json!({ "input": { "id": award, "expectedVersion": 1, "reason": "Quyết định bị hủy" } }),
+    )
+    .await;
+    let seen = changes_after(&app, &khu1, &start).await;
+    let ops: Vec<(&str, &str)> = seen.iter().map(|(id, op, _)| (id.as_str(), op.as_str())).collect();
+    assert_eq!(ops, vec![(an.as_str(), "REMOVE"), (award.as_str(), "REMOVE")]);
+    // The award roll is public: the anonymous reader is told too, but never about the member.
+    let public = app.data(None, CHANGES, json!({ "after": start })).await;
+    let ids: Vec<&str> = public["changes"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["nodeId"].as_str())
+        .collect();
+    assert_eq!(ids, vec![award.as_str()]);
+}
