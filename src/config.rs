@@ -85,6 +85,8 @@ pub struct Realtime {
     pub ws_max_subscriptions: usize,
     /// How long a new socket may take to send `connection_init` before it is closed with 4408.
     pub ws_init_timeout: std::time::Duration,
+    /// How often an open socket's session is checked again (logout, disabled account, changed password).
+    pub ws_session_recheck: std::time::Duration,
 }
 
 impl Default for Realtime {
@@ -95,6 +97,7 @@ impl Default for Realtime {
             ws_max_connections: 1000,
             ws_max_subscriptions: 20,
             ws_init_timeout: std::time::Duration::from_secs(10),
+            ws_session_recheck: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -120,6 +123,7 @@ impl Realtime {
                 300,
                 d.ws_init_timeout.as_secs() as i64,
             )? as u64),
+            ws_session_recheck: d.ws_session_recheck,
         })
     }
 }

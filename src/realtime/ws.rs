@@ -5,8 +5,8 @@
 //!   checked like an HTTP request's (session, disabled account); without one the socket is the public's;
 //!   a bad token closes with 4403, an expired one with 4401;
 //! - a socket that sends no `connection_init` within `WS_INIT_TIMEOUT_SECONDS` is closed with 4408;
-//! - when the token expires, or its session ends, the socket is closed with 4401 so the client refreshes and
-//!   reconnects;
+//! - when the token expires, or its session ends (checked every 15 s), the socket is closed with 4401 so the
+//!   client refreshes and reconnects;
 //! - at most `WS_MAX_CONNECTIONS` sockets per instance (further upgrades get 503) and
 //!   `WS_MAX_SUBSCRIPTIONS` active subscriptions per socket (further ones get an `error` message).
 
@@ -31,8 +31,6 @@ use crate::server::AppState;
 
 /// The subprotocol spoken.
 pub const PROTOCOL: &str = "graphql-transport-ws";
-/// How often a socket's session is checked again while it is open.
-const RECHECK: Duration = Duration::from_secs(15);
 
 /// Whether a request asks for a WebSocket upgrade.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -187,7 +185,7 @@ async fn serve(socket: WebSocket, state: AppState) {
     tokio::pin!(init_deadline);
     let mut acked = false;
     let mut expiry: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
-    let mut recheck = tokio::time::interval(RECHECK);
+    let mut recheck = tokio::time::interval(settings.ws_session_recheck);
     recheck.tick().await;
     let mut active: HashSet<String> = HashSet::new();
 

@@ -379,3 +379,35 @@ async fn a_death_and_a_revoked_award_come_as_remove_to_everyone_who_saw_them() {
         .collect();
     assert_eq!(ids, vec![award.as_str()]);
 }
+
+#[tokio::test]
+async fn logging_out_closes_the_sessions_open_socket_with_4401() {
+    let app = TestApp::spawn().await;
+    hoi_ccb::auth::accounts::create(
+        app.db(),
+        "phone",
+        "phone-password",
+        Role::Admin,
+        ScopeNode::Everything,
+        "Phone",
+    )
+    .await
+    .expect("account");
+    let url = second_instance(&app, |c| c.realtime.ws_session_recheck = Duration::from_millis(300)).await;
+    let login = app
+        .data(
+            None,
+            "mutation { login(username: \"phone\", password: \"phone-password\") { token refreshToken } }",
+            json!({}),
+        )
+        .await;
+    let token = login["login"]["token"].as_str().expect("token");
+    let mut socket = subscribed(&url, token).await;
+    app.data(
+        None,
+        "mutation($r: String!) { logout(refreshToken: $r) }",
+        json!({ "r": login["login"]["refreshToken"] }),
+    )
+    .await;
+    assert_eq!(close_code(next(&mut socket, Duration::from_secs(5)).await), Some(4401));
+}
