@@ -5,7 +5,7 @@ pub mod accounts;
 pub mod policy;
 pub mod token;
 
-/// The roles of CONTRACT.md, in the spelling of the `role` claim.
+/// The roles of docs/access.md, in the spelling of the `role` claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
 pub enum Role {
     Admin,

@@ -1,4 +1,4 @@
-//! JWT verification and issuing (CONTRACT.md "Tokens"). Pinned to HS256; `exp`, `iat`, `iss`, `aud` and `sub`
+//! JWT verification and issuing (docs/api.md, "Tokens"). Pinned to HS256; `exp`, `iat`, `iss`, `aud` and `sub`
 //! required; `nbf` honoured; 30 s of leeway at most. jsonwebtoken's defaults are tightened where they accept
 //! what RFC 8725 says to refuse: its leeway is 60 s, it skips `nbf`, and it checks `iss`/`aud` only when the
 //! token happens to carry them. Every failure is the same `UNAUTHENTICATED`, naming no algorithm or key.
