@@ -7,7 +7,8 @@ pub mod token;
 
 use crate::ids::{GlobalId, NodeKind};
 
-/// The roles of docs/access.md, in the spelling of the `role` claim.
+/// The roles, in the spelling of the token's `role` claim. Each is bound to a node of its level: a province, a
+/// base, a chapter, or for MEMBER the member's own record; ADMIN to everything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
 pub enum Role {
     Admin,
