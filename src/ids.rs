@@ -32,7 +32,8 @@ impl NodeKind {
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    /// The kind whose [`name`](Self::name) this is.
+    pub fn from_name(name: &str) -> Option<Self> {
         [
             Self::Province,
             Self::Base,

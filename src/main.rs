@@ -1,17 +1,73 @@
-//! The `hoi-ccb` command: `serve` (default), `migrate up|down|status`, `seed-demo`, `print-schema`.
+//! The `hoi-ccb` command line: `serve` (the default), `migrate up|down|status`, `seed-demo`, `print-schema`,
+//! `create-admin USERNAME`. Parsing is clap's; `--help` lists every environment variable from
+//! [`config::SETTINGS`], and the settings themselves are read by [`Config::from_env`].
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use hoi_ccb::auth::{Role, ScopeNode, accounts};
-use hoi_ccb::config::Config;
+use hoi_ccb::config::{self, Config};
 use hoi_ccb::{db, demo, server};
 use migration::{Migrator, MigratorTrait};
 
-const USAGE: &str =
-    "usage: hoi-ccb [serve | migrate up|down|status | seed-demo | print-schema | create-admin USERNAME]";
+/// GraphQL API for the membership registry of the Vietnam Veterans' Association (Hội Cựu chiến binh Việt Nam).
+///
+/// Without a subcommand it serves: on the embedded SQLite demo when DATABASE_URL is unset, otherwise on the
+/// database DATABASE_URL names.
+#[derive(Debug, Parser)]
+#[command(name = "hoi-ccb", version, after_help = settings_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database, load the demo data set into a new embedded database, and serve the API (the default)
+    Serve,
+    /// Apply, roll back or list the database migrations
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Migrate, then load the demo data set into an empty database (any DATABASE_URL)
+    SeedDemo,
+    /// Write the GraphQL schema (SDL) to stdout
+    PrintSchema,
+    /// Create an admin account; the password is read from HOI_CCB_ADMIN_PASSWORD, never from the command line
+    CreateAdmin {
+        /// The new account's username
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration
+    Up,
+    /// Roll back the last applied migration
+    Down,
+    /// List the migrations and whether each is applied
+    Status,
+}
+
+/// The "Environment" section of `--help`: one entry per setting, from the table in `config.rs`.
+fn settings_help() -> String {
+    let mut help = String::from("Environment:\n");
+    for setting in config::SETTINGS {
+        help.push_str(&format!(
+            "  {}\n      {}\n      default: {}\n",
+            setting.name, setting.meaning, setting.default
+        ));
+    }
+    help
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Parsed before logging starts, so `--help` and usage errors print alone (clap exits with status 2 on a
+    // usage error).
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -19,9 +75,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match run(&args).await {
+    match run(cli.command.unwrap_or(Command::Serve)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -32,35 +86,34 @@ async fn main() -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-async fn run(args: &[&str]) -> Result<(), BoxError> {
-    match args {
-        [] | ["serve"] => {
+async fn run(command: Command) -> Result<(), BoxError> {
+    match command {
+        Command::Serve => {
             let state = server::prepare(Config::from_env()?).await?;
             server::serve(state).await?;
         }
-        ["print-schema"] => print!("{}", hoi_ccb::graphql::sdl()),
-        ["migrate", action] => {
+        Command::PrintSchema => print!("{}", hoi_ccb::graphql::sdl()),
+        Command::Migrate { action } => {
             let config = Config::from_env()?;
             let conn = db::connect_maintenance(&config.database).await?;
-            match *action {
-                "up" => server::migrate_up(&conn).await?,
-                "down" => Migrator::down(&conn, Some(1)).await?,
-                "status" => {
+            match action {
+                MigrateAction::Up => server::migrate_up(&conn).await?,
+                MigrateAction::Down => Migrator::down(&conn, Some(1)).await?,
+                MigrateAction::Status => {
                     for m in Migrator::get_migration_with_status(&conn).await? {
                         println!("{}\t{}", m.name(), m.status());
                     }
                 }
-                other => return Err(format!("unknown migrate action {other:?}; {USAGE}").into()),
             }
         }
-        ["seed-demo"] => {
+        Command::SeedDemo => {
             let config = Config::from_env()?;
             let conn = db::connect_maintenance(&config.database).await?;
             server::migrate_up(&conn).await?;
             let summary = demo::seed(&conn).await?;
             println!("seeded: {summary:?}");
         }
-        ["create-admin", username] => {
+        Command::CreateAdmin { username } => {
             // The password comes from the environment, not the command line, so it stays out of `ps` and shell
             // history.
             let password = std::env::var("HOI_CCB_ADMIN_PASSWORD")
@@ -68,16 +121,22 @@ async fn run(args: &[&str]) -> Result<(), BoxError> {
             let config = Config::from_env()?;
             let conn = db::connect_maintenance(&config.database).await?;
             server::migrate_up(&conn).await?;
-            let account = accounts::create(&conn, username, &password, Role::Admin, ScopeNode::Everything, username)
-                .await
-                .map_err(|e| e.message())?;
+            let account = accounts::create(
+                &conn,
+                &username,
+                &password,
+                Role::Admin,
+                ScopeNode::Everything,
+                &username,
+            )
+            .await
+            .map_err(|e| e.message())?;
             println!(
                 "created admin account {:?} ({})",
                 account.username,
                 accounts::subject(account.id)
             );
         }
-        _ => return Err(USAGE.into()),
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Vietnamese text: NFC storage form, diacritic-insensitive folding for search, and the byte-ordered sort key
-//! that makes SQL `ORDER BY` follow the Vietnamese alphabet (DOMAIN.md §5).
+//! that makes SQL `ORDER BY` follow the Vietnamese alphabet (docs/domain.md §4).
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;

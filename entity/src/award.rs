@@ -31,7 +31,7 @@ pub enum GrantingLevel {
 }
 
 impl GrantingLevel {
-    /// The kinds a level of the association may grant (DOMAIN.md §3).
+    /// The kinds a level of the association may grant (docs/domain.md §3).
     pub fn may_grant(self, kind: AwardKind) -> bool {
         match self {
             Self::Central => matches!(kind, AwardKind::EmulationFlag | AwardKind::CertificateOfMerit),

@@ -1,5 +1,5 @@
 //! The organisation tree (province → base → chapter), members with their ancestor ids, the member name-token
-//! index used by search, and awards with the rules of DOMAIN.md §3 as constraints.
+//! index used by search, and awards with the rules of docs/domain.md §3 as constraints.
 
 use sea_orm_migration::prelude::*;
 

@@ -43,25 +43,18 @@ pub fn subject(account_id: i64) -> String {
 pub fn principal(model: &account::Model) -> AppResult<Principal> {
     let role = Role::from_claim(&model.role)
         .ok_or_else(|| AppError::Internal(format!("account {} has an unknown role", model.id)))?;
-    let scope = match (
-        role,
-        model.province_id,
-        model.base_id,
-        model.chapter_id,
-        model.member_id,
-    ) {
-        (Role::Admin, ..) => ScopeNode::Everything,
-        (Role::ProvinceOfficial, Some(id), ..) => ScopeNode::Province(id),
-        (Role::BaseOfficial, _, Some(id), ..) => ScopeNode::Base(id),
-        (Role::ChapterLeader, _, _, Some(id), _) => ScopeNode::Chapter(id),
-        (Role::Member, _, _, _, Some(id)) => ScopeNode::Member(id),
-        _ => {
-            return Err(AppError::Internal(format!(
-                "account {} has no scope node for its role",
-                model.id
-            )));
-        }
-    };
+    // The column that holds the node of the role's level.
+    let node = role.scope_kind().and_then(|kind| {
+        let id = match kind {
+            NodeKind::Province => model.province_id,
+            NodeKind::Base => model.base_id,
+            NodeKind::Chapter => model.chapter_id,
+            _ => model.member_id,
+        };
+        id.map(|id| GlobalId::new(kind, id))
+    });
+    let scope = ScopeNode::of_role(role, node)
+        .ok_or_else(|| AppError::Internal(format!("account {} has no scope node for its role", model.id)))?;
     Ok(Principal {
         subject: subject(model.id),
         role,
@@ -188,14 +181,16 @@ pub async fn create(
             format!("{MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
         ));
     }
+    if ScopeNode::of_role(role, scope.global_id()) != Some(scope) {
+        return Err(AppError::bad_input("scopeId", "the scope node does not fit the role"));
+    }
     let (mut province, mut base, mut chapter, mut member) = (None, None, None, None);
-    match (role, scope) {
-        (Role::Admin, ScopeNode::Everything) => {}
-        (Role::ProvinceOfficial, ScopeNode::Province(id)) => province = Some(id),
-        (Role::BaseOfficial, ScopeNode::Base(id)) => base = Some(id),
-        (Role::ChapterLeader, ScopeNode::Chapter(id)) => chapter = Some(id),
-        (Role::Member, ScopeNode::Member(id)) => member = Some(id),
-        _ => return Err(AppError::bad_input("scopeId", "the scope node does not fit the role")),
+    match scope {
+        ScopeNode::Everything => {}
+        ScopeNode::Province(id) => province = Some(id),
+        ScopeNode::Base(id) => base = Some(id),
+        ScopeNode::Chapter(id) => chapter = Some(id),
+        ScopeNode::Member(id) => member = Some(id),
     }
     let model = account::ActiveModel {
         id: sea_orm::NotSet,

@@ -6,7 +6,10 @@ pub mod policy;
 pub mod sessions;
 pub mod token;
 
-/// The roles of CONTRACT.md, in the spelling of the `role` claim.
+use crate::ids::{GlobalId, NodeKind};
+
+/// The roles, in the spelling of the token's `role` claim. Each is bound to a node of its level: a province, a
+/// base, a chapter, or for MEMBER the member's own record; ADMIN to everything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
 pub enum Role {
     Admin,
@@ -24,6 +27,18 @@ impl Role {
             Self::BaseOfficial => "BASE_OFFICIAL",
             Self::ChapterLeader => "CHAPTER_LEADER",
             Self::Member => "MEMBER",
+        }
+    }
+
+    /// The kind of tree node the role is bound to; `None` for ADMIN, which is bound to everything. This is the
+    /// one place the rule tying a role to its scope level is written.
+    pub fn scope_kind(self) -> Option<NodeKind> {
+        match self {
+            Self::Admin => None,
+            Self::ProvinceOfficial => Some(NodeKind::Province),
+            Self::BaseOfficial => Some(NodeKind::Base),
+            Self::ChapterLeader => Some(NodeKind::Chapter),
+            Self::Member => Some(NodeKind::Member),
         }
     }
 
@@ -48,6 +63,41 @@ pub enum ScopeNode {
     Base(i64),
     Chapter(i64),
     Member(i64),
+}
+
+impl ScopeNode {
+    /// The scope of `role` bound to `node`: everything for ADMIN with no node, the node itself when it is of the
+    /// role's level (see [`Role::scope_kind`]); `None` when the node does not fit the role.
+    pub fn of_role(role: Role, node: Option<GlobalId>) -> Option<Self> {
+        match (role.scope_kind(), node) {
+            (None, None) => Some(Self::Everything),
+            (Some(kind), Some(node)) if node.kind == kind => Self::at(node),
+            _ => None,
+        }
+    }
+
+    /// The scope bound to a tree node; `None` for a global id that is not a tree node (an award, an account…).
+    pub fn at(node: GlobalId) -> Option<Self> {
+        match node.kind {
+            NodeKind::Province => Some(Self::Province(node.id)),
+            NodeKind::Base => Some(Self::Base(node.id)),
+            NodeKind::Chapter => Some(Self::Chapter(node.id)),
+            NodeKind::Member => Some(Self::Member(node.id)),
+            _ => None,
+        }
+    }
+
+    /// The node's global id (the `scope_id` claim); `None` for everything.
+    pub fn global_id(self) -> Option<GlobalId> {
+        let (kind, id) = match self {
+            Self::Everything => return None,
+            Self::Province(id) => (NodeKind::Province, id),
+            Self::Base(id) => (NodeKind::Base, id),
+            Self::Chapter(id) => (NodeKind::Chapter, id),
+            Self::Member(id) => (NodeKind::Member, id),
+        };
+        Some(GlobalId::new(kind, id))
+    }
 }
 
 /// The viewer of one request: anonymous, or an authenticated account with a role bound to a node.

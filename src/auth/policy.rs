@@ -1,4 +1,4 @@
-//! The access policy (DOMAIN.md §4). Resolvers ask it for scopes and get SQL conditions back; they never match
+//! The access policy (docs/access.md). Resolvers ask it for scopes and get SQL conditions back; they never match
 //! on roles themselves. Reads outside scope are filtered in SQL, so they look exactly like missing records.
 
 use super::{Principal, Role, ScopeNode, Viewer};
@@ -257,4 +257,316 @@ pub fn can_see_transfer(scope: &ReadScope, t: &entity::transfer::Model) -> bool 
         member_id: Some(t.member_id),
     };
     contains(scope.members, &from) || contains(scope.members, &to)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The policy as tables: for every viewer, every relation of a record to the viewer's scope, and every
+    //! capability, the expected answer is written out by hand, not computed, so a change to the policy's
+    //! behaviour shows up here as a changed row.
+    //!
+    //! The tree the tables speak of (each viewer is bound to the node on the path to member 1000 that its role
+    //! binds to; the MEMBER viewer is member 1000):
+    //!
+    //! ```text
+    //! province 1 ─ base 10 ─ chapter 100 ─ members 1000 (the MEMBER viewer), 1001
+    //!            │         └ chapter 101 ─ member 1010
+    //!            └ base 11 ─ chapter 110 ─ member 1100
+    //! province 2 ─ base 20 ─ chapter 200 ─ member 2000
+    //! ```
+
+    use super::*;
+    use crate::error::AppError;
+    use entity::award::GrantingLevel;
+
+    const T: bool = true;
+    const F: bool = false;
+
+    /// The columns of every table below, in this order.
+    fn viewers() -> [(&'static str, Viewer); 6] {
+        let account = |role, scope| {
+            Viewer::Account(Principal {
+                subject: "test".into(),
+                role,
+                scope,
+            })
+        };
+        [
+            ("anonymous", Viewer::Anonymous),
+            ("ADMIN", account(Role::Admin, ScopeNode::Everything)),
+            (
+                "PROVINCE_OFFICIAL",
+                account(Role::ProvinceOfficial, ScopeNode::Province(1)),
+            ),
+            ("BASE_OFFICIAL", account(Role::BaseOfficial, ScopeNode::Base(10))),
+            ("CHAPTER_LEADER", account(Role::ChapterLeader, ScopeNode::Chapter(100))),
+            ("MEMBER", account(Role::Member, ScopeNode::Member(1000))),
+        ]
+    }
+
+    /// A member of the tree: (relation to the viewers, province, base, chapter, member id).
+    type MemberRow = (&'static str, i64, i64, i64, i64);
+
+    const MEMBERS: [MemberRow; 5] = [
+        ("own record", 1, 10, 100, 1000),
+        ("chapter mate", 1, 10, 100, 1001),
+        ("same base, other chapter", 1, 10, 101, 1010),
+        ("same province, other base", 1, 11, 110, 1100),
+        ("other province", 2, 20, 200, 2000),
+    ];
+
+    /// Whose member rows (names, chapter, status, awards) each viewer reads, per row of `MEMBERS`.
+    // Columns: anonymous, ADMIN, PROVINCE_OFFICIAL, BASE_OFFICIAL, CHAPTER_LEADER, MEMBER.
+    const SEES_MEMBER: [[bool; 6]; 5] = [
+        /* own record                */ [F, T, T, T, T, T],
+        /* chapter mate              */ [F, T, T, T, T, T],
+        /* same base, other chapter  */ [F, T, T, T, F, F],
+        /* same province, other base */ [F, T, T, F, F, F],
+        /* other province            */ [F, T, F, F, F, F],
+    ];
+
+    /// Whose personal data (birth date, phone, address, card number, war-invalid status) each viewer reads.
+    // Columns: anonymous, ADMIN, PROVINCE_OFFICIAL, BASE_OFFICIAL, CHAPTER_LEADER, MEMBER.
+    const SEES_PERSONAL: [[bool; 6]; 5] = [
+        /* own record                */ [F, T, T, T, T, T],
+        /* chapter mate              */ [F, T, T, T, T, F],
+        /* same base, other chapter  */ [F, T, T, T, F, F],
+        /* same province, other base */ [F, T, T, F, F, F],
+        /* other province            */ [F, T, F, F, F, F],
+    ];
+
+    fn read_scope(viewer: &Viewer) -> ReadScope {
+        // The MEMBER viewer's chapter, as the request context looks it up.
+        let own_chapter = matches!(viewer, Viewer::Account(Principal { role: Role::Member, .. })).then_some(100);
+        ReadScope::of(viewer, own_chapter)
+    }
+
+    #[test]
+    fn who_reads_which_member_rows_and_personal_data() {
+        let mut wrong = Vec::new();
+        for (column, (viewer_name, viewer)) in viewers().iter().enumerate() {
+            let scope = read_scope(viewer);
+            for (row, &(relation, province, base, chapter, member)) in MEMBERS.iter().enumerate() {
+                let sees = scope.members.contains_member(province, base, chapter, member);
+                if sees != SEES_MEMBER[row][column] {
+                    wrong.push(format!("{viewer_name} sees the {relation}'s row: {sees}"));
+                }
+                let personal = scope.personal.contains_member(province, base, chapter, member);
+                if personal != SEES_PERSONAL[row][column] {
+                    wrong.push(format!("{viewer_name} sees the {relation}'s personal data: {personal}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "the read policy changed:\n{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn personal_data_is_never_wider_than_the_member_rows() {
+        for (viewer_name, viewer) in viewers() {
+            let scope = read_scope(&viewer);
+            for (relation, province, base, chapter, member) in MEMBERS {
+                if scope.personal.contains_member(province, base, chapter, member) {
+                    assert!(
+                        scope.members.contains_member(province, base, chapter, member),
+                        "{viewer_name} would see the personal data of a {relation} whose row it cannot see"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_member_whose_chapter_is_unknown_sees_only_their_own_record() {
+        let (_, member) = &viewers()[5];
+        let scope = ReadScope::of(member, None);
+        assert_eq!(scope.members, Subtree::Member(1000));
+        assert_eq!(scope.personal, Subtree::Member(1000));
+    }
+
+    #[test]
+    fn the_public_reads_no_member_rows_at_all() {
+        let scope = ReadScope::of(&Viewer::Anonymous, None);
+        assert_eq!(scope.members, Subtree::Nothing);
+        assert_eq!(scope.personal, Subtree::Nothing);
+    }
+
+    /// Where a write lands: every member above, and every unit above them.
+    fn positions() -> Vec<(&'static str, Position)> {
+        let member = |province_id, base_id, chapter_id, member_id| Position {
+            province_id,
+            base_id: Some(base_id),
+            chapter_id: Some(chapter_id),
+            member_id: Some(member_id),
+        };
+        let chapter = |province_id, base_id, chapter_id| Position {
+            province_id,
+            base_id: Some(base_id),
+            chapter_id: Some(chapter_id),
+            member_id: None,
+        };
+        let base = |province_id, base_id| Position {
+            province_id,
+            base_id: Some(base_id),
+            chapter_id: None,
+            member_id: None,
+        };
+        vec![
+            ("member 1000 (own record)", member(1, 10, 100, 1000)),
+            ("member 1001 (chapter mate)", member(1, 10, 100, 1001)),
+            ("member 1010 (same base)", member(1, 10, 101, 1010)),
+            ("member 1100 (same province)", member(1, 11, 110, 1100)),
+            ("member 2000 (other province)", member(2, 20, 200, 2000)),
+            ("chapter 100 (own chapter)", chapter(1, 10, 100)),
+            ("chapter 101 (same base)", chapter(1, 10, 101)),
+            ("chapter 110 (same province)", chapter(1, 11, 110)),
+            ("chapter 200 (other province)", chapter(2, 20, 200)),
+            ("base 10 (own base)", base(1, 10)),
+            ("base 11 (same province)", base(1, 11)),
+            ("base 20 (other province)", base(2, 20)),
+            ("province 1 (own province)", Position::province(1)),
+            ("province 2 (other province)", Position::province(2)),
+        ]
+    }
+
+    /// Whether each position is inside the subtree each account's writes are bound to (anonymous never writes).
+    // Columns: ADMIN, PROVINCE_OFFICIAL, BASE_OFFICIAL, CHAPTER_LEADER, MEMBER.
+    const WRITES_INSIDE: [[bool; 5]; 14] = [
+        /* member 1000             */ [T, T, T, T, T],
+        /* member 1001             */ [T, T, T, T, F],
+        /* member 1010             */ [T, T, T, F, F],
+        /* member 1100             */ [T, T, F, F, F],
+        /* member 2000             */ [T, F, F, F, F],
+        /* chapter 100             */ [T, T, T, T, F],
+        /* chapter 101             */ [T, T, T, F, F],
+        /* chapter 110             */ [T, T, F, F, F],
+        /* chapter 200             */ [T, F, F, F, F],
+        /* base 10                 */ [T, T, T, F, F],
+        /* base 11                 */ [T, T, F, F, F],
+        /* base 20                 */ [T, F, F, F, F],
+        /* province 1              */ [T, T, F, F, F],
+        /* province 2              */ [T, F, F, F, F],
+    ];
+
+    /// What each role may do inside its subtree.
+    fn capabilities() -> [(Capability, [bool; 5]); 9] {
+        // Columns: ADMIN, PROVINCE_OFFICIAL, BASE_OFFICIAL, CHAPTER_LEADER, MEMBER.
+        [
+            (Capability::ManageBases, [T, T, F, F, F]),
+            (Capability::ManageChapters, [T, T, T, F, F]),
+            (Capability::ManageMembers, [T, T, T, F, F]),
+            (Capability::Transfer, [T, T, T, F, F]),
+            (Capability::EditContact, [T, T, T, T, T]),
+            (Capability::Award(GrantingLevel::Central), [T, F, F, F, F]),
+            (Capability::Award(GrantingLevel::Province), [T, T, F, F, F]),
+            (Capability::Award(GrantingLevel::Base), [T, F, T, F, F]),
+            (Capability::ManageAccounts, [T, F, F, F, F]),
+        ]
+    }
+
+    #[test]
+    fn who_may_do_what_where() {
+        let mut wrong = Vec::new();
+        for (column, (viewer_name, viewer)) in viewers().iter().enumerate() {
+            for (row, (where_, at)) in positions().iter().enumerate() {
+                for (capability, by_role) in capabilities() {
+                    let expected = match column {
+                        0 => "UNAUTHENTICATED",
+                        c if WRITES_INSIDE[row][c - 1] && by_role[c - 1] => "OK",
+                        _ => "FORBIDDEN",
+                    };
+                    let got = match authorize(viewer, capability, at) {
+                        Ok(()) => "OK",
+                        Err(e) => e.code(),
+                    };
+                    if got != expected {
+                        wrong.push(format!(
+                            "{viewer_name} {capability:?} at {where_}: {got}, expected {expected}"
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "the write policy changed:\n{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn a_refusal_says_whether_the_place_or_the_role_was_wrong() {
+        let (_, base_official) = &viewers()[3];
+        let outside = authorize(base_official, Capability::ManageMembers, &Position::province(2));
+        assert!(
+            matches!(&outside, Err(AppError::Forbidden(m)) if m.contains("outside")),
+            "{outside:?}"
+        );
+        let (_, chapter_leader) = &viewers()[4];
+        let own_member = positions()[0].1;
+        let role = authorize(chapter_leader, Capability::ManageMembers, &own_member);
+        assert!(
+            matches!(&role, Err(AppError::Forbidden(m)) if m.contains("CHAPTER_LEADER")),
+            "{role:?}"
+        );
+    }
+
+    fn transfer(member_id: i64, from: (i64, i64, i64), to: (i64, i64, Option<i64>)) -> entity::transfer::Model {
+        entity::transfer::Model {
+            id: 1,
+            member_id,
+            member_name: "Nguyễn Văn An".into(),
+            from_province_id: from.0,
+            from_base_id: from.1,
+            from_chapter_id: from.2,
+            to_province_id: to.0,
+            to_base_id: to.1,
+            to_chapter_id: to.2,
+            status: entity::transfer::TransferStatus::Pending,
+            note: None,
+            released_at: chrono::DateTime::UNIX_EPOCH,
+            released_by: "test".into(),
+            decided_at: None,
+            decided_by: None,
+            decision_reason: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_transfer_is_seen_from_either_end() {
+        let transfers = [
+            (
+                "own record to another province",
+                transfer(1000, (1, 10, 100), (2, 20, None)),
+            ),
+            (
+                "same base to same province",
+                transfer(1010, (1, 10, 101), (1, 11, None)),
+            ),
+            (
+                "other province into chapter 101",
+                transfer(2000, (2, 20, 200), (1, 10, Some(101))),
+            ),
+            (
+                "other province into same province",
+                transfer(2000, (2, 20, 200), (1, 11, Some(110))),
+            ),
+            ("within the other province", transfer(2000, (2, 20, 200), (2, 20, None))),
+        ];
+        // Columns: anonymous, ADMIN, PROVINCE_OFFICIAL, BASE_OFFICIAL, CHAPTER_LEADER, MEMBER.
+        let expected: [[bool; 6]; 5] = [
+            /* own record to another province      */ [F, T, T, T, T, T],
+            /* same base to same province          */ [F, T, T, T, F, F],
+            /* other province into chapter 101     */ [F, T, T, T, F, F],
+            /* other province into same province   */ [F, T, T, F, F, F],
+            /* within the other province           */ [F, T, F, F, F, F],
+        ];
+        let mut wrong = Vec::new();
+        for (column, (viewer_name, viewer)) in viewers().iter().enumerate() {
+            let scope = read_scope(viewer);
+            for (row, (what, t)) in transfers.iter().enumerate() {
+                let sees = can_see_transfer(&scope, t);
+                if sees != expected[row][column] {
+                    wrong.push(format!("{viewer_name} sees the transfer {what}: {sees}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "transfer visibility changed:\n{}", wrong.join("\n"));
+    }
 }

@@ -1,4 +1,4 @@
-//! JWT verification and issuing (CONTRACT.md "Tokens"). Pinned to HS256; `exp`, `iat`, `iss`, `aud` and `sub`
+//! JWT verification and issuing (docs/api.md, "Tokens"). Pinned to HS256; `exp`, `iat`, `iss`, `aud` and `sub`
 //! required; `nbf` honoured; 30 s of leeway at most. jsonwebtoken's defaults are tightened where they accept
 //! what RFC 8725 says to refuse: its leeway is 60 s, it skips `nbf`, and it checks `iss`/`aud` only when the
 //! token happens to carry them. Every failure is the same `UNAUTHENTICATED`, naming no algorithm or key, except
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{Principal, Role, ScopeNode};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
-use crate::ids::{GlobalId, NodeKind};
+use crate::ids::GlobalId;
 
 /// The clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECONDS: u64 = 30;
@@ -151,33 +151,14 @@ impl TokenService {
 
 /// The `scope_id` claim of a node: its GraphQL id.
 pub fn scope_claim(node: ScopeNode) -> Option<String> {
-    let (kind, id) = match node {
-        ScopeNode::Everything => return None,
-        ScopeNode::Province(id) => (NodeKind::Province, id),
-        ScopeNode::Base(id) => (NodeKind::Base, id),
-        ScopeNode::Chapter(id) => (NodeKind::Chapter, id),
-        ScopeNode::Member(id) => (NodeKind::Member, id),
-    };
-    Some(GlobalId::new(kind, id).encode())
+    node.global_id().map(GlobalId::encode)
 }
 
 /// The node a role's `scope_id` must name: absent for ADMIN, a node of the role's level otherwise.
 pub fn scope_of(role: Role, scope_id: Option<&str>) -> Option<ScopeNode> {
-    let expected = match role {
-        Role::Admin => return scope_id.is_none().then_some(ScopeNode::Everything),
-        Role::ProvinceOfficial => NodeKind::Province,
-        Role::BaseOfficial => NodeKind::Base,
-        Role::ChapterLeader => NodeKind::Chapter,
-        Role::Member => NodeKind::Member,
+    let node = match scope_id {
+        Some(raw) => Some(GlobalId::parse("scope_id", raw).ok()?),
+        None => None,
     };
-    let id = GlobalId::parse("scope_id", scope_id?).ok()?;
-    if id.kind != expected {
-        return None;
-    }
-    Some(match id.kind {
-        NodeKind::Province => ScopeNode::Province(id.id),
-        NodeKind::Base => ScopeNode::Base(id.id),
-        NodeKind::Chapter => ScopeNode::Chapter(id.id),
-        _ => ScopeNode::Member(id.id),
-    })
+    ScopeNode::of_role(role, node)
 }

@@ -8,9 +8,9 @@ use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, QuerySe
 use serde_json::json;
 
 use super::node::Node;
-use super::{load, loaders::*, state};
+use super::state;
 use crate::auth::policy::{Capability, Position, authorize, require_account};
-use crate::auth::{Role, ScopeNode, accounts, token};
+use crate::auth::{Role, accounts, token};
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
 use crate::store::page::MAX_PAGE_SIZE;
@@ -37,19 +37,10 @@ impl Account {
         let Ok(p) = accounts::principal(&self.0) else {
             return Ok(None);
         };
-        Ok(match p.scope {
-            ScopeNode::Everything => None,
-            ScopeNode::Province(id) => load(ctx, ProvinceById(id))
-                .await?
-                .map(|m| Node::Province(super::tree::Province(m))),
-            ScopeNode::Base(id) => load(ctx, BaseById(id)).await?.map(|m| Node::Base(super::tree::Base(m))),
-            ScopeNode::Chapter(id) => load(ctx, ChapterById(id))
-                .await?
-                .map(|m| Node::Chapter(super::tree::Chapter(m))),
-            ScopeNode::Member(id) => load(ctx, MemberById(id))
-                .await?
-                .map(|m| Node::Member(super::member::Member(m))),
-        })
+        match p.scope.global_id() {
+            Some(node) => super::node::fetch(ctx, node).await,
+            None => Ok(None),
+        }
     }
     async fn disabled(&self) -> bool {
         self.0.disabled
@@ -142,12 +133,11 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates a local account (admins only).
     async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> AppResult<AccountPayload> {
-        let scope = match (input.role, &input.scope_id) {
-            (Role::Admin, None) => ScopeNode::Everything,
-            (Role::Admin, Some(_)) => return Err(AppError::bad_input("input.scopeId", "must be omitted for ADMIN")),
-            (role, Some(raw)) => token::scope_of(role, Some(raw.as_str()))
+        let scope = match (input.role.scope_kind(), &input.scope_id) {
+            (None, Some(_)) => return Err(AppError::bad_input("input.scopeId", "must be omitted for ADMIN")),
+            (Some(_), None) => return Err(AppError::bad_input("input.scopeId", "is required for this role")),
+            (_, raw) => token::scope_of(input.role, raw.as_deref().map(String::as_str))
                 .ok_or_else(|| AppError::bad_input("input.scopeId", "must be the id of a node of the role's level"))?,
-            (_, None) => return Err(AppError::bad_input("input.scopeId", "is required for this role")),
         };
         let display_name = crate::input::text("input.displayName", &input.display_name, 100)?;
         crate::input::text("input.username", &input.username, accounts::MAX_USERNAME_LEN)?;

@@ -1,4 +1,4 @@
-//! Award mutations: grant and revoke, with the rules of DOMAIN.md §3 checked with clear errors (the schema's
+//! Award mutations: grant and revoke, with the rules of docs/domain.md §3 checked with clear errors (the schema's
 //! constraints are the backstop): a Cờ thi đua never goes to an individual, a level grants only its kinds, one
 //! achievement is rewarded once, decision numbers are unique per granting body and year.
 

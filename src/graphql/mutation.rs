@@ -88,18 +88,8 @@ fn replayed(previous: entity::audit_event::Model, action: &str) -> AppResult<(No
             previous.action
         )));
     }
-    let kind = [
-        NodeKind::Province,
-        NodeKind::Base,
-        NodeKind::Chapter,
-        NodeKind::Member,
-        NodeKind::Award,
-        NodeKind::Transfer,
-        NodeKind::Account,
-    ]
-    .into_iter()
-    .find(|k| k.name() == previous.target_type)
-    .ok_or_else(|| AppError::Internal(format!("audit event {} has an unknown target", previous.id)))?;
+    let kind = NodeKind::from_name(&previous.target_type)
+        .ok_or_else(|| AppError::Internal(format!("audit event {} has an unknown target", previous.id)))?;
     Ok((kind, previous.target_id))
 }
 

@@ -26,8 +26,8 @@ pub enum Node {
 /// The most ids one `nodes` call may ask for.
 pub const MAX_NODES: usize = 100;
 
-/// Any object by id through the scoped loaders (also how `changes` and subscriptions resolve their records).
-pub async fn fetch(ctx: &Context<'_>, id: GlobalId) -> AppResult<Option<Node>> {
+/// Any object by its global id through the scoped loaders; `None` when missing or outside the viewer's scope.
+pub(super) async fn fetch(ctx: &Context<'_>, id: GlobalId) -> AppResult<Option<Node>> {
     Ok(match id.kind {
         NodeKind::Province => load(ctx, ProvinceById(id.id))
             .await?

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 
 use super::member::Member;
 use super::node::Node;
-use super::tree::{Base, Chapter, Province};
 use super::{load, loaders::*, state};
 use crate::auth::{Role, ScopeNode, Viewer, accounts, sessions};
 use crate::error::{AppError, AppResult};
@@ -39,13 +38,10 @@ impl Me {
         let Viewer::Account(p) = &state(ctx).viewer else {
             return Ok(None);
         };
-        Ok(match p.scope {
-            ScopeNode::Everything => None,
-            ScopeNode::Province(id) => load(ctx, ProvinceById(id)).await?.map(|m| Node::Province(Province(m))),
-            ScopeNode::Base(id) => load(ctx, BaseById(id)).await?.map(|m| Node::Base(Base(m))),
-            ScopeNode::Chapter(id) => load(ctx, ChapterById(id)).await?.map(|m| Node::Chapter(Chapter(m))),
-            ScopeNode::Member(id) => load(ctx, MemberById(id)).await?.map(|m| Node::Member(Member(m))),
-        })
+        match p.scope.global_id() {
+            Some(node) => super::node::fetch(ctx, node).await,
+            None => Ok(None),
+        }
     }
     /// The viewer's own member record, for the MEMBER role.
     async fn member(&self, ctx: &Context<'_>) -> AppResult<Option<Member>> {

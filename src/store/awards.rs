@@ -1,4 +1,4 @@
-//! Reads of awards. The award roll is public (DOMAIN.md §4): awards carry no row scope, and an individual
+//! Reads of awards. The award roll is public (docs/access.md): awards carry no row scope, and an individual
 //! recipient's member record is resolved only inside the viewer's member scope.
 
 use entity::award::{AwardKind, GrantingLevel, RecipientType};

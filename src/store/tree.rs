@@ -1,4 +1,4 @@
-//! Reads of the organisation tree: provinces, bases, chapters. Unit names are public (DOMAIN.md §4), so units
+//! Reads of the organisation tree: provinces, bases, chapters. Unit names are public (docs/access.md), so units
 //! carry no row scope; closed units are hidden unless asked for.
 
 use entity::base::BaseKind;
