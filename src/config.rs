@@ -68,6 +68,8 @@ pub struct Config {
     pub jwt_audience: String,
     /// Lifetime of the tokens `login` issues.
     pub token_ttl_seconds: i64,
+    /// Limits on GraphQL documents (`GRAPHQL_MAX_*`, `GRAPHQL_INTROSPECTION`, `GRAPHQL_SUGGESTIONS`).
+    pub limits: crate::graphql::limits::Limits,
 }
 
 #[derive(Debug)]
@@ -127,7 +129,9 @@ impl Config {
                 .ok_or_else(|| ConfigError("TOKEN_TTL_SECONDS must be a number of seconds from 60 to 604800".into()))?,
             None => DEFAULT_TOKEN_TTL_SECONDS,
         };
+        let limits = crate::graphql::limits::Limits::from_env(database.is_embedded())?;
         Ok(Self {
+            limits,
             database,
             bind_addr,
             jwt_secret,
@@ -146,6 +150,7 @@ impl Config {
             jwt_issuer: DEFAULT_ISSUER.into(),
             jwt_audience: DEFAULT_AUDIENCE.into(),
             token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
+            limits: crate::graphql::limits::Limits::default(),
         }
     }
 }

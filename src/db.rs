@@ -15,6 +15,8 @@ pub struct Metrics {
     pub db_statement_errors: IntCounter,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    /// GraphQL documents refused by a limit, by the refusal's code.
+    pub limit_refusals: IntCounterVec,
 }
 
 impl Metrics {
@@ -34,6 +36,14 @@ impl Metrics {
             ]),
             &["route"],
         )?;
+        let limit_refusals = IntCounterVec::new(
+            Opts::new(
+                "graphql_limit_refusals_total",
+                "GraphQL documents refused by a limit, by code",
+            ),
+            &["code"],
+        )?;
+        registry.register(Box::new(limit_refusals.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(db_statement_errors.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -44,6 +54,7 @@ impl Metrics {
             db_statement_errors,
             http_requests,
             http_duration,
+            limit_refusals,
         })
     }
 

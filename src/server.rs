@@ -65,7 +65,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     let db = db::connect(&config.database, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
     Ok(AppState {
-        schema: graphql::build_schema(),
+        schema: graphql::build_schema_with(&config.limits),
         db,
         services: Services {
             config: Arc::new(config),
