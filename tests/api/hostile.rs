@@ -267,3 +267,137 @@ async fn introspection_and_suggestions_can_be_turned_on_by_setting() {
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("Did you mean"), "{body}");
 }
+
+const LOGIN: &str = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }";
+
+async fn create_admin(app: &TestApp, username: &str, password: &str) {
+    hoi_ccb::auth::accounts::create(
+        app.db(),
+        username,
+        password,
+        hoi_ccb::auth::Role::Admin,
+        hoi_ccb::auth::ScopeNode::Everything,
+        "Admin",
+    )
+    .await
+    .expect("account");
+}
+
+/// The answers to `attempts` wrong passwords for `username`, one after another, then one more.
+async fn lockout_answers(app: &TestApp, username: &str) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for _ in 0..=hoi_ccb::auth::accounts::MAX_FAILED_LOGINS {
+        let (status, body) = app
+            .post(None, LOGIN, json!({ "u": username, "p": "wrong-password" }))
+            .await;
+        let mut ext = body["errors"][0]["extensions"].clone();
+        // The seconds left differ by when the lock was taken, not by whether the account exists.
+        if ext.get("retryAfterSeconds").is_some() {
+            ext["retryAfterSeconds"] = json!("some");
+        }
+        answers.push(json!({ "status": status, "message": body["errors"][0]["message"], "extensions": ext }));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn the_lockout_answers_the_same_for_unknown_and_known_usernames() {
+    let app = TestApp::spawn().await;
+    create_admin(&app, "real-admin", "correct-horse-battery").await;
+    let known = lockout_answers(&app, "real-admin").await;
+    let unknown = lockout_answers(&app, "no-such-user").await;
+    assert_eq!(known, unknown);
+    let last = &known[known.len() - 1];
+    assert_eq!(last["extensions"]["code"], "RATE_LIMITED", "{last}");
+    assert_eq!(known[0]["extensions"]["code"], "UNAUTHENTICATED");
+    // The lock holds even for the right password, and lifts for nobody else.
+    let (_, body) = app
+        .post(None, LOGIN, json!({ "u": "real-admin", "p": "correct-horse-battery" }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_slip_past_the_failure_count() {
+    let app = TestApp::spawn().await;
+    create_admin(&app, "target", "correct-horse-battery").await;
+    let guesses = (0..20).map(|i| {
+        let app = &app;
+        async move {
+            let (_, body) = app
+                .post(None, LOGIN, json!({ "u": "target", "p": format!("guess-{i}") }))
+                .await;
+            body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    });
+    let codes = futures_join_all(guesses).await;
+    let checked = codes.iter().filter(|c| *c == "UNAUTHENTICATED").count();
+    let limited = codes.iter().filter(|c| *c == "RATE_LIMITED").count();
+    assert_eq!(checked + limited, 20, "{codes:?}");
+    assert!(
+        checked <= hoi_ccb::auth::accounts::MAX_FAILED_LOGINS as usize,
+        "only {} passwords may be tried: {codes:?}",
+        hoi_ccb::auth::accounts::MAX_FAILED_LOGINS
+    );
+    let (_, body) = app
+        .post(None, LOGIN, json!({ "u": "target", "p": "correct-horse-battery" }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+}
+
+#[tokio::test]
+async fn a_burst_of_logins_does_not_stall_other_requests() {
+    let app = TestApp::spawn().await;
+    create_admin(&app, "busy", "correct-horse-battery").await;
+    let started = std::time::Instant::now();
+    let logins = (0..8).map(|i| {
+        let app = &app;
+        async move {
+            app.post(
+                None,
+                LOGIN,
+                json!({ "u": format!("user-{i}"), "p": "whatever-password" }),
+            )
+            .await;
+            started.elapsed()
+        }
+    });
+    let light = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        app.data(None, "{ __typename }", json!({})).await;
+        started.elapsed()
+    };
+    let (login_times, light_time) = tokio::join!(futures_join_all(logins), light);
+    let last_login = login_times.into_iter().max().unwrap_or_default();
+    assert!(
+        light_time < last_login,
+        "a light request ({light_time:?}) waited for the password hashes ({last_login:?})"
+    );
+}
+
+/// Runs futures concurrently on this task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (slot, fut) in out.iter_mut().zip(pending.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
