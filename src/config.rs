@@ -70,6 +70,8 @@ pub struct Config {
     pub token_ttl_seconds: i64,
     /// Limits on GraphQL documents (`GRAPHQL_MAX_*`, `GRAPHQL_INTROSPECTION`, `GRAPHQL_SUGGESTIONS`).
     pub limits: crate::graphql::limits::Limits,
+    /// Pool and timeout settings of the database (`DB_POOL_SIZE`, `DB_*_TIMEOUT_MS`).
+    pub db: crate::db::DbSettings,
 }
 
 #[derive(Debug)]
@@ -132,6 +134,7 @@ impl Config {
         let limits = crate::graphql::limits::Limits::from_env(database.is_embedded())?;
         Ok(Self {
             limits,
+            db: crate::db::DbSettings::from_env()?,
             database,
             bind_addr,
             jwt_secret,
@@ -151,6 +154,7 @@ impl Config {
             jwt_audience: DEFAULT_AUDIENCE.into(),
             token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
             limits: crate::graphql::limits::Limits::default(),
+            db: crate::db::DbSettings::default(),
         }
     }
 }

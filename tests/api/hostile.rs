@@ -401,3 +401,99 @@ async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Ite
     .await;
     out.into_iter().flatten().collect()
 }
+
+#[tokio::test]
+async fn an_exhausted_pool_answers_a_retryable_error_without_internal_text_and_recovers() {
+    let app = TestApp::spawn_configured(|c| {
+        c.db.pool_size = Some(1);
+        c.db.pool_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let query = "{ provinces(first: 1) { totalCount } }";
+    let held = sea_orm::TransactionTrait::begin(app.db())
+        .await
+        .expect("holds the only connection");
+    let (_, body) = app.post(Some(&app.admin()), query, json!({})).await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    assert_eq!(error["extensions"]["retryable"], true, "{body}");
+    let text = body.to_string().to_lowercase();
+    for internal in ["pool", "timed out", "sqlx", "connection"] {
+        assert!(!text.contains(internal), "internal detail {internal:?} leaked: {body}");
+    }
+    drop(held);
+    let data = app.data(Some(&app.admin()), query, json!({})).await;
+    assert_eq!(data["provinces"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn a_binary_older_than_the_database_schema_refuses_to_start() {
+    let app = TestApp::spawn().await;
+    let future = "m29991231_000001_from_a_newer_release";
+    let sql = format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{future}', 0)");
+    sea_orm::ConnectionTrait::execute_unprepared(app.db(), &sql)
+        .await
+        .expect("marks a newer migration");
+    let config = (*app.state.services.config).clone();
+    let Err(err) = hoi_ccb::server::prepare(config).await else {
+        panic!("started against a newer schema");
+    };
+    let message = err.to_string();
+    assert!(
+        message.contains("newer than this binary") && message.contains(future),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_database_at_start_fails_clearly_without_the_password() {
+    let config = hoi_ccb::config::Config::for_database(
+        hoi_ccb::config::Database::Url("postgres://registry:s3cret-pw@127.0.0.1:1/registry".into()),
+        hoi_ccb::config::Secret::new(crate::helpers::SECRET.as_bytes().to_vec()).expect("secret"),
+    );
+    let Err(err) = hoi_ccb::server::prepare(config).await else {
+        panic!("started without a database");
+    };
+    let message = err.to_string();
+    assert!(
+        message.contains("cannot connect to the database at postgres://registry:***@127.0.0.1:1"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret-pw"), "{message}");
+}
+
+#[tokio::test]
+async fn constraint_violations_are_told_apart_by_the_constraints_name() {
+    let app = TestApp::spawn().await;
+    let db = app.db();
+    let province = "INSERT INTO provinces (code, name, name_search, sort_key, created_at) \
+                    VALUES ('QN', 'Quảng Ninh', 'quang ninh', 'quang ninh', '2024-01-01T00:00:00Z')";
+    let province = if app.is_postgres() {
+        province.replace("'2024-01-01T00:00:00Z'", "TIMESTAMPTZ '2024-01-01T00:00:00Z'")
+    } else {
+        province.to_owned()
+    };
+    sea_orm::ConnectionTrait::execute_unprepared(db, &province)
+        .await
+        .expect("first province");
+    let err = sea_orm::ConnectionTrait::execute_unprepared(db, &province)
+        .await
+        .expect_err("duplicate code");
+    let mapped = hoi_ccb::error::constraint_error(&err).expect("a constraint violation");
+    assert_eq!(
+        (mapped.code(), mapped.message()),
+        ("CONFLICT", "a unit with this code exists".to_owned())
+    );
+    create_admin(&app, "twice", "correct-horse-battery").await;
+    let again = hoi_ccb::auth::accounts::create(
+        db,
+        "twice",
+        "correct-horse-battery",
+        hoi_ccb::auth::Role::Admin,
+        hoi_ccb::auth::ScopeNode::Everything,
+        "Admin",
+    )
+    .await
+    .expect_err("duplicate username");
+    assert_eq!(again.message(), "an account with this username exists");
+}
