@@ -17,6 +17,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     /// GraphQL documents refused by a limit, by the refusal's code.
     pub limit_refusals: IntCounterVec,
+    /// Errors in GraphQL responses, by `extensions.code`.
+    pub graphql_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -44,6 +46,14 @@ impl Metrics {
             &["code"],
         )?;
         registry.register(Box::new(limit_refusals.clone()))?;
+        let graphql_errors = IntCounterVec::new(
+            Opts::new(
+                "graphql_errors_total",
+                "Errors in GraphQL responses, by extensions.code",
+            ),
+            &["code"],
+        )?;
+        registry.register(Box::new(graphql_errors.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(db_statement_errors.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -55,6 +65,7 @@ impl Metrics {
             http_requests,
             http_duration,
             limit_refusals,
+            graphql_errors,
         })
     }
 

@@ -8,7 +8,7 @@ use hoi_ccb::{db, demo, server};
 use migration::{Migrator, MigratorTrait};
 
 const USAGE: &str =
-    "usage: hoi-ccb [serve | migrate up|down|status | seed-demo | print-schema | create-admin USERNAME]";
+    "usage: hoi-ccb [serve | migrate up|down|status | seed-demo | print-schema | create-admin USERNAME | backup FILE]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -39,6 +39,11 @@ async fn run(args: &[&str]) -> Result<(), BoxError> {
             server::serve(state).await?;
         }
         ["print-schema"] => print!("{}", hoi_ccb::graphql::sdl()),
+        ["backup", dest] => {
+            let config = Config::from_env()?;
+            hoi_ccb::backup::backup(&config.database, std::path::Path::new(dest)).await?;
+            println!("backed up to {dest}");
+        }
         ["migrate", action] => {
             let config = Config::from_env()?;
             let conn = db::connect_maintenance(&config.database).await?;

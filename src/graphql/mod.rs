@@ -59,6 +59,7 @@ pub fn build_schema() -> AppSchema {
 /// configured ones.
 pub fn build_schema_with(limits: &limits::Limits) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(crate::telemetry::ErrorMetrics)
         .extension(limits::DocumentLimits::new(limits.clone()));
     if !limits.introspection {
         builder = builder.disable_introspection();

@@ -69,6 +69,15 @@ async fn aliases_at_the_limit_run_and_one_more_is_refused() {
         4,
     )
     .await;
+    let (_, metrics) = app.get("/metrics").await;
+    assert!(
+        metrics.contains("graphql_limit_refusals_total{code=\"TOO_MANY_ALIASES\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("graphql_errors_total{code=\"TOO_MANY_ALIASES\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -496,4 +505,91 @@ async fn constraint_violations_are_told_apart_by_the_constraints_name() {
     .await
     .expect_err("duplicate username");
     assert_eq!(again.message(), "an account with this username exists");
+}
+
+#[tokio::test]
+async fn a_backup_taken_during_writes_restores_to_a_consistent_server() {
+    let app = TestApp::spawn_with_demo().await;
+    if app.is_postgres() {
+        // PostgreSQL is backed up with its own tools; the command refuses it.
+        let dest = std::env::temp_dir().join("hoi-ccb-never-written.sqlite3");
+        let refused = hoi_ccb::backup::backup(&app.state.services.config.database, &dest).await;
+        assert!(refused.is_err() && !dest.exists());
+        return;
+    }
+    let admin = app.admin();
+    let province = crate::helpers::gid(hoi_ccb::ids::NodeKind::Province, 1);
+    let create = "mutation($input: CreateBaseInput!) { createBase(input: $input) { base { id } } }";
+    let writes = async {
+        let mut acknowledged = 0;
+        for i in 0..30 {
+            let input = json!({ "input": { "provinceId": province, "code": format!("BK-{i}"), "name": format!("Backup {i}"), "kind": "WARD" } });
+            app.data(Some(&admin), create, input).await;
+            acknowledged += 1;
+        }
+        acknowledged
+    };
+    let dest = std::env::temp_dir().join(format!("hoi-ccb-backup-{}.sqlite3", std::process::id()));
+    let _ = std::fs::remove_file(&dest);
+    let backup = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        hoi_ccb::backup::backup(&app.state.services.config.database, &dest).await
+    };
+    let (acknowledged, backed_up) = tokio::join!(writes, backup);
+    backed_up.expect("backup while writing");
+    assert_eq!(acknowledged, 30);
+    assert!(
+        hoi_ccb::backup::backup(&app.state.services.config.database, &dest)
+            .await
+            .is_err(),
+        "never overwrites"
+    );
+
+    // The drill: serve the copy and read it back through the API.
+    let config = hoi_ccb::config::Config::for_database(
+        hoi_ccb::config::Database::Url(format!("sqlite://{}?mode=rw", dest.display())),
+        hoi_ccb::config::Secret::new(crate::helpers::SECRET.as_bytes().to_vec()).expect("secret"),
+    );
+    let state = hoi_ccb::server::prepare(config).await.expect("the copy serves");
+    let check = sea_orm::ConnectionTrait::query_one_raw(
+        &state.db,
+        sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA integrity_check"),
+    )
+    .await
+    .expect("integrity check")
+    .and_then(|r| r.try_get_by_index::<String>(0).ok());
+    assert_eq!(check.as_deref(), Some("ok"));
+    // Every base the copy holds has its audit event and the other way round: no half-committed write.
+    let pairs = sea_orm::ConnectionTrait::query_one_raw(
+        &state.db,
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT (SELECT COUNT(*) FROM bases WHERE code LIKE 'BK-%'), \
+             (SELECT COUNT(*) FROM audit_events WHERE action = 'CREATE_BASE')",
+        ),
+    )
+    .await
+    .expect("counts")
+    .expect("a row");
+    let bases: i64 = pairs.try_get_by_index(0).expect("bases");
+    let events: i64 = pairs.try_get_by_index(1).expect("events");
+    assert_eq!(bases, events);
+    let restored = hoi_ccb::server::spawn(state, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{}/graphql", restored.addr))
+        .bearer_auth(&admin)
+        .json(&json!({ "query": "{ provinces(first: 1) { totalCount } }" }))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["data"]["provinces"]["totalCount"], 1, "{body}");
+    restored.handle.abort();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dest.display()));
+    }
 }
