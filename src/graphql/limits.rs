@@ -587,10 +587,10 @@ mod tests {
     #[test]
     fn tokens_are_counted_without_whitespace_commas_or_comments() {
         assert_eq!(count_tokens("{ a, b }", 100), 4);
-        assert_eq!(count_tokens("# comment\n{ a(first: 10) }", 100), 7);
-        assert_eq!(count_tokens(r#"{ a(s: "x \" y", t: """ block """) }"#, 100), 10);
-        assert_eq!(count_tokens("{ ...F } fragment F on Q { a }", 100), 10);
-        assert_eq!(count_tokens("{ a(n: -1.5e10) }", 100), 6);
+        assert_eq!(count_tokens("# comment\n{ a(first: 10) }", 100), 8);
+        assert_eq!(count_tokens(r#"{ a(s: "x \" y", t: """ block """) }"#, 100), 11);
+        assert_eq!(count_tokens("{ ...F } fragment F on Q { a }", 100), 11);
+        assert_eq!(count_tokens("{ a(n: -1.5e10) }", 100), 8);
     }
 
     #[test]
