@@ -60,3 +60,44 @@ impl Extension for ErrorMetricsExtension {
         next.run(ctx, query, variables).await
     }
 }
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable lines, for a terminal (the default).
+    Pretty,
+}
+
+impl LogFormat {
+    /// Reads `LOG_FORMAT` (`json` or `pretty`; unset: `pretty`).
+    pub fn from_env() -> Result<Self, String> {
+        match std::env::var("LOG_FORMAT")
+            .ok()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("") | Some("pretty") => Ok(Self::Pretty),
+            Some("json") => Ok(Self::Json),
+            Some(other) => Err(format!("LOG_FORMAT must be json or pretty, not {other:?}")),
+        }
+    }
+}
+
+/// Installs the process's log subscriber: `RUST_LOG` filters (default `info`), `LOG_FORMAT` shapes, stderr
+/// receives. Logs carry what happened and to which operation, never tokens, passwords, personal data or
+/// GraphQL variables: nothing in the server logs those values.
+pub fn init() -> Result<(), String> {
+    let format = LogFormat::from_env()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm_migration=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).init(),
+        LogFormat::Pretty => builder.init(),
+    }
+    Ok(())
+}

@@ -593,3 +593,87 @@ async fn a_backup_taken_during_writes_restores_to_a_consistent_server() {
         let _ = std::fs::remove_file(format!("{}{suffix}", dest.display()));
     }
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_and_never_hold_passwords_tokens_or_variables() {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("hoi-ccb-logs-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hoi-ccb"))
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/db.sqlite3?mode=rwc", dir.display()),
+        )
+        .env("JWT_SECRET", crate::helpers::SECRET)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug,sqlx=warn,hyper=warn")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the server logs that it serves");
+        let parsed: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        lines.push(line);
+        if let Some(addr) = parsed["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+    let client = reqwest::Client::new();
+    let secret_password = "hunter2-very-secret";
+    let phone = "0912345678";
+    for (query, variables) in [
+        (LOGIN, json!({ "u": "someone", "p": secret_password })),
+        (
+            "query($s: String) { members(filter: { search: $s }) { totalCount } }",
+            json!({ "s": phone }),
+        ),
+    ] {
+        client
+            .post(format!("http://{addr}/graphql"))
+            .bearer_auth("not.a.valid-token-value")
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("sent");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+        lines.push(line);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    for line in &lines {
+        assert!(serde_json::from_str::<Value>(line).is_ok(), "not JSON: {line}");
+        for secret in [
+            secret_password,
+            phone,
+            "not.a.valid-token-value",
+            crate::helpers::SECRET,
+        ] {
+            assert!(!line.contains(secret), "{secret:?} leaked into the log: {line}");
+        }
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
