@@ -304,7 +304,12 @@ async fn lockout_answers(app: &TestApp, username: &str) -> Vec<Value> {
         if ext.get("retryAfterSeconds").is_some() {
             ext["retryAfterSeconds"] = json!("some");
         }
-        answers.push(json!({ "status": status, "message": body["errors"][0]["message"], "extensions": ext }));
+        let message = if ext["code"] == "RATE_LIMITED" {
+            json!("try again later")
+        } else {
+            body["errors"][0]["message"].clone()
+        };
+        answers.push(json!({ "status": status, "message": message, "extensions": ext }));
     }
     answers
 }
