@@ -71,6 +71,10 @@ pub struct Config {
     pub token_ttl_seconds: i64,
     /// Sessions and subscriptions (`REFRESH_TOKEN_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS`, `WS_*`).
     pub realtime: Realtime,
+    /// Limits on GraphQL documents (`GRAPHQL_MAX_*`, `GRAPHQL_INTROSPECTION`, `GRAPHQL_SUGGESTIONS`).
+    pub limits: crate::graphql::limits::Limits,
+    /// Pool and timeout settings of the database (`DB_POOL_SIZE`, `DB_*_TIMEOUT_MS`).
+    pub db: crate::db::DbSettings,
 }
 
 /// Settings of sessions for apps and of the WebSocket endpoint.
@@ -236,6 +240,71 @@ pub const SETTINGS: &[Setting] = &[
         default: "none (required by create-admin)",
         meaning: "the password of the account `create-admin` creates; read from the environment so it stays out of `ps` and shell history",
     },
+    Setting {
+        name: "LOG_FORMAT",
+        default: "pretty",
+        meaning: "pretty (human-readable) or json (one object per line on stderr)",
+    },
+    Setting {
+        name: "GRAPHQL_MAX_TOKENS",
+        default: "2000",
+        meaning: "lexical tokens in a document, counted before parsing (TOO_MANY_TOKENS)",
+    },
+    Setting {
+        name: "GRAPHQL_MAX_ALIASES",
+        default: "15",
+        meaning: "aliased fields, fragments expanded (TOO_MANY_ALIASES)",
+    },
+    Setting {
+        name: "GRAPHQL_MAX_ROOT_FIELDS",
+        default: "20",
+        meaning: "fields at the top of an operation, fragments expanded (TOO_MANY_ROOT_FIELDS)",
+    },
+    Setting {
+        name: "GRAPHQL_MAX_DIRECTIVES",
+        default: "50",
+        meaning: "directive uses, fragments expanded (TOO_MANY_DIRECTIVES)",
+    },
+    Setting {
+        name: "GRAPHQL_MAX_DEPTH",
+        default: "16",
+        meaning: "field nesting, fragments expanded (QUERY_TOO_DEEP)",
+    },
+    Setting {
+        name: "GRAPHQL_MAX_COST",
+        default: "200000",
+        meaning: "each field 1, a connection multiplies what is under it by first/last, nodes(ids:) by its ids (QUERY_TOO_COMPLEX)",
+    },
+    Setting {
+        name: "GRAPHQL_INTROSPECTION",
+        default: "on in the embedded demo, off otherwise",
+        meaning: "true/false: schema introspection (INTROSPECTION_DISABLED when off)",
+    },
+    Setting {
+        name: "GRAPHQL_SUGGESTIONS",
+        default: "on in the embedded demo, off otherwise",
+        meaning: "true/false: \"did you mean\" hints in validation errors",
+    },
+    Setting {
+        name: "DB_POOL_SIZE",
+        default: "16 on PostgreSQL, 8 on SQLite",
+        meaning: "connections in the pool of one instance",
+    },
+    Setting {
+        name: "DB_POOL_TIMEOUT_MS",
+        default: "5000",
+        meaning: "longest wait for a pooled connection before a retryable SERVICE_UNAVAILABLE",
+    },
+    Setting {
+        name: "DB_STATEMENT_TIMEOUT_MS",
+        default: "15000",
+        meaning: "PostgreSQL statement_timeout of serving connections",
+    },
+    Setting {
+        name: "DB_LOCK_TIMEOUT_MS",
+        default: "5000",
+        meaning: "PostgreSQL lock_timeout, SQLite busy_timeout",
+    },
 ];
 
 fn var(name: &str) -> Option<String> {
@@ -279,7 +348,10 @@ impl Config {
                 .ok_or_else(|| ConfigError("TOKEN_TTL_SECONDS must be a number of seconds from 60 to 604800".into()))?,
             None => DEFAULT_TOKEN_TTL_SECONDS,
         };
+        let limits = crate::graphql::limits::Limits::from_env(database.is_embedded())?;
         Ok(Self {
+            limits,
+            db: crate::db::DbSettings::from_env()?,
             database,
             bind_addr,
             jwt_secret,
@@ -300,6 +372,8 @@ impl Config {
             jwt_audience: DEFAULT_AUDIENCE.into(),
             token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
             realtime: Realtime::default(),
+            limits: crate::graphql::limits::Limits::default(),
+            db: crate::db::DbSettings::default(),
         }
     }
 }
@@ -333,20 +407,31 @@ fn embedded_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
 mod tests {
     use super::*;
 
-    /// The names of the environment variables read, by a string literal passed to `var` or `std::env::var`, in
-    /// this file and in the command line (`main.rs`).
+    /// The names of the environment variables read in the files that read settings: every string literal of
+    /// upper-case letters, digits and `_` passed as the first argument of a call (`var("…")`,
+    /// `setting("…", …)`, `read("…", …)`).
     fn names_read_in_the_source() -> Vec<&'static str> {
         // The needle is assembled at run time so that this test's own source does not match it.
-        let needle = ["var", "(\""].concat();
-        [include_str!("config.rs"), include_str!("main.rs")]
-            .into_iter()
-            .flat_map(|source| {
-                source.match_indices(&needle).filter_map(|(at, _)| {
-                    let rest = &source[at + needle.len()..];
-                    rest.find('"').map(|end| &rest[..end])
-                })
+        let needle = ["(", "\""].concat();
+        [
+            include_str!("config.rs"),
+            include_str!("main.rs"),
+            include_str!("db.rs"),
+            include_str!("telemetry.rs"),
+            include_str!("graphql/limits.rs"),
+        ]
+        .into_iter()
+        .flat_map(|source| {
+            source.match_indices(&needle).filter_map(|(at, _)| {
+                let rest = &source[at + needle.len()..];
+                let name = &rest[..rest.find('"')?];
+                let looks_like_a_setting = name.len() > 3
+                    && name.contains('_')
+                    && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                looks_like_a_setting.then_some(name)
             })
-            .collect()
+        })
+        .collect()
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
-use sea_orm::{ConnectOptions, Database as SeaDatabase, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database as SeaDatabase, DatabaseConnection, DbErr};
 
 use crate::config::Database;
 
@@ -15,6 +15,10 @@ pub struct Metrics {
     pub db_statement_errors: IntCounter,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    /// GraphQL documents refused by a limit, by the refusal's code.
+    pub limit_refusals: IntCounterVec,
+    /// Errors in GraphQL responses, by `extensions.code`.
+    pub graphql_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -34,6 +38,22 @@ impl Metrics {
             ]),
             &["route"],
         )?;
+        let limit_refusals = IntCounterVec::new(
+            Opts::new(
+                "graphql_limit_refusals_total",
+                "GraphQL documents refused by a limit, by code",
+            ),
+            &["code"],
+        )?;
+        registry.register(Box::new(limit_refusals.clone()))?;
+        let graphql_errors = IntCounterVec::new(
+            Opts::new(
+                "graphql_errors_total",
+                "Errors in GraphQL responses, by extensions.code",
+            ),
+            &["code"],
+        )?;
+        registry.register(Box::new(graphql_errors.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(db_statement_errors.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -44,6 +64,8 @@ impl Metrics {
             db_statement_errors,
             http_requests,
             http_duration,
+            limit_refusals,
+            graphql_errors,
         })
     }
 
@@ -58,11 +80,70 @@ impl Metrics {
     }
 }
 
-/// Connects the serving pool, with SQLite tuned for a server (WAL, a busy timeout, foreign keys on) and a
-/// statement counter.
-pub async fn connect(database: &Database, metrics: &std::sync::Arc<Metrics>) -> Result<DatabaseConnection, DbErr> {
-    let pool_size = if database.url().starts_with("sqlite:") { 8 } else { 16 };
-    let mut db = SeaDatabase::connect(options(database, pool_size)?).await?;
+/// Database settings besides the URL, each from the environment with a safe default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbSettings {
+    /// `DB_POOL_SIZE`: connections in the serving pool. Default 16 on PostgreSQL, 8 on SQLite.
+    pub pool_size: Option<u32>,
+    /// `DB_POOL_TIMEOUT_MS`: the longest a request waits for a pooled connection before it answers the
+    /// retryable `SERVICE_UNAVAILABLE`. Default 5000.
+    pub pool_timeout: Duration,
+    /// `DB_STATEMENT_TIMEOUT_MS`: PostgreSQL `statement_timeout` of every serving connection. Default 15000.
+    pub statement_timeout: Duration,
+    /// `DB_LOCK_TIMEOUT_MS`: PostgreSQL `lock_timeout`, and SQLite's `busy_timeout`. Default 5000.
+    pub lock_timeout: Duration,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self {
+            pool_size: None,
+            pool_timeout: Duration::from_millis(5000),
+            statement_timeout: Duration::from_millis(15_000),
+            lock_timeout: Duration::from_millis(5000),
+        }
+    }
+}
+
+impl DbSettings {
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
+        fn read(name: &str, min: u64, max: u64) -> Result<Option<u64>, crate::config::ConfigError> {
+            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .map(Some)
+                    .ok_or_else(|| {
+                        crate::config::ConfigError(format!("{name} must be a whole number from {min} to {max}"))
+                    }),
+            }
+        }
+        let d = Self::default();
+        let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
+        Ok(Self {
+            pool_size: read("DB_POOL_SIZE", 1, 1000)?.map(|n| n as u32),
+            pool_timeout: ms(read("DB_POOL_TIMEOUT_MS", 10, 600_000)?, d.pool_timeout),
+            statement_timeout: ms(read("DB_STATEMENT_TIMEOUT_MS", 100, 3_600_000)?, d.statement_timeout),
+            lock_timeout: ms(read("DB_LOCK_TIMEOUT_MS", 10, 600_000)?, d.lock_timeout),
+        })
+    }
+}
+
+/// Connects the serving pool, with SQLite tuned for a server (WAL, a busy timeout, foreign keys on, full
+/// synchronous commits) and PostgreSQL with statement and lock timeouts, and a statement counter.
+pub async fn connect(
+    database: &Database,
+    settings: &DbSettings,
+    metrics: &std::sync::Arc<Metrics>,
+) -> Result<DatabaseConnection, DbErr> {
+    let default_size = if database.url().starts_with("sqlite:") { 8 } else { 16 };
+    let pool_size = settings.pool_size.unwrap_or(default_size);
+    let mut db = SeaDatabase::connect(options(database, settings, pool_size)?)
+        .await
+        .map_err(|e| unreachable(database, e))?;
     let m = metrics.clone();
     db.set_metric_callback(move |info| {
         m.db_statements.inc();
@@ -76,27 +157,98 @@ pub async fn connect(database: &Database, metrics: &std::sync::Arc<Metrics>) -> 
 /// One connection for schema changes and bulk loads. Migrations run on it and it is closed before the serving
 /// pool opens: SQLite connections that loaded the schema while it was changing can prepare statements against
 /// the old one (a stale column list, or "index already exists"), so no pooled connection may live through a
-/// migration.
+/// migration. Refuses a database whose schema is newer than this binary (see [`check_schema_not_newer`]).
 pub async fn connect_maintenance(database: &Database) -> Result<DatabaseConnection, DbErr> {
-    SeaDatabase::connect(options(database, 1)?).await
+    let settings = DbSettings {
+        // Migrations and bulk loads may legitimately run long.
+        statement_timeout: Duration::ZERO,
+        ..DbSettings::default()
+    };
+    let conn = SeaDatabase::connect(options(database, &settings, 1)?)
+        .await
+        .map_err(|e| unreachable(database, e))?;
+    check_schema_not_newer(&conn).await?;
+    Ok(conn)
 }
 
-fn options(database: &Database, pool_size: u32) -> Result<ConnectOptions, DbErr> {
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+fn unreachable(database: &Database, err: DbErr) -> DbErr {
+    DbErr::Custom(format!(
+        "cannot connect to the database at {}: {err}",
+        redacted_url(&database.url())
+    ))
+}
+
+/// Refuses to go on when the database has migrations applied that this binary does not know: an older
+/// release would otherwise serve against a schema it does not understand.
+pub async fn check_schema_not_newer(conn: &DatabaseConnection) -> Result<(), DbErr> {
+    use migration::MigratorTrait;
+    let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), "SELECT version FROM seaql_migrations");
+    // A database that was never migrated has no such table: nothing is newer than this binary.
+    let Ok(rows) = conn.query_all_raw(stmt).await else {
+        return Ok(());
+    };
+    let known: std::collections::HashSet<String> = migration::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let unknown: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.try_get_by_index::<String>(0).ok())
+        .filter(|v| !known.contains(v))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(DbErr::Custom(format!(
+        "the database schema is newer than this binary: it has migrations this release does not know ({}). \
+         Run the release that applied them, or roll them back with that release's `migrate down` first.",
+        unknown.join(", ")
+    )))
+}
+
+fn options(database: &Database, settings: &DbSettings, pool_size: u32) -> Result<ConnectOptions, DbErr> {
     if let Database::Embedded { data_dir } = database {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", data_dir.display())))?;
     }
     let mut options = ConnectOptions::new(database.url());
+    let lock_timeout = settings.lock_timeout;
+    let statement_ms = settings.statement_timeout.as_millis().to_string();
+    let lock_ms = lock_timeout.as_millis().to_string();
     options
         .max_connections(pool_size)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(settings.pool_timeout)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_postgres_opts(move |o| {
+            // 0 turns PostgreSQL's statement timeout off (the maintenance connection).
+            o.options([
+                ("statement_timeout", statement_ms.as_str()),
+                ("lock_timeout", lock_ms.as_str()),
+            ])
+        })
+        .map_sqlx_sqlite_opts(move |o| {
+            // FULL: a commit is on disk before it is acknowledged, even across a power cut (NORMAL with WAL
+            // survives a crashed process but may lose the last commits on power loss). Writes here are few
+            // and small, so the extra fsync per commit is cheap.
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                .busy_timeout(lock_timeout)
                 .foreign_keys(true)
                 .create_if_missing(true)
         });

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -18,6 +19,7 @@ pub mod realtime;
 pub mod server;
 pub mod sql;
 pub mod store;
+pub mod telemetry;
 pub mod text;
 
 use std::sync::Arc;

@@ -34,6 +34,11 @@ enum Command {
     SeedDemo,
     /// Write the GraphQL schema (SDL) to stdout
     PrintSchema,
+    /// Take a consistent copy of the SQLite database, while the server may be writing (PostgreSQL: use pg_dump)
+    Backup {
+        /// Where to write the copy; an existing file is never overwritten
+        file: std::path::PathBuf,
+    },
     /// Create an admin account; the password is read from HOI_CCB_ADMIN_PASSWORD, never from the command line
     CreateAdmin {
         /// The new account's username
@@ -68,13 +73,10 @@ async fn main() -> ExitCode {
     // Parsed before logging starts, so `--help` and usage errors print alone (clap exits with status 2 on a
     // usage error).
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm_migration=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = hoi_ccb::telemetry::init() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(cli.command.unwrap_or(Command::Serve)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -93,6 +95,11 @@ async fn run(command: Command) -> Result<(), BoxError> {
             server::serve(state).await?;
         }
         Command::PrintSchema => print!("{}", hoi_ccb::graphql::sdl()),
+        Command::Backup { file } => {
+            let config = Config::from_env()?;
+            hoi_ccb::backup::backup(&config.database, &file).await?;
+            println!("backed up to {}", file.display());
+        }
         Command::Migrate { action } => {
             let config = Config::from_env()?;
             let conn = db::connect_maintenance(&config.database).await?;

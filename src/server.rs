@@ -62,11 +62,11 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     }
     maintenance.close().await?;
     let metrics = Arc::new(Metrics::new()?);
-    let db = db::connect(&config.database, &metrics).await?;
+    let db = db::connect(&config.database, &config.db, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
     let realtime = crate::realtime::Hub::start(db.clone()).await?;
     Ok(AppState {
-        schema: graphql::build_schema(),
+        schema: graphql::build_schema_with(&config.limits),
         db,
         services: Services {
             config: Arc::new(config),

@@ -4,24 +4,57 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use entity::account;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use super::{Principal, Role, ScopeNode};
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
+use crate::sql::Sql;
 
-/// Failed logins in a row before an account is locked for [`LOCK_MINUTES`].
+/// Failed logins in a row for one username before it is locked for [`LOCK_MINUTES`].
 pub const MAX_FAILED_LOGINS: i32 = 5;
 pub const LOCK_MINUTES: i64 = 15;
+/// The longest a login waits for a free password hasher before answering `SERVICE_UNAVAILABLE`.
+pub const HASH_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-pub fn hash_password(password: &str) -> AppResult<String> {
+/// Argon2 is deliberately slow (tens of milliseconds of CPU): it runs on the blocking pool so it never stalls
+/// the async executor, and at most one hash per core runs at once so a burst of logins queues here instead of
+/// starving every other request of CPU.
+fn hash_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.max(1))
+    })
+}
+
+/// Runs an Argon2 computation on the blocking pool under the hashing cap.
+async fn argon2_blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let permit = tokio::time::timeout(HASH_QUEUE_WAIT, hash_permits().acquire())
+        .await
+        .map_err(|_| AppError::Unavailable("every password hasher is busy".into()))?
+        .map_err(|_| AppError::Internal("the password hashing semaphore is closed".into()))?;
+    let out = tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?;
+    drop(permit);
+    Ok(out)
+}
+
+fn hash_password_now(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Hashes a password with Argon2id (the library's defaults) on the blocking pool.
+pub async fn hash_password(password: &str) -> AppResult<String> {
+    let password = password.to_owned();
+    argon2_blocking(move || hash_password_now(&password)).await?
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
@@ -32,7 +65,7 @@ fn verify_password(password: &str, hash: &str) -> bool {
 /// reveal which usernames exist.
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
+    DUMMY.get_or_init(|| hash_password_now("not-a-real-password").unwrap_or_default())
 }
 
 /// The subject (`sub`) of a local account's tokens: the account's global id.
@@ -62,8 +95,12 @@ pub fn principal(model: &account::Model) -> AppResult<Principal> {
     })
 }
 
-/// Checks a username and password. Wrong credentials and unknown users get the same answer; after
-/// [`MAX_FAILED_LOGINS`] failures in a row the account is locked for [`LOCK_MINUTES`] minutes.
+/// Checks a username and password. Unknown user, wrong password and disabled account get the same answer,
+/// at the same cost (an unknown user is verified against a dummy hash). Throttling is kept per username in the
+/// database whether or not an account has that username, so it holds across instances and the lockout says
+/// nothing about which usernames exist: after [`MAX_FAILED_LOGINS`] failures in a row the username is locked
+/// for [`LOCK_MINUTES`] minutes. Each attempt is counted atomically *before* the password is checked, so
+/// parallel guesses cannot slip past the count.
 pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> AppResult<account::Model> {
     if username.chars().count() > MAX_USERNAME_LEN {
         return Err(AppError::bad_input(
@@ -78,41 +115,88 @@ pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> A
         ));
     }
     let username = crate::text::clean(username).to_lowercase();
+    let now = Utc::now().timestamp();
+    let attempt = reserve_attempt(db, &username, now).await?;
     let found = account::Entity::find()
-        .filter(account::Column::Username.eq(username))
+        .filter(account::Column::Username.eq(username.as_str()))
         .one(db)
         .await?;
-    let Some(account) = found else {
-        verify_password(password, dummy_hash());
-        return Err(bad_credentials());
-    };
-    let now = Utc::now();
-    if let Some(until) = account.locked_until
-        && until > now
-    {
-        return Err(AppError::RateLimited {
-            retry_after_seconds: (until - now).num_seconds().max(1),
-        });
-    }
-    if !verify_password(password, &account.password_hash) || account.disabled {
-        let failures = account.failed_logins + 1;
-        let mut update: account::ActiveModel = account.clone().into();
-        if failures >= MAX_FAILED_LOGINS {
-            update.failed_logins = Set(0);
-            update.locked_until = Set(Some(now + Duration::minutes(LOCK_MINUTES)));
-        } else {
-            update.failed_logins = Set(failures);
+    let hash = found.as_ref().map(|a| a.password_hash.clone());
+    let given = password.to_owned();
+    let matches = argon2_blocking(move || match &hash {
+        Some(hash) => verify_password(&given, hash),
+        None => verify_password(&given, dummy_hash()),
+    })
+    .await?;
+    match found {
+        Some(account) if matches && !account.disabled => {
+            let mut sql = Sql::new("DELETE FROM login_throttle WHERE username = ");
+            sql.bind(username);
+            db.execute_raw(sql.build(db.get_database_backend())).await?;
+            Ok(account)
         }
-        update.update(db).await?;
-        return Err(bad_credentials());
+        _ => {
+            record_failure(db, &username, attempt, now).await?;
+            Err(bad_credentials())
+        }
     }
-    if account.failed_logins != 0 || account.locked_until.is_some() {
-        let mut update: account::ActiveModel = account.clone().into();
-        update.failed_logins = Set(0);
-        update.locked_until = Set(None);
-        update.update(db).await?;
+}
+
+/// Counts a login attempt for `username` in one statement and answers `RATE_LIMITED` while it is locked (or
+/// when parallel attempts already used up the allowance). Returns the attempt's number in the current run.
+async fn reserve_attempt(db: &DatabaseConnection, username: &str, now: i64) -> AppResult<i32> {
+    let mut sql = Sql::new("INSERT INTO login_throttle (username, failed, locked_until, updated_at) VALUES (");
+    sql.bind(username.to_owned()).push(", 1, NULL, ").bind(now);
+    sql.push(
+        ") ON CONFLICT (username) DO UPDATE SET \
+         failed = CASE WHEN login_throttle.locked_until IS NOT NULL AND login_throttle.locked_until <= ",
+    )
+    .bind(now)
+    .push(
+        " THEN 1 ELSE login_throttle.failed + 1 END, \
+         locked_until = CASE WHEN login_throttle.locked_until IS NOT NULL AND login_throttle.locked_until <= ",
+    )
+    .bind(now)
+    .push(" THEN NULL ELSE login_throttle.locked_until END, updated_at = ")
+    .bind(now)
+    .push(" RETURNING failed, locked_until");
+    let row = db
+        .query_one_raw(sql.build(db.get_database_backend()))
+        .await?
+        .ok_or_else(|| AppError::Internal("the login throttle upsert returned no row".into()))?;
+    let attempt: i32 = row.try_get_by_index(0)?;
+    let locked_until: Option<i64> = row.try_get_by_index(1)?;
+    match locked_until {
+        Some(until) if until > now => Err(AppError::RateLimited {
+            retry_after_seconds: until - now,
+        }),
+        _ if attempt > MAX_FAILED_LOGINS => Err(AppError::RateLimited {
+            retry_after_seconds: LOCK_MINUTES * 60,
+        }),
+        _ => Ok(attempt),
     }
-    Ok(account)
+}
+
+/// After a failed check: locks the username when this was the last allowed attempt, and now and then forgets
+/// usernames that have been quiet for a day so guessed names do not pile up.
+async fn record_failure(db: &DatabaseConnection, username: &str, attempt: i32, now: i64) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    if attempt >= MAX_FAILED_LOGINS {
+        let mut sql = Sql::new("UPDATE login_throttle SET locked_until = ");
+        sql.bind(now + LOCK_MINUTES * 60)
+            .push(" WHERE username = ")
+            .bind(username.to_owned());
+        db.execute_raw(sql.build(backend)).await?;
+    }
+    if rand::random::<u8>() < 4 {
+        let mut sql = Sql::new("DELETE FROM login_throttle WHERE updated_at < ");
+        sql.bind(now - 24 * 3600)
+            .push(" AND (locked_until IS NULL OR locked_until < ")
+            .bind(now)
+            .push(")");
+        db.execute_raw(sql.build(backend)).await?;
+    }
+    Ok(())
 }
 
 /// Unknown user, wrong password and disabled account all answer the same.
@@ -195,7 +279,7 @@ pub async fn create(
     let model = account::ActiveModel {
         id: sea_orm::NotSet,
         username: Set(username),
-        password_hash: Set(hash_password(password)?),
+        password_hash: Set(hash_password(password).await?),
         role: Set(role.claim().to_owned()),
         province_id: Set(province),
         base_id: Set(base),
@@ -293,7 +377,7 @@ pub async fn set_password(db: &DatabaseConnection, account_id: i64, password: &s
     let found = account::Entity::find_by_id(account_id).one(db).await?;
     let account = found.ok_or_else(|| AppError::not_found("account"))?;
     let mut update: account::ActiveModel = account.into();
-    update.password_hash = Set(hash_password(password)?);
+    update.password_hash = Set(hash_password(password).await?);
     update.update(db).await?;
     // Every session began with the old password; a new one means logging in again everywhere.
     super::sessions::end_all(db, account_id, super::sessions::Ending::PasswordChanged).await?;

@@ -7,6 +7,7 @@ pub mod award_mutations;
 pub mod changes;
 pub mod connection;
 pub mod history;
+pub mod limits;
 pub mod loaders;
 pub mod member;
 pub mod member_mutations;
@@ -28,12 +29,6 @@ use crate::error::{AppError, AppResult};
 use crate::ids::GlobalId;
 use crate::store::page::Window;
 use loaders::Store;
-
-/// The most query nesting a request may have.
-pub const MAX_DEPTH: usize = 16;
-/// The most work a request may ask for: each field counts 1, and a list field multiplies what is under it by
-/// its page size, so `first: 100` four levels deep is refused before it reaches the database.
-pub const MAX_COMPLEXITY: usize = 200_000;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -58,12 +53,24 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;
 
-/// Builds the schema. Needs no database: `print-schema` and the HTTP server call the same function.
+/// Builds the schema with the default limits. Needs no database: `print-schema` calls it.
 pub fn build_schema() -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    build_schema_with(&limits::Limits::default())
+}
+
+/// Builds the schema with the given document limits (see [`limits`]); the HTTP server calls it with the
+/// configured ones.
+pub fn build_schema_with(limits: &limits::Limits) -> AppSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
+        .extension(crate::telemetry::ErrorMetrics)
+        .extension(limits::DocumentLimits::new(limits.clone()));
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !limits.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.

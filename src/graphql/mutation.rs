@@ -146,32 +146,10 @@ versioned_update!(update_chapter, chapter, "chapter");
 versioned_update!(update_award, award, "award");
 versioned_update!(update_transfer, transfer, "transfer");
 
-/// Turns constraint violations of a write into client errors that say which rule was broken.
+/// Turns constraint violations of a write into client errors that say which rule was broken, by the
+/// constraint's name (the table is in `crate::error`).
 pub fn map_write_error(err: sea_orm::DbErr) -> AppError {
-    AppError::from_db(err, |sql| match sql {
-        SqlErr::UniqueConstraintViolation(detail) => Some(AppError::Conflict(unique_message(detail))),
-        SqlErr::ForeignKeyConstraintViolation(_) => {
-            Some(AppError::bad_input("input", "refers to a record that does not exist"))
-        }
-        _ => None,
-    })
-}
-
-fn unique_message(detail: &str) -> String {
-    let d = detail.to_lowercase();
-    if d.contains("card_number") {
-        "this card number is already issued to another member".into()
-    } else if d.contains("ux_awards_decision") || d.contains("decision_number") {
-        "this decision number is already used by the same granting body in that year".into()
-    } else if d.contains("ux_awards_achievement") || d.contains("movement_key") {
-        "this achievement (recipient, kind, year, movement) is already rewarded".into()
-    } else if d.contains("code") {
-        "a unit with this code exists".into()
-    } else if d.contains("ux_transfers_pending") || d.contains("transfers") {
-        "the member already has a pending transfer".into()
-    } else {
-        "a record with these values exists".into()
-    }
+    AppError::from(err)
 }
 
 /// Inserts an active model inside the mutation's transaction, mapping constraint violations.

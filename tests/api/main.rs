@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod errors;
 mod fixture;
+mod hostile;
 mod ops;
 mod pagination;
 mod realtime;
