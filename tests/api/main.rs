@@ -10,5 +10,6 @@ mod fixture;
 mod ops;
 mod pagination;
 mod search_and_order;
+mod transport;
 mod tree_reads;
 mod writes;
