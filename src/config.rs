@@ -189,6 +189,11 @@ pub struct HttpSettings {
     pub upload_max_file_bytes: usize,
     /// `UPLOAD_MAX_FILES`: the most files one multipart request may carry.
     pub upload_max_files: usize,
+    /// `MAX_BATCH_OPERATIONS`: the most operations in one JSON array batch (1 accepts only single requests
+    /// in an array of one).
+    pub max_batch_operations: usize,
+    /// `MAX_HEADER_BYTES`: the most bytes of request headers (names and values); more is answered 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for HttpSettings {
@@ -197,6 +202,8 @@ impl Default for HttpSettings {
             max_body_bytes: 64 * 1024,
             upload_max_file_bytes: 10 * 1024 * 1024,
             upload_max_files: 4,
+            max_batch_operations: 10,
+            max_header_bytes: 16 * 1024,
         }
     }
 }
@@ -209,6 +216,8 @@ impl HttpSettings {
             max_body_bytes: bounded("MAX_BODY_BYTES", d.max_body_bytes, 1024, 64 * 1024 * 1024)?,
             upload_max_file_bytes: bounded("UPLOAD_MAX_FILE_BYTES", d.upload_max_file_bytes, 1, 1024 * 1024 * 1024)?,
             upload_max_files: bounded("UPLOAD_MAX_FILES", d.upload_max_files, 1, 100)?,
+            max_batch_operations: bounded("MAX_BATCH_OPERATIONS", d.max_batch_operations, 1, 100)?,
+            max_header_bytes: bounded("MAX_HEADER_BYTES", d.max_header_bytes, 1024, 256 * 1024)?,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod member;
 pub mod member_mutations;
 pub mod mutation;
 pub mod node;
+pub mod order;
 pub mod scalars;
 pub mod tree;
 pub mod unit_mutations;
@@ -60,6 +61,7 @@ pub fn build_schema() -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(order::SelectionOrder::default())
         .finish()
 }
 

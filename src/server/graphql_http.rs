@@ -1,18 +1,23 @@
-//! GraphQL over HTTP on `/graphql`: reading a request (JSON, or the GraphQL multipart request spec for file
-//! uploads), refusing what must not run (other content types, oversized bodies, multipart without a preflight
-//! header), executing it as the authenticated viewer, and writing the response in the negotiated media type.
+//! GraphQL over HTTP on `/graphql`, as the GraphQL-over-HTTP spec describes it: queries by GET (mutations
+//! refused 405), any operation by POST as JSON (one request or a capped batch) or in the GraphQL multipart
+//! request spec for file uploads; refusing what must not run (other content types, oversized bodies, multipart
+//! without a preflight header) before any work; executing as the authenticated viewer; and answering in
+//! `application/graphql-response+json` or `application/json`, by `Accept`, with the status codes each calls for.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_graphql::futures_util::{StreamExt, future::join_all};
 use async_graphql::http::MultipartOptions;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, ParseRequestError, Variables};
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State as AxumState};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Query, Request, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
@@ -26,6 +31,138 @@ use crate::graphql;
 /// preflights it and CORS decides (the same rule as Apollo Server's CSRF prevention).
 pub const PREFLIGHT_HEADERS: [&str; 2] = ["apollo-require-preflight", "x-apollo-operation-name"];
 
+/// `GET /graphql`: a WebSocket upgrade (subscriptions), GraphiQL for a browser that asks for a page, or a query
+/// in the URL (`query`, `variables`, `operationName`, `extensions`, `documentId`). Mutations are refused 405:
+/// a GET must be safe to repeat, prefetch and cache.
+pub async fn graphql_get(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    AxumState(state): AxumState<AppState>,
+    request: Request,
+) -> Response {
+    if let Ok(upgrade) = upgrade {
+        return websocket(&state, upgrade);
+    }
+    let (parts, _) = request.into_parts();
+    let raw_query = parts.uri.query().unwrap_or_default();
+    let params = match Query::<GetParams>::try_from_uri(&parts.uri) {
+        Ok(Query(params)) => params,
+        Err(e) => return Refusal::bad_request("query string", e.body_text()).into_response(),
+    };
+    if params.is_empty() && wants_html(&parts.headers) {
+        return super::graphiql().await.into_response();
+    }
+    let media = match negotiate(&parts.headers) {
+        Ok(media) => media,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let limit = state.services.config.http.max_body_bytes;
+    if raw_query.len() > limit {
+        return Refusal::new(
+            StatusCode::URI_TOO_LONG,
+            "URI_TOO_LONG",
+            format!(
+                "the query string is {} bytes, over the limit of {limit} (MAX_BODY_BYTES); send long documents \
+                 with POST, or as persisted queries",
+                raw_query.len()
+            ),
+        )
+        .detail("limit", limit)
+        .detail("measured", raw_query.len())
+        .detail("setting", "MAX_BODY_BYTES")
+        .render(media);
+    }
+    let request = match params.into_request() {
+        Ok(request) => request,
+        Err(refusal) => return refusal.render(media),
+    };
+    if let Some(refusal) = refuse_unless_query(&request) {
+        return refusal.render(media);
+    }
+    run(&state, &parts.headers, BatchRequest::Single(request), media).await
+}
+
+/// WebSocket upgrades on `/graphql`, the endpoint of the `graphql-transport-ws` subprotocol.
+fn websocket(_state: &AppState, _upgrade: WebSocketUpgrade) -> Response {
+    Refusal::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "NOT_IMPLEMENTED",
+        "this server does not offer subscriptions over WebSocket",
+    )
+    .into_response()
+}
+
+/// A browser navigating to the endpoint: it asks for HTML.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/html"))
+}
+
+/// The parameters of a GET request; `variables` and `extensions` are JSON text.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+    document_id: Option<String>,
+}
+
+impl GetParams {
+    fn is_empty(&self) -> bool {
+        self.query.is_none() && self.extensions.is_none() && self.document_id.is_none()
+    }
+
+    fn into_request(self) -> Result<async_graphql::Request, Refusal> {
+        let json = |name: &str, text: Option<String>| -> Result<Value, Refusal> {
+            match text.filter(|t| !t.trim().is_empty()) {
+                None => Ok(Value::Null),
+                Some(text) => {
+                    serde_json::from_str(&text).map_err(|e| Refusal::bad_request(name, format!("not JSON: {e}")))
+                }
+            }
+        };
+        let mut object = serde_json::Map::new();
+        object.insert("query".into(), self.query.map_or(Value::Null, Value::String));
+        object.insert(
+            "operationName".into(),
+            self.operation_name.map_or(Value::Null, Value::String),
+        );
+        object.insert("variables".into(), json("variables", self.variables)?);
+        object.insert("extensions".into(), json("extensions", self.extensions)?);
+        object.insert("documentId".into(), self.document_id.map_or(Value::Null, Value::String));
+        wire_request(Value::Object(object), "")
+    }
+}
+
+/// `None` when the request's operation is a query; a 405 refusal when it is a mutation or a subscription.
+/// A document that does not parse, or names no operation it holds, is left to execution to report.
+fn refuse_unless_query(request: &async_graphql::Request) -> Option<Refusal> {
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
+        _ => return None,
+    };
+    let kind = match operation.node.ty {
+        OperationType::Query => return None,
+        OperationType::Mutation => "a mutation",
+        OperationType::Subscription => "a subscription",
+    };
+    Some(
+        Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("{kind} cannot run over GET: send it with POST"),
+        )
+        .header(header::ALLOW, "GET, POST"),
+    )
+}
+
 /// `POST /graphql`.
 pub async fn graphql_post(AxumState(state): AxumState<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -38,6 +175,23 @@ pub async fn graphql_post(AxumState(state): AxumState<AppState>, request: Reques
         Ok(batch) => batch,
         Err(refusal) => return refusal.render(media),
     };
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > settings.max_batch_operations
+    {
+        return Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "BATCH_TOO_LARGE",
+            format!(
+                "the batch holds {} operations; at most {} are accepted in one request (MAX_BATCH_OPERATIONS)",
+                requests.len(),
+                settings.max_batch_operations
+            ),
+        )
+        .detail("limit", settings.max_batch_operations)
+        .detail("measured", requests.len())
+        .detail("setting", "MAX_BATCH_OPERATIONS")
+        .render(media);
+    }
     run(&state, &parts.headers, batch, media).await
 }
 
@@ -171,6 +325,23 @@ fn wire_request(value: Value, prefix: &str) -> Result<async_graphql::Request, Re
             }
         }
         Some(_) => return Err(Refusal::bad_request(&field("extensions"), "must be a JSON object")),
+    }
+    // A persisted document's id (GraphQL-over-HTTP persisted documents, `sha256:<hex>`) is looked up like
+    // Apollo's `extensions.persistedQuery`.
+    match object.remove("documentId") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(id)) => {
+            let hash = id.strip_prefix("sha256:").unwrap_or(&id).to_owned();
+            let persisted = async_graphql::value!({ "version": 1, "sha256Hash": hash });
+            request.extensions.insert("persistedQuery".into(), persisted);
+        }
+        Some(_) => return Err(Refusal::bad_request(&field("documentId"), "must be a string")),
+    }
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
+        return Err(Refusal::bad_request(
+            &field("query"),
+            "required: the GraphQL document to run (or a persisted query's hash in extensions.persistedQuery)",
+        ));
     }
     Ok(request)
 }

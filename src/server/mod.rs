@@ -3,6 +3,7 @@
 //! GraphQL layer sees it; everything below gets a [`Viewer`].
 
 pub mod graphql_http;
+pub mod layers;
 pub mod refusal;
 
 use std::net::SocketAddr;
@@ -90,10 +91,14 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql_http::graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_http::graphql_get).post(graphql_http::graphql_post),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), layers::limit_headers))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
@@ -164,7 +169,7 @@ async fn track(AxumState(state): AxumState<AppState>, request: Request, next: Ne
     response
 }
 
-async fn graphiql() -> Html<String> {
+pub(crate) async fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
