@@ -194,6 +194,13 @@ pub struct HttpSettings {
     pub max_batch_operations: usize,
     /// `MAX_HEADER_BYTES`: the most bytes of request headers (names and values); more is answered 431.
     pub max_header_bytes: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`: a request still running after this long is answered 503
+    /// `SERVICE_UNAVAILABLE` (retryable) with `Retry-After`.
+    pub request_timeout_seconds: u64,
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated exact origins (`https://app.example.org`) browsers may call the
+    /// API from. Empty: no cross-origin access, except that the embedded demo allows any
+    /// `http://localhost:<port>` and `http://127.0.0.1:<port>`.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for HttpSettings {
@@ -204,6 +211,8 @@ impl Default for HttpSettings {
             upload_max_files: 4,
             max_batch_operations: 10,
             max_header_bytes: 16 * 1024,
+            request_timeout_seconds: 30,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -218,6 +227,16 @@ impl HttpSettings {
             upload_max_files: bounded("UPLOAD_MAX_FILES", d.upload_max_files, 1, 100)?,
             max_batch_operations: bounded("MAX_BATCH_OPERATIONS", d.max_batch_operations, 1, 100)?,
             max_header_bytes: bounded("MAX_HEADER_BYTES", d.max_header_bytes, 1024, 256 * 1024)?,
+            request_timeout_seconds: bounded("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)? as u64,
+            cors_allowed_origins: match var("CORS_ALLOWED_ORIGINS") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(origin)
+                    .collect::<Result<_, _>>()?,
+            },
         })
     }
 }
@@ -233,4 +252,22 @@ fn bounded(name: &str, default: usize, min: usize, max: usize) -> Result<usize, 
             .filter(|n| (min..=max).contains(n))
             .ok_or_else(|| ConfigError(format!("{name} must be a whole number from {min} to {max}, got {v:?}"))),
     }
+}
+
+/// One exact origin, as a browser sends it in `Origin`: scheme, host and optional port, nothing else.
+fn origin(text: &str) -> Result<String, ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "CORS_ALLOWED_ORIGINS: {text:?} is not an origin; write each as scheme://host[:port], e.g. \
+             https://app.example.org, separated by commas"
+        ))
+    };
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '*', ' ', '@']) {
+        return Err(bad());
+    }
+    Ok(text.to_ascii_lowercase())
 }

@@ -22,6 +22,9 @@ pub enum AppError {
     Conflict(String),
     /// Too many attempts; retry after the given number of seconds.
     RateLimited { retry_after_seconds: i64 },
+    /// The server cannot answer now (a request over its time limit, an exhausted pool); retrying later may
+    /// succeed. Answered 503 with `Retry-After` and `extensions.retryable: true`.
+    Unavailable(String),
     /// Anything else: logged, never shown.
     Internal(String),
 }
@@ -46,6 +49,7 @@ impl AppError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -60,6 +64,7 @@ impl AppError {
             Self::RateLimited { retry_after_seconds } => {
                 format!("too many attempts; try again in {retry_after_seconds} s")
             }
+            Self::Unavailable(m) => m.clone(),
             Self::Internal(_) => "internal server error".into(),
         }
     }
@@ -100,6 +105,7 @@ impl From<AppError> for async_graphql::Error {
             AppError::RateLimited { retry_after_seconds } => {
                 out = out.extend_with(|_, e| e.set("retryAfterSeconds", retry_after_seconds))
             }
+            AppError::Unavailable(_) => out = out.extend_with(|_, e| e.set("retryable", true)),
             _ => {}
         }
         out

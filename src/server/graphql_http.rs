@@ -486,18 +486,9 @@ pub(crate) async fn run(state: &AppState, headers: &HeaderMap, batch: BatchReque
         let request = request.data(data).data(state.tokens.clone());
         async move { with_codes(state.schema.execute(request).await) }
     };
-    let timeout = super::REQUEST_TIMEOUT;
     match batch {
-        BatchRequest::Single(request) => match tokio::time::timeout(timeout, execute(request)).await {
-            Ok(response) => render(vec![response], false, media),
-            Err(_) => Refusal::from_app(AppError::Internal("request timed out".into())).render(media),
-        },
-        BatchRequest::Batch(requests) => {
-            match tokio::time::timeout(timeout, join_all(requests.into_iter().map(execute))).await {
-                Ok(responses) => render(responses, true, media),
-                Err(_) => Refusal::from_app(AppError::Internal("request timed out".into())).render(media),
-            }
-        }
+        BatchRequest::Single(request) => render(vec![execute(request).await], false, media),
+        BatchRequest::Batch(requests) => render(join_all(requests.into_iter().map(execute)).await, true, media),
     }
 }
 
@@ -549,7 +540,15 @@ impl<'a> WireResponse<'a> {
     }
 }
 
-fn render(responses: Vec<async_graphql::Response>, batch: bool, media: MediaType) -> Response {
+fn render(mut responses: Vec<async_graphql::Response>, batch: bool, media: MediaType) -> Response {
+    if let Some(id) = super::layers::current_request_id() {
+        for error in responses.iter_mut().flat_map(|r| r.errors.iter_mut()) {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", id.as_str());
+        }
+    }
     let wire: Vec<WireResponse<'_>> = responses.iter().map(WireResponse::of).collect();
     let body = match (batch, wire.first()) {
         (false, Some(single)) => serde_json::to_vec(single),

@@ -5,10 +5,12 @@
 pub mod graphql_http;
 pub mod layers;
 pub mod refusal;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
@@ -20,6 +22,7 @@ use axum::routing::get;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::Services;
 use crate::auth::policy::ReadScope;
@@ -30,9 +33,6 @@ use crate::db::{self, Metrics};
 use crate::error::AppError;
 use crate::graphql::{self, AppSchema};
 use crate::sql::Sql;
-
-/// A request that runs longer than this is cut off with an error.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -89,8 +89,13 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     result
 }
 
+/// The routes, under the layers (outermost last): request id, metrics, CORS, compression, panic catcher,
+/// header cap, time limit.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "test-hooks")]
+    let router = router.merge(test_hooks::routes());
+    router
         .route(
             "/graphql",
             get(graphql_http::graphql_get).post(graphql_http::graphql_post),
@@ -98,8 +103,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), layers::time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), layers::limit_headers))
+        .layer(CatchPanicLayer::custom(layers::panic_response))
+        .layer(layers::compression())
+        .layer(layers::cors(&state.services.config))
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn(layers::request_id))
         .with_state(state)
 }
 

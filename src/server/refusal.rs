@@ -74,6 +74,7 @@ impl Refusal {
             AppError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error answered as INTERNAL_SERVER_ERROR");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -86,6 +87,9 @@ impl Refusal {
                 refusal = refusal
                     .detail("retryAfterSeconds", retry_after_seconds)
                     .header(header::RETRY_AFTER, &retry_after_seconds.to_string());
+            }
+            AppError::Unavailable(_) => {
+                refusal = refusal.detail("retryable", true).header(header::RETRY_AFTER, "1");
             }
             _ => {}
         }
@@ -109,6 +113,9 @@ impl Refusal {
         let mut extensions = Map::new();
         extensions.insert("code".into(), json!(self.code));
         extensions.extend(self.details);
+        if let Some(id) = super::layers::current_request_id() {
+            extensions.insert("requestId".into(), json!(id));
+        }
         let body = json!({ "errors": [{ "message": self.message, "extensions": extensions }] });
         let mut response = (self.status, body.to_string()).into_response();
         response

@@ -640,3 +640,298 @@ async fn introspection_keeps_selection_order_and_shows_no_ordering_probe() {
     assert_eq!(data.get("__schema").get("queryType").keys(), ["name", "kind"], "{raw}");
     assert!(!raw.contains("_selectionOrderTypename"), "{raw}");
 }
+
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, graphql_url(app))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, apollo-require-preflight",
+        )
+        .send()
+        .await
+        .expect("sent")
+}
+
+#[tokio::test]
+async fn configured_origins_pass_cors_preflight_and_others_do_not() {
+    let app = TestApp::spawn_with(|c| c.http.cors_allowed_origins = vec!["https://app.example.org".into()]).await;
+    let response = preflight(&app, "https://app.example.org").await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let headers = response.headers();
+    assert_eq!(headers["access-control-allow-origin"], "https://app.example.org");
+    let methods = headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(methods.contains("GET") && methods.contains("POST"), "{methods}");
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for header in [
+        "authorization",
+        "content-type",
+        "apollo-require-preflight",
+        "x-apollo-operation-name",
+    ] {
+        assert!(allowed.contains(header), "{header} in {allowed}");
+    }
+    assert_eq!(headers["access-control-max-age"], "7200");
+    let vary = headers
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(vary.contains("origin"), "{vary}");
+
+    // The actual request: the browser may read it, and the request id.
+    let response = app
+        .client
+        .post(graphql_url(&app))
+        .header("origin", "https://app.example.org")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+
+    for other in [
+        "https://evil.example.org",
+        "http://localhost:5173",
+        "https://app.example.org.evil.com",
+    ] {
+        let response = preflight(&app, other).await;
+        assert!(
+            response.headers().get("access-control-allow-origin").is_none(),
+            "{other}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_configured_origins_a_deployment_allows_no_cross_origin_calls() {
+    let app = TestApp::spawn().await;
+    for origin in ["http://localhost:5173", "https://app.example.org"] {
+        let response = preflight(&app, origin).await;
+        assert!(
+            response.headers().get("access-control-allow-origin").is_none(),
+            "{origin}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_embedded_demo_allows_local_dev_servers_only() {
+    let app = TestApp::spawn_embedded().await;
+    for origin in ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost"] {
+        let response = preflight(&app, origin).await;
+        assert_eq!(response.headers()["access-control-allow-origin"], origin, "{origin}");
+    }
+    for origin in [
+        "https://localhost:5173",
+        "http://localhost.evil.com",
+        "http://localhost:5173@evil.com",
+        "https://example.org",
+    ] {
+        let response = preflight(&app, origin).await;
+        assert!(
+            response.headers().get("access-control-allow-origin").is_none(),
+            "{origin}"
+        );
+    }
+}
+
+fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_zstd()
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_large_page_is_compressed_by_accept_encoding_and_a_tiny_one_is_not() {
+    let app = TestApp::spawn_with_demo().await;
+    let admin = app.admin();
+    // A nested tree page of the report's kind (about 570 KB): 20 bases, all their chapters, 10 members each with
+    // their roster status columns.
+    let query = "{ provinces(first: 1) { nodes { bases(first: 20, orderBy: CODE) { totalCount nodes { id code name
+        chapters(first: 50, orderBy: CODE) { totalCount nodes { id code name members(first: 10, orderBy: ID) {
+        totalCount nodes { id fullName familyName middleName givenName sex birthYear birthDate memberType status
+        militaryRank homeTown enlistmentDate dischargeDate joinedDate partyMember
+        } } } } } } } } }";
+    let client = raw_client();
+    let send = |encoding: &'static str| {
+        client
+            .post(graphql_url(&app))
+            .bearer_auth(&admin)
+            .header("accept-encoding", encoding)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let plain = send("identity").await.expect("sent");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.expect("body");
+    assert!(plain.len() > 550_000, "the page is large: {} bytes", plain.len());
+    let expected: Value = serde_json::from_slice(&plain).expect("JSON");
+    assert!(
+        expected.get("errors").is_none(),
+        "{}",
+        String::from_utf8_lossy(&plain[..300])
+    );
+
+    let gzip = send("gzip").await.expect("sent");
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    let vary = gzip
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        vary.iter().any(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+        "{vary:?}"
+    );
+    let gzip = gzip.bytes().await.expect("body");
+    // Default gzip level (6): this page shrinks over 9-fold (568 KB to about 60 KB).
+    assert!(
+        gzip.len() * 9 <= plain.len() && gzip.len() <= 62_000,
+        "{} bytes of JSON went out as {} bytes of gzip",
+        plain.len(),
+        gzip.len()
+    );
+
+    for (encoding, name) in [("br", "br"), ("zstd", "zstd"), ("gzip;q=0.5, br;q=1.0", "br")] {
+        let response = send(encoding).await.expect("sent");
+        assert_eq!(response.headers()["content-encoding"], name, "{encoding}");
+        assert!(
+            response.bytes().await.expect("body").len() < gzip.len() * 3 / 2,
+            "{encoding}"
+        );
+    }
+    // Every encoding decodes to the same answer (the default client decodes them all).
+    let decoded = app
+        .client
+        .post(graphql_url(&app))
+        .bearer_auth(&admin)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("sent")
+        .json::<Value>()
+        .await
+        .expect("JSON");
+    assert_eq!(decoded, expected);
+
+    let tiny = client
+        .post(graphql_url(&app))
+        .header("accept-encoding", "gzip, br, zstd")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("sent");
+    assert!(
+        tiny.headers().get("content-encoding").is_none(),
+        "a tiny body goes out as is"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_errors_repeat_it() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(graphql_url(&app))
+        .json(&json!({ "query": "{ nope }" }))
+        .send()
+        .await
+        .expect("sent");
+    let id = response.headers()["x-request-id"].to_str().expect("text").to_owned();
+    assert!(id.len() >= 16, "{id}");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str(), "{body}");
+
+    // A sane incoming id is kept, so one id follows the request across systems; a hostile one is replaced.
+    let response = app
+        .client
+        .post(graphql_url(&app))
+        .header("x-request-id", "lb-7f3a9c21-0001")
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.headers()["x-request-id"], "lb-7f3a9c21-0001");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], "lb-7f3a9c21-0001");
+    let response = app
+        .client
+        .get(format!("{}/healthz", app.base_url))
+        .header("x-request-id", "<script>alert(1)</script>")
+        .send()
+        .await
+        .expect("sent");
+    let id = response.headers()["x-request-id"].to_str().expect("text");
+    assert!(!id.contains('<'), "{id}");
+}
+
+#[tokio::test]
+async fn a_panic_is_answered_as_internal_server_error_and_the_server_keeps_serving() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        let response = app
+            .client
+            .get(format!("{}/__test/panic", app.base_url))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 500);
+        let id = response.headers()["x-request-id"].to_str().expect("id").to_owned();
+        let body: Value = response.json().await.expect("a GraphQL-shaped JSON body");
+        assert_eq!(code(&body), "INTERNAL_SERVER_ERROR", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+        assert!(
+            !body.to_string().contains("on purpose"),
+            "the panic message stays in the log: {body}"
+        );
+    }
+    let (status, body) = app.post(None, "{ __typename }", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_request_within_the_time_limit_completes_and_one_past_it_is_503_retryable() {
+    let app = TestApp::spawn_with(|c| c.http.request_timeout_seconds = 1).await;
+    let response = app
+        .client
+        .get(format!("{}/__test/sleep?ms=600", app.base_url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let response = app
+        .client
+        .get(format!("{}/__test/sleep?ms=1500", app.base_url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(code(&body), "SERVICE_UNAVAILABLE", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["retryable"], true, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], 1, "{body}");
+}
