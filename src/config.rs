@@ -75,6 +75,8 @@ pub struct Config {
     pub limits: crate::graphql::limits::Limits,
     /// Pool and timeout settings of the database (`DB_POOL_SIZE`, `DB_*_TIMEOUT_MS`).
     pub db: crate::db::DbSettings,
+    /// What the HTTP layer accepts and how it answers (see [`HttpSettings`]).
+    pub http: HttpSettings,
 }
 
 /// Settings of sessions for apps and of the WebSocket endpoint.
@@ -305,6 +307,41 @@ pub const SETTINGS: &[Setting] = &[
         default: "5000",
         meaning: "PostgreSQL lock_timeout, SQLite busy_timeout",
     },
+    Setting {
+        name: "CORS_ALLOWED_ORIGINS",
+        default: "none (no cross-origin access); the embedded demo allows any http://localhost:<port> and http://127.0.0.1:<port>",
+        meaning: "comma-separated exact origins (scheme://host[:port]) browsers may call the API from",
+    },
+    Setting {
+        name: "MAX_BODY_BYTES",
+        default: "65536",
+        meaning: "largest JSON request body (413 PAYLOAD_TOO_LARGE past it); also the longest GET query string (414)",
+    },
+    Setting {
+        name: "UPLOAD_MAX_FILE_BYTES",
+        default: "10485760",
+        meaning: "largest file in a multipart upload",
+    },
+    Setting {
+        name: "UPLOAD_MAX_FILES",
+        default: "4",
+        meaning: "most files in one multipart upload",
+    },
+    Setting {
+        name: "MAX_BATCH_OPERATIONS",
+        default: "10",
+        meaning: "most operations in one JSON array batch (BATCH_TOO_LARGE past it)",
+    },
+    Setting {
+        name: "MAX_HEADER_BYTES",
+        default: "16384",
+        meaning: "total size of the request headers (431 HEADERS_TOO_LARGE past it)",
+    },
+    Setting {
+        name: "REQUEST_TIMEOUT_SECONDS",
+        default: "30",
+        meaning: "longest a request may run before a retryable 503 SERVICE_UNAVAILABLE",
+    },
 ];
 
 fn var(name: &str) -> Option<String> {
@@ -359,6 +396,7 @@ impl Config {
             jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
             token_ttl_seconds,
             realtime: Realtime::from_env()?,
+            http: HttpSettings::from_env()?,
         })
     }
 
@@ -374,6 +412,7 @@ impl Config {
             realtime: Realtime::default(),
             limits: crate::graphql::limits::Limits::default(),
             db: crate::db::DbSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -403,14 +442,107 @@ fn embedded_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
     }
 }
 
+/// The HTTP layer's settings. Every limit has a safe default and is refused at start-up when out of range, so a
+/// typo cannot silently switch a protection off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// `MAX_BODY_BYTES`: the largest JSON request body; a larger one is answered 413 before it is read whole.
+    pub max_body_bytes: usize,
+    /// `UPLOAD_MAX_FILE_BYTES`: the largest file in a multipart request (GraphQL multipart request spec).
+    pub upload_max_file_bytes: usize,
+    /// `UPLOAD_MAX_FILES`: the most files one multipart request may carry.
+    pub upload_max_files: usize,
+    /// `MAX_BATCH_OPERATIONS`: the most operations in one JSON array batch (1 accepts only single requests
+    /// in an array of one).
+    pub max_batch_operations: usize,
+    /// `MAX_HEADER_BYTES`: the most bytes of request headers (names and values); more is answered 431.
+    pub max_header_bytes: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`: a request still running after this long is answered 503
+    /// `SERVICE_UNAVAILABLE` (retryable) with `Retry-After`.
+    pub request_timeout_seconds: u64,
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated exact origins (`https://app.example.org`) browsers may call the
+    /// API from. Empty: no cross-origin access, except that the embedded demo allows any
+    /// `http://localhost:<port>` and `http://127.0.0.1:<port>`.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            upload_max_file_bytes: 10 * 1024 * 1024,
+            upload_max_files: 4,
+            max_batch_operations: 10,
+            max_header_bytes: 16 * 1024,
+            request_timeout_seconds: 30,
+            cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// Reads the settings of the HTTP layer from the environment; unset ones keep their defaults.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        Ok(Self {
+            max_body_bytes: bounded("MAX_BODY_BYTES", d.max_body_bytes, 1024, 64 * 1024 * 1024)?,
+            upload_max_file_bytes: bounded("UPLOAD_MAX_FILE_BYTES", d.upload_max_file_bytes, 1, 1024 * 1024 * 1024)?,
+            upload_max_files: bounded("UPLOAD_MAX_FILES", d.upload_max_files, 1, 100)?,
+            max_batch_operations: bounded("MAX_BATCH_OPERATIONS", d.max_batch_operations, 1, 100)?,
+            max_header_bytes: bounded("MAX_HEADER_BYTES", d.max_header_bytes, 1024, 256 * 1024)?,
+            request_timeout_seconds: bounded("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)? as u64,
+            cors_allowed_origins: match var("CORS_ALLOWED_ORIGINS") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(origin)
+                    .collect::<Result<_, _>>()?,
+            },
+        })
+    }
+}
+
+/// A whole-number setting within `min..=max`, or `default` when unset.
+fn bounded(name: &str, default: usize, min: usize, max: usize) -> Result<usize, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| ConfigError(format!("{name} must be a whole number from {min} to {max}, got {v:?}"))),
+    }
+}
+
+/// One exact origin, as a browser sends it in `Origin`: scheme, host and optional port, nothing else.
+fn origin(text: &str) -> Result<String, ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "CORS_ALLOWED_ORIGINS: {text:?} is not an origin; write each as scheme://host[:port], e.g. \
+             https://app.example.org, separated by commas"
+        ))
+    };
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '*', ' ', '@']) {
+        return Err(bad());
+    }
+    Ok(text.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The names of the environment variables read in the files that read settings: every string literal of
-    /// upper-case letters, digits and `_` passed as the first argument of a call (`var("…")`,
-    /// `setting("…", …)`, `read("…", …)`).
+    /// The names of the environment variables read in the files that read settings: the string literal passed
+    /// as the first argument to one of the reading helpers (`var("…")`, `setting("…", …)`, `read("…", …)`, …).
     fn names_read_in_the_source() -> Vec<&'static str> {
+        const READERS: &[&str] = &["var", "setting", "read", "flag", "bounded", "ranged"];
         // The needle is assembled at run time so that this test's own source does not match it.
         let needle = ["(", "\""].concat();
         [
@@ -423,12 +555,17 @@ mod tests {
         .into_iter()
         .flat_map(|source| {
             source.match_indices(&needle).filter_map(|(at, _)| {
+                let before = &source[..at];
+                let called = before
+                    .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .next()?;
                 let rest = &source[at + needle.len()..];
                 let name = &rest[..rest.find('"')?];
-                let looks_like_a_setting = name.len() > 3
-                    && name.contains('_')
-                    && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-                looks_like_a_setting.then_some(name)
+                let is_name = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                (READERS.contains(&called) && is_name).then_some(name)
             })
         })
         .collect()

@@ -13,6 +13,7 @@ pub mod member;
 pub mod member_mutations;
 pub mod mutation;
 pub mod node;
+pub mod order;
 pub mod scalars;
 pub mod subscription;
 pub mod tree;
@@ -63,7 +64,8 @@ pub fn build_schema() -> AppSchema {
 pub fn build_schema_with(limits: &limits::Limits) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
         .extension(crate::telemetry::ErrorMetrics)
-        .extension(limits::DocumentLimits::new(limits.clone()));
+        .extension(limits::DocumentLimits::new(limits.clone()))
+        .extension(order::SelectionOrder::default());
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

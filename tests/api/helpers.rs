@@ -48,6 +48,11 @@ impl TestApp {
         Self::spawn_configured(|_| {}).await
     }
 
+    /// The app on a fresh, migrated, empty database, with settings changed by `configure` first.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_configured(configure).await
+    }
+
     /// The app on a fresh, migrated, empty database, with the test's changes to the configuration.
     pub async fn spawn_configured(configure: impl FnOnce(&mut Config)) -> Self {
         let name = unique_name();

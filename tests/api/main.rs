@@ -14,5 +14,6 @@ mod pagination;
 mod realtime;
 mod search_and_order;
 mod sessions;
+mod transport;
 mod tree_reads;
 mod writes;

@@ -1,23 +1,28 @@
-//! The HTTP server: `POST /graphql` (JSON), GraphiQL on `GET /graphql`, `/healthz`, `/readyz`, `/metrics`.
-//! Authentication happens here, once per request, before the GraphQL layer sees it; everything below gets a
-//! [`Viewer`].
+//! The HTTP server: `POST /graphql` (JSON, or multipart for uploads; see [`graphql_http`]), GraphiQL on
+//! `GET /graphql`, `/healthz`, `/readyz`, `/metrics`. Authentication happens here, once per request, before the
+//! GraphQL layer sees it; everything below gets a [`Viewer`].
+
+pub mod graphql_http;
+pub mod layers;
+pub mod refusal;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_graphql::http::GraphiQLSource;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State as AxumState};
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
-use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::Services;
 use crate::auth::policy::ReadScope;
@@ -28,11 +33,6 @@ use crate::db::{self, Metrics};
 use crate::error::AppError;
 use crate::graphql::{self, AppSchema};
 use crate::sql::Sql;
-
-/// The largest request body accepted: generous for any real query, small enough to refuse abuse early.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// A request that runs longer than this is cut off with an error.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -91,14 +91,27 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     result
 }
 
+/// The routes, under the layers (outermost last): request id, metrics, CORS, compression, panic catcher,
+/// header cap, time limit.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+    let router = Router::new();
+    #[cfg(feature = "test-hooks")]
+    let router = router.merge(test_hooks::routes());
+    router
+        .route(
+            "/graphql",
+            get(graphql_http::graphql_get).post(graphql_http::graphql_post),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), layers::time_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), layers::limit_headers))
+        .layer(CatchPanicLayer::custom(layers::panic_response))
+        .layer(layers::compression())
+        .layer(layers::cors(&state.services.config))
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn(layers::request_id))
         .with_state(state)
 }
 
@@ -168,15 +181,7 @@ async fn track(AxumState(state): AxumState<AppState>, request: Request, next: Ne
     response
 }
 
-/// `GET /graphql`: a WebSocket upgrade for subscriptions, otherwise GraphiQL.
-async fn graphql_get(AxumState(state): AxumState<AppState>, request: Request) -> Response {
-    if crate::realtime::ws::is_upgrade(request.headers()) {
-        return crate::realtime::ws::upgrade(state, request).await;
-    }
-    graphiql().await.into_response()
-}
-
-async fn graphiql() -> Html<String> {
+pub(crate) async fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
@@ -202,24 +207,8 @@ async fn metrics(AxumState(state): AxumState<AppState>) -> impl IntoResponse {
     )
 }
 
-/// A GraphQL-shaped error response outside of execution (bad body, bad token).
-fn error_response(status: StatusCode, err: AppError) -> Response {
-    let mut extensions = json!({ "code": err.code() });
-    if let Some(reason) = err.reason() {
-        extensions["reason"] = json!(reason);
-    }
-    if let AppError::BadUserInput { field, .. } = &err {
-        extensions["field"] = json!(field);
-    }
-    (
-        status,
-        Json(json!({ "data": null, "errors": [{ "message": err.message(), "extensions": extensions }] })),
-    )
-        .into_response()
-}
-
 /// Who is asking: no `Authorization` header is the anonymous public; anything else must be a valid bearer token.
-async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<(Viewer, ReadScope), AppError> {
+pub(crate) async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<(Viewer, ReadScope), AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok((Viewer::Anonymous, ReadScope::of(&Viewer::Anonymous, None)));
     };
@@ -251,51 +240,4 @@ async fn member_chapter(db: &DatabaseConnection, member_id: i64) -> Result<Optio
     sql.bind(member_id);
     let row = db.query_one_raw(sql.build(db.get_database_backend())).await?;
     Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?)
-}
-
-async fn graphql_post(AxumState(state): AxumState<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            let err = AppError::bad_input("body", format!("not a GraphQL request in JSON: {e}"));
-            return error_response(StatusCode::BAD_REQUEST, err);
-        }
-    };
-    let (viewer, scope) = match viewer(&state, &headers).await {
-        Ok(v) => v,
-        Err(e @ (AppError::Unauthenticated | AppError::TokenExpired)) => {
-            let mut response = error_response(StatusCode::UNAUTHORIZED, e);
-            let challenge = header::HeaderValue::from_static(crate::auth::token::CHALLENGE);
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
-            return response;
-        }
-        Err(other) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, other),
-    };
-    let data = graphql::State::new(state.db.clone(), viewer, scope, state.services.clone());
-    let request = request.data(data).data(state.tokens.clone());
-    let response = match tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await {
-        Ok(response) => with_codes(response),
-        Err(_) => {
-            let err = AppError::Internal("request timed out".into());
-            return error_response(StatusCode::SERVICE_UNAVAILABLE, err);
-        }
-    };
-    Json(response).into_response()
-}
-
-/// Gives every error a stable `extensions.code`. Resolver errors already carry one (they all pass through
-/// `AppError`); what is left comes from parsing and validation, which are the client's to fix.
-fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
-    for error in &mut response.errors {
-        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
-        if !has_code {
-            let code = if error.message.contains("too complex") || error.message.contains("nested too deep") {
-                "QUERY_TOO_COMPLEX"
-            } else {
-                "BAD_USER_INPUT"
-            };
-            error.extensions.get_or_insert_with(Default::default).set("code", code);
-        }
-    }
-    response
 }
