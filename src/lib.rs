@@ -14,6 +14,7 @@ pub mod error;
 pub mod graphql;
 pub mod ids;
 pub mod input;
+pub mod officials;
 pub mod server;
 pub mod sql;
 pub mod store;

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::officials::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
@@ -206,7 +207,7 @@ fn error_response(status: StatusCode, err: AppError) -> Response {
 }
 
 /// Who is asking: no `Authorization` header is the anonymous public; anything else must be a valid bearer token.
-async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<(Viewer, ReadScope), AppError> {
+pub(crate) async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<(Viewer, ReadScope), AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok((Viewer::Anonymous, ReadScope::of(&Viewer::Anonymous, None)));
     };

@@ -12,6 +12,7 @@ pub mod member_mutations;
 pub mod mutation;
 pub mod node;
 pub mod scalars;
+pub mod statistics;
 pub mod tree;
 pub mod unit_mutations;
 pub mod viewer;
@@ -42,6 +43,7 @@ pub struct Query(
     viewer::ViewerQuery,
     history::TransferQuery,
     account::AccountQuery,
+    statistics::StatisticsQuery,
 );
 
 #[derive(MergedObject, Default)]

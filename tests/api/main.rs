@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod errors;
 mod fixture;
+mod officials;
 mod ops;
 mod pagination;
 mod search_and_order;
