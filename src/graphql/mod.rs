@@ -11,6 +11,7 @@ pub mod member;
 pub mod member_mutations;
 pub mod mutation;
 pub mod node;
+pub mod officials;
 pub mod scalars;
 pub mod statistics;
 pub mod tree;
@@ -53,6 +54,7 @@ pub struct Mutation(
     member_mutations::MemberMutation,
     award_mutations::AwardMutation,
     account::AccountMutation,
+    officials::OfficialsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
