@@ -255,4 +255,110 @@ mod tests {
             assert_eq!(Column::from_header(c.header()), Some(c), "{c:?}");
         }
     }
+
+    /// The sample templates under `templates/` are generated from these definitions: run with
+    /// `UPDATE_TEMPLATES=1` to rewrite them; otherwise this checks that the files in the repository still
+    /// carry exactly the template's headers.
+    #[test]
+    fn the_sample_templates_carry_the_columns_the_importer_reads() {
+        use calamine::{Reader, Xlsx};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let xlsx_path = dir.join("roster-template.xlsx");
+        let csv_path = dir.join("roster-template.csv");
+        if std::env::var_os("UPDATE_TEMPLATES").is_some() {
+            std::fs::create_dir_all(&dir).expect("templates directory");
+            std::fs::write(&xlsx_path, template_xlsx().expect("template")).expect("write xlsx");
+            std::fs::write(&csv_path, template_csv()).expect("write csv");
+        }
+        let expected: Vec<String> = Column::ALL.iter().map(|c| c.header().to_owned()).collect();
+        let bytes = std::fs::read(&xlsx_path).expect("templates/roster-template.xlsx exists");
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+        let range = wb.worksheet_range_at(0).expect("a sheet").expect("readable");
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .expect("header row")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            header, expected,
+            "regenerate with UPDATE_TEMPLATES=1 cargo test --lib sample_templates"
+        );
+        let csv = std::fs::read_to_string(&csv_path).expect("templates/roster-template.csv exists");
+        assert_eq!(
+            csv,
+            template_csv(),
+            "regenerate with UPDATE_TEMPLATES=1 cargo test --lib sample_templates"
+        );
+    }
+}
+
+/// What each column takes, for the template's guide sheet and the documentation.
+pub fn guide(c: Column) -> &'static str {
+    match c {
+        Column::RowNumber => "Số thứ tự; không bắt buộc, bị bỏ qua khi nhập.",
+        Column::FullName => "Bắt buộc. Họ, tên đệm và tên, ví dụ: Nguyễn Văn An.",
+        Column::BirthDate => "dd/mm/yyyy, hoặc chỉ năm sinh (ví dụ 1952).",
+        Column::Sex => "Bắt buộc. Nam hoặc Nữ.",
+        Column::HomeTown => "Quê quán.",
+        Column::Address => "Nơi ở hiện nay.",
+        Column::Phone => "Số điện thoại, 8 đến 15 chữ số.",
+        Column::EnlistmentDate => "dd/mm/yyyy.",
+        Column::DischargeDate => "dd/mm/yyyy; không trước ngày nhập ngũ.",
+        Column::MilitaryRank => "Cấp bậc khi xuất ngũ, ví dụ: Thượng úy.",
+        Column::LastUnit => "Đơn vị khi xuất ngũ.",
+        Column::MemberType => "Bắt buộc. CCB (cựu chiến binh) hoặc CQN (cựu quân nhân).",
+        Column::JoinedDate => "Ngày vào Hội, dd/mm/yyyy.",
+        Column::PartyMember => "x nếu là đảng viên, để trống nếu không.",
+        Column::WarInvalid => "TB (thương binh), BB (bệnh binh) hoặc để trống.",
+        Column::CardNumber => {
+            "Bắt buộc. Số thẻ hội viên: nhập lại cùng số thẻ sẽ cập nhật hội viên đó, không tạo bản sao."
+        }
+        Column::Chapter => "Bắt buộc. Mã chi hội hoặc tên chi hội trong phạm vi của người nhập.",
+    }
+}
+
+/// The empty roster template as an xlsx workbook: the header row (frozen, with widths and date formats on the
+/// date columns) and a guide sheet that says what each column takes.
+pub fn template_xlsx() -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook};
+    let mut wb = Workbook::new();
+    // A fixed creation time keeps the generated file byte-for-byte stable.
+    let created = ExcelDateTime::from_ymd(2026, 1, 1)?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
+    let head = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_background_color(Color::RGB(0xDDEBF7))
+        .set_border(FormatBorder::Thin);
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let ws = wb.add_worksheet();
+    ws.set_name("Danh sách hội viên")?;
+    for (i, c) in Column::ALL.iter().enumerate() {
+        let col = i as u16;
+        if c.is_date() {
+            ws.set_column_format(col, &date)?;
+        }
+        ws.set_column_width(col, c.width())?;
+        ws.write_string_with_format(0, col, c.header(), &head)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    let guide_sheet = wb.add_worksheet();
+    guide_sheet.set_name("Hướng dẫn")?;
+    guide_sheet.set_column_width(0, 24)?;
+    guide_sheet.set_column_width(1, 90)?;
+    guide_sheet.write_string_with_format(0, 0, "Cột", &head)?;
+    guide_sheet.write_string_with_format(0, 1, "Cách ghi", &head)?;
+    for (i, c) in Column::ALL.iter().enumerate() {
+        guide_sheet.write_string(i as u32 + 1, 0, c.header())?;
+        guide_sheet.write_string(i as u32 + 1, 1, guide(*c))?;
+    }
+    wb.save_to_buffer()
+}
+
+/// The empty roster template as CSV: UTF-8 with a BOM, the header row only.
+pub fn template_csv() -> String {
+    let headers: Vec<&str> = Column::ALL.iter().map(|c| c.header()).collect();
+    format!("\u{FEFF}{}\r\n", headers.join(","))
 }
