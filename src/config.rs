@@ -68,6 +68,8 @@ pub struct Config {
     pub jwt_audience: String,
     /// Lifetime of the tokens `login` issues.
     pub token_ttl_seconds: i64,
+    /// What the HTTP layer accepts and how it answers (see [`HttpSettings`]).
+    pub http: HttpSettings,
 }
 
 #[derive(Debug)]
@@ -134,6 +136,7 @@ impl Config {
             jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
             token_ttl_seconds,
+            http: HttpSettings::from_env()?,
         })
     }
 
@@ -146,6 +149,7 @@ impl Config {
             jwt_issuer: DEFAULT_ISSUER.into(),
             jwt_audience: DEFAULT_AUDIENCE.into(),
             token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
+            http: HttpSettings::default(),
         }
     }
 }
@@ -172,5 +176,61 @@ fn embedded_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
             Secret::new(encoded.into_bytes())
         }
         Err(e) => Err(io(e)),
+    }
+}
+
+/// The HTTP layer's settings. Every limit has a safe default and is refused at start-up when out of range, so a
+/// typo cannot silently switch a protection off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// `MAX_BODY_BYTES`: the largest JSON request body; a larger one is answered 413 before it is read whole.
+    pub max_body_bytes: usize,
+    /// `UPLOAD_MAX_FILE_BYTES`: the largest file in a multipart request (GraphQL multipart request spec).
+    pub upload_max_file_bytes: usize,
+    /// `UPLOAD_MAX_FILES`: the most files one multipart request may carry.
+    pub upload_max_files: usize,
+    /// `MAX_BATCH_OPERATIONS`: the most operations in one JSON array batch (1 accepts only single requests
+    /// in an array of one).
+    pub max_batch_operations: usize,
+    /// `MAX_HEADER_BYTES`: the most bytes of request headers (names and values); more is answered 431.
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            upload_max_file_bytes: 10 * 1024 * 1024,
+            upload_max_files: 4,
+            max_batch_operations: 10,
+            max_header_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl HttpSettings {
+    /// Reads the settings of the HTTP layer from the environment; unset ones keep their defaults.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        Ok(Self {
+            max_body_bytes: bounded("MAX_BODY_BYTES", d.max_body_bytes, 1024, 64 * 1024 * 1024)?,
+            upload_max_file_bytes: bounded("UPLOAD_MAX_FILE_BYTES", d.upload_max_file_bytes, 1, 1024 * 1024 * 1024)?,
+            upload_max_files: bounded("UPLOAD_MAX_FILES", d.upload_max_files, 1, 100)?,
+            max_batch_operations: bounded("MAX_BATCH_OPERATIONS", d.max_batch_operations, 1, 100)?,
+            max_header_bytes: bounded("MAX_HEADER_BYTES", d.max_header_bytes, 1024, 256 * 1024)?,
+        })
+    }
+}
+
+/// A whole-number setting within `min..=max`, or `default` when unset.
+fn bounded(name: &str, default: usize, min: usize, max: usize) -> Result<usize, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| ConfigError(format!("{name} must be a whole number from {min} to {max}, got {v:?}"))),
     }
 }

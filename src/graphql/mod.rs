@@ -12,6 +12,7 @@ pub mod member_mutations;
 pub mod mutation;
 pub mod node;
 pub mod officials;
+pub mod order;
 pub mod scalars;
 pub mod statistics;
 pub mod tree;
@@ -64,6 +65,7 @@ pub fn build_schema() -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(order::SelectionOrder::default())
         .finish()
 }
 

@@ -87,6 +87,7 @@ async fn unknown_enum_values_and_malformed_documents_are_bad_user_input() {
     let resp = app
         .client
         .post(format!("{}/graphql", app.base_url))
+        .header("content-type", "application/json")
         .body("not json")
         .send()
         .await

@@ -45,6 +45,11 @@ fn pg_urls(base: &str, name: &str) -> (String, String) {
 impl TestApp {
     /// The app on a fresh, migrated, empty database.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// The app on a fresh, migrated, empty database, with settings changed by `configure` first.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let name = unique_name();
         let mut sqlite_file = None;
         let (database, pg_database) = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
@@ -65,7 +70,8 @@ impl TestApp {
                 (Database::Url(format!("sqlite://{}?mode=rwc", path.display())), None)
             }
         };
-        let config = Config::for_database(database, Secret::new(SECRET.as_bytes().to_vec()).expect("long secret"));
+        let mut config = Config::for_database(database, Secret::new(SECRET.as_bytes().to_vec()).expect("long secret"));
+        configure(&mut config);
         let state = server::prepare(config).await.expect("app prepares");
         let running = server::spawn(state, "127.0.0.1:0".parse().expect("addr"))
             .await

@@ -11,5 +11,6 @@ mod officials;
 mod ops;
 mod pagination;
 mod search_and_order;
+mod transport;
 mod tree_reads;
 mod writes;

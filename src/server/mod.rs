@@ -1,22 +1,24 @@
-//! The HTTP server: `POST /graphql` (JSON), GraphiQL on `GET /graphql`, `/healthz`, `/readyz`, `/metrics`.
-//! Authentication happens here, once per request, before the GraphQL layer sees it; everything below gets a
-//! [`Viewer`].
+//! The HTTP server: `POST /graphql` (JSON, or multipart for uploads; see [`graphql_http`]), GraphiQL on
+//! `GET /graphql`, `/healthz`, `/readyz`, `/metrics`. Authentication happens here, once per request, before the
+//! GraphQL layer sees it; everything below gets a [`Viewer`].
+
+pub mod graphql_http;
+pub mod layers;
+pub mod refusal;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State as AxumState};
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
-use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::Services;
@@ -29,8 +31,6 @@ use crate::error::AppError;
 use crate::graphql::{self, AppSchema};
 use crate::sql::Sql;
 
-/// The largest request body accepted: generous for any real query, small enough to refuse abuse early.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A request that runs longer than this is cut off with an error.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -91,12 +91,15 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_http::graphql_get).post(graphql_http::graphql_post),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::officials::routes())
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), layers::limit_headers))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
@@ -167,7 +170,7 @@ async fn track(AxumState(state): AxumState<AppState>, request: Request, next: Ne
     response
 }
 
-async fn graphiql() -> Html<String> {
+pub(crate) async fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
@@ -191,19 +194,6 @@ async fn metrics(AxumState(state): AxumState<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.services.metrics.render(),
     )
-}
-
-/// A GraphQL-shaped error response outside of execution (bad body, bad token).
-fn error_response(status: StatusCode, err: AppError) -> Response {
-    let mut extensions = json!({ "code": err.code() });
-    if let AppError::BadUserInput { field, .. } = &err {
-        extensions["field"] = json!(field);
-    }
-    (
-        status,
-        Json(json!({ "data": null, "errors": [{ "message": err.message(), "extensions": extensions }] })),
-    )
-        .into_response()
 }
 
 /// Who is asking: no `Authorization` header is the anonymous public; anything else must be a valid bearer token.
@@ -238,46 +228,4 @@ async fn member_chapter(db: &DatabaseConnection, member_id: i64) -> Result<Optio
     sql.bind(member_id);
     let row = db.query_one_raw(sql.build(db.get_database_backend())).await?;
     Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?)
-}
-
-async fn graphql_post(AxumState(state): AxumState<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            let err = AppError::bad_input("body", format!("not a GraphQL request in JSON: {e}"));
-            return error_response(StatusCode::BAD_REQUEST, err);
-        }
-    };
-    let (viewer, scope) = match viewer(&state, &headers).await {
-        Ok(v) => v,
-        Err(AppError::Unauthenticated) => return error_response(StatusCode::UNAUTHORIZED, AppError::Unauthenticated),
-        Err(other) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, other),
-    };
-    let data = graphql::State::new(state.db.clone(), viewer, scope, state.services.clone());
-    let request = request.data(data).data(state.tokens.clone());
-    let response = match tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await {
-        Ok(response) => with_codes(response),
-        Err(_) => {
-            let err = AppError::Internal("request timed out".into());
-            return error_response(StatusCode::SERVICE_UNAVAILABLE, err);
-        }
-    };
-    Json(response).into_response()
-}
-
-/// Gives every error a stable `extensions.code`. Resolver errors already carry one (they all pass through
-/// `AppError`); what is left comes from parsing and validation, which are the client's to fix.
-fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
-    for error in &mut response.errors {
-        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
-        if !has_code {
-            let code = if error.message.contains("too complex") || error.message.contains("nested too deep") {
-                "QUERY_TOO_COMPLEX"
-            } else {
-                "BAD_USER_INPUT"
-            };
-            error.extensions.get_or_insert_with(Default::default).set("code", code);
-        }
-    }
-    response
 }

@@ -1,0 +1,498 @@
+//! Response keys in selection order, always. The GraphQL spec orders every object of a response like the
+//! selection set that asked for it (CollectFields: first appearance wins, fragments expanded where they apply
+//! to the object's runtime type); clients' normalized caches and snapshot tests rely on it.
+//!
+//! async-graphql 7.2 resolves sibling fields concurrently and inserts each into the response map in the order the
+//! fields *finish*, so a field waiting on the database lands after a quicker sibling queried below it: the order
+//! of keys changed between identical requests. This extension puts every object of `data` back into selection
+//! order after execution (and on every event of a subscription), using the parsed document and the schema's
+//! types, without serializing execution: siblings still run concurrently and batch through the loaders.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextSubscribe,
+};
+use async_graphql::futures_util::StreamExt;
+use async_graphql::futures_util::stream::BoxStream;
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{
+    BaseType, Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet, TypeKind,
+    TypeSystemDefinition,
+};
+use async_graphql::{Name, Request, Response, ServerResult, Value, Variables};
+
+/// The response key of the `__typename` probe added to selection sets of abstract type; removed before the
+/// response leaves.
+const PROBE: &str = "_selectionOrderTypename";
+
+/// The introspection types, which the exported SDL leaves out but a response may contain.
+const INTROSPECTION_SDL: &str = r#"
+type __Schema { description: String types: [__Type!]! queryType: __Type! mutationType: __Type
+  subscriptionType: __Type directives: [__Directive!]! }
+type __Type { kind: __TypeKind! name: String description: String specifiedByURL: String fields: [__Field!]
+  interfaces: [__Type!] possibleTypes: [__Type!] enumValues: [__EnumValue!] inputFields: [__InputValue!]
+  ofType: __Type isOneOf: Boolean }
+type __Field { name: String! description: String args: [__InputValue!]! type: __Type! isDeprecated: Boolean!
+  deprecationReason: String }
+type __InputValue { name: String! description: String type: __Type! defaultValue: String isDeprecated: Boolean
+  deprecationReason: String }
+type __EnumValue { name: String! description: String isDeprecated: Boolean! deprecationReason: String }
+type __Directive { name: String! description: String locations: [__DirectiveLocation!]! args: [__InputValue!]!
+  isRepeatable: Boolean }
+"#;
+
+/// What ordering needs to know about one named type.
+enum TypeInfo {
+    /// An object type: the named type of each field, and the interfaces and unions it belongs to.
+    Object {
+        fields: HashMap<String, String>,
+        supertypes: HashSet<String>,
+    },
+    /// An interface or union, and (interfaces) its fields.
+    Abstract { fields: HashMap<String, String> },
+}
+
+/// The schema's types, read once from its SDL.
+struct TypeIndex {
+    types: HashMap<String, TypeInfo>,
+    query: String,
+    mutation: String,
+    subscription: String,
+}
+
+impl TypeIndex {
+    fn from_sdl(sdl: &str) -> Self {
+        let mut index = TypeIndex {
+            types: HashMap::new(),
+            query: "Query".into(),
+            mutation: "Mutation".into(),
+            subscription: "Subscription".into(),
+        };
+        let mut unions: Vec<(String, Vec<String>)> = Vec::new();
+        let mut interfaces: Vec<(String, HashMap<String, String>)> = Vec::new();
+        for source in [sdl, INTROSPECTION_SDL] {
+            let document = match async_graphql::parser::parse_schema(source) {
+                Ok(document) => document,
+                Err(e) => {
+                    // Ordering then leaves responses as executed; it never fails a request.
+                    tracing::error!(error = %e, "the schema's SDL does not parse; responses keep executor order");
+                    continue;
+                }
+            };
+            for definition in document.definitions {
+                match definition {
+                    TypeSystemDefinition::Schema(schema) => {
+                        let schema = schema.node;
+                        if let Some(q) = schema.query {
+                            index.query = q.node.to_string();
+                        }
+                        if let Some(m) = schema.mutation {
+                            index.mutation = m.node.to_string();
+                        }
+                        if let Some(s) = schema.subscription {
+                            index.subscription = s.node.to_string();
+                        }
+                    }
+                    TypeSystemDefinition::Type(ty) => {
+                        let name = ty.node.name.node.to_string();
+                        match ty.node.kind {
+                            TypeKind::Object(object) => {
+                                let fields = object
+                                    .fields
+                                    .iter()
+                                    .map(|f| (f.node.name.node.to_string(), named(&f.node.ty.node.base)))
+                                    .collect();
+                                let supertypes = object.implements.iter().map(|i| i.node.to_string()).collect();
+                                index.types.insert(name, TypeInfo::Object { fields, supertypes });
+                            }
+                            TypeKind::Interface(interface) => {
+                                let fields = interface
+                                    .fields
+                                    .iter()
+                                    .map(|f| (f.node.name.node.to_string(), named(&f.node.ty.node.base)))
+                                    .collect();
+                                interfaces.push((name, fields));
+                            }
+                            TypeKind::Union(union) => {
+                                unions.push((name, union.members.iter().map(|m| m.node.to_string()).collect()))
+                            }
+                            _ => {}
+                        }
+                    }
+                    TypeSystemDefinition::Directive(_) => {}
+                }
+            }
+        }
+        // The introspection fields of the root query type, which the SDL does not list.
+        if let Some(TypeInfo::Object { fields, .. }) = index.types.get_mut(&index.query) {
+            fields.entry("__schema".into()).or_insert_with(|| "__Schema".into());
+            fields.entry("__type".into()).or_insert_with(|| "__Type".into());
+        }
+        for (interface, fields) in interfaces {
+            index.types.insert(interface, TypeInfo::Abstract { fields });
+        }
+        for (union, members) in unions {
+            for member in &members {
+                if let Some(TypeInfo::Object { supertypes, .. }) = index.types.get_mut(member) {
+                    supertypes.insert(union.clone());
+                }
+            }
+            index.types.insert(union, TypeInfo::Abstract { fields: HashMap::new() });
+        }
+        index
+    }
+
+    fn root(&self, ty: OperationType) -> &str {
+        match ty {
+            OperationType::Query => &self.query,
+            OperationType::Mutation => &self.mutation,
+            OperationType::Subscription => &self.subscription,
+        }
+    }
+
+    /// Whether a fragment with `condition` applies to an object of the concrete type `object`.
+    fn applies(&self, condition: &str, object: &str) -> bool {
+        condition == object
+            || matches!(self.types.get(object), Some(TypeInfo::Object { supertypes, .. }) if supertypes.contains(condition))
+    }
+
+    fn field_type(&self, parent: &str, field: &str) -> Option<&str> {
+        match self.types.get(parent)? {
+            TypeInfo::Object { fields, .. } | TypeInfo::Abstract { fields, .. } => {
+                fields.get(field).map(String::as_str)
+            }
+        }
+    }
+
+    fn is_abstract(&self, ty: &str) -> bool {
+        matches!(self.types.get(ty), Some(TypeInfo::Abstract { .. }))
+    }
+
+    /// Adds a `__typename` probe to every selection set of an interface or union type, so ordering knows each
+    /// object's runtime type exactly (two types may share the same response keys in a different order).
+    fn add_probes(&self, document: &mut ExecutableDocument) {
+        let mut roots: Vec<(String, &mut SelectionSet)> = Vec::new();
+        match &mut document.operations {
+            DocumentOperations::Single(op) => {
+                roots.push((self.root(op.node.ty).to_owned(), &mut op.node.selection_set.node));
+            }
+            DocumentOperations::Multiple(ops) => {
+                for op in ops.values_mut() {
+                    roots.push((self.root(op.node.ty).to_owned(), &mut op.node.selection_set.node));
+                }
+            }
+        }
+        for fragment in document.fragments.values_mut() {
+            let on = fragment.node.type_condition.node.on.node.to_string();
+            roots.push((on, &mut fragment.node.selection_set.node));
+        }
+        for (ty, set) in roots {
+            self.probe(&ty, set);
+        }
+    }
+
+    fn probe(&self, ty: &str, set: &mut SelectionSet) {
+        for selection in &mut set.items {
+            match &mut selection.node {
+                Selection::Field(field) => {
+                    let field = &mut field.node;
+                    if field.selection_set.node.items.is_empty() {
+                        continue;
+                    }
+                    let Some(child) = self.field_type(ty, &field.name.node).map(str::to_owned) else {
+                        continue;
+                    };
+                    self.probe(&child, &mut field.selection_set.node);
+                    if self.is_abstract(&child) {
+                        let pos = field.selection_set.pos;
+                        let probe = async_graphql::parser::types::Field {
+                            alias: Some(Positioned::new(Name::new(PROBE), pos)),
+                            name: Positioned::new(Name::new("__typename"), pos),
+                            arguments: Vec::new(),
+                            directives: Vec::new(),
+                            selection_set: Positioned::new(SelectionSet::default(), pos),
+                        };
+                        field
+                            .selection_set
+                            .node
+                            .items
+                            .push(Positioned::new(Selection::Field(Positioned::new(probe, pos)), pos));
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    let on = match &fragment.node.type_condition {
+                        Some(condition) => condition.node.on.node.to_string(),
+                        None => ty.to_owned(),
+                    };
+                    self.probe(&on, &mut fragment.node.selection_set.node);
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+}
+
+fn named(base: &BaseType) -> String {
+    match base {
+        BaseType::Named(name) => name.to_string(),
+        BaseType::List(inner) => named(&inner.base),
+    }
+}
+
+/// The extension: registered once on the schema, one instance per request.
+#[derive(Default)]
+pub struct SelectionOrder {
+    index: Arc<OnceLock<TypeIndex>>,
+}
+
+impl ExtensionFactory for SelectionOrder {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OrderPerRequest {
+            index: self.index.clone(),
+            captured: Arc::default(),
+        })
+    }
+}
+
+/// What one request's ordering needs from its earlier stages.
+#[derive(Default)]
+struct Captured {
+    document: Option<Arc<(ExecutableDocument, Variables)>>,
+    operation_name: Option<String>,
+}
+
+struct OrderPerRequest {
+    index: Arc<OnceLock<TypeIndex>>,
+    captured: Arc<Mutex<Captured>>,
+}
+
+fn lock(captured: &Mutex<Captured>) -> std::sync::MutexGuard<'_, Captured> {
+    captured.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Puts `response.data` into selection order, if the request's document was parsed.
+fn reorder(index: &TypeIndex, captured: &Mutex<Captured>, response: &mut Response) {
+    let (document, operation_name) = {
+        let captured = lock(captured);
+        (captured.document.clone(), captured.operation_name.clone())
+    };
+    let Some(document) = document else { return };
+    let (doc, variables) = &*document;
+    let operation = match (&doc.operations, operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => &op.node,
+        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
+            Some(op) => &op.node,
+            None => return,
+        },
+        (DocumentOperations::Multiple(ops), None) => match ops.values().next() {
+            Some(op) if ops.len() == 1 => &op.node,
+            _ => return,
+        },
+    };
+    let mut defaults = Variables::default();
+    for definition in &operation.variable_definitions {
+        let name = &definition.node.name.node;
+        if !variables.contains_key(name)
+            && let Some(value) = definition.node.default_value()
+        {
+            defaults.insert(name.clone(), value.clone());
+        }
+    }
+    let cx = Cx {
+        index,
+        doc,
+        variables,
+        defaults: &defaults,
+    };
+    cx.order(
+        &mut response.data,
+        index.root(operation.ty),
+        &[&operation.selection_set.node],
+    );
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for OrderPerRequest {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let request = next.run(ctx, request).await?;
+        lock(&self.captured).operation_name = request.operation_name.clone();
+        Ok(request)
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let mut document = next.run(ctx, query, variables).await?;
+        let index = self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
+        index.add_probes(&mut document);
+        lock(&self.captured).document = Some(Arc::new((document.clone(), variables.clone())));
+        Ok(document)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let index = self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
+        reorder(index, &self.captured, &mut response);
+        response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        // The document is parsed lazily inside the stream; each event is ordered once it is known.
+        self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
+        let index = self.index.clone();
+        let captured = self.captured.clone();
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                if let Some(index) = index.get() {
+                    reorder(index, &captured, &mut response);
+                }
+                response
+            })
+            .boxed()
+    }
+}
+
+/// One ordering pass over a response.
+struct Cx<'a> {
+    index: &'a TypeIndex,
+    doc: &'a ExecutableDocument,
+    variables: &'a Variables,
+    defaults: &'a Variables,
+}
+
+/// The fields of one object in response order: response key → (field name, the selection sets under it).
+type Plan<'a> = Vec<(&'a Name, &'a Name, Vec<&'a SelectionSet>)>;
+
+impl<'a> Cx<'a> {
+    fn order(&self, value: &mut Value, ty: &str, sets: &[&'a SelectionSet]) {
+        match value {
+            Value::List(items) => {
+                for item in items {
+                    self.order(item, ty, sets);
+                }
+            }
+            Value::Object(map) => {
+                let Some(object) = self.concrete(ty, map) else { return };
+                let mut plan: Plan<'a> = Vec::new();
+                let mut visited = HashSet::new();
+                self.collect(&object, sets, &mut plan, &mut visited);
+                let mut old = std::mem::take(map);
+                for (key, field, subsets) in plan {
+                    let Some(mut child) = old.swap_remove(key) else {
+                        continue;
+                    };
+                    if !subsets.is_empty()
+                        && let Some(child_ty) = self.index.field_type(&object, field)
+                    {
+                        self.order(&mut child, child_ty, &subsets);
+                    }
+                    map.insert(key.clone(), child);
+                }
+                // Anything the plan did not foresee stays, after the rest, rather than being lost.
+                map.extend(old);
+            }
+            _ => {}
+        }
+    }
+
+    /// CollectFields of the GraphQL spec for an object of type `object`.
+    fn collect(&self, object: &str, sets: &[&'a SelectionSet], plan: &mut Plan<'a>, visited: &mut HashSet<&'a Name>) {
+        for set in sets {
+            for selection in &set.items {
+                if !self.included(selection.node.directives()) {
+                    continue;
+                }
+                match &selection.node {
+                    Selection::Field(field) => {
+                        let field = &field.node;
+                        let key = &field.response_key().node;
+                        let position = match plan.iter().position(|(k, _, _)| *k == key) {
+                            Some(p) => p,
+                            None => {
+                                plan.push((key, &field.name.node, Vec::new()));
+                                plan.len() - 1
+                            }
+                        };
+                        if !field.selection_set.node.items.is_empty() {
+                            plan[position].2.push(&field.selection_set.node);
+                        }
+                    }
+                    Selection::FragmentSpread(spread) => {
+                        let name = &spread.node.fragment_name.node;
+                        if !visited.insert(name) {
+                            continue;
+                        }
+                        if let Some(fragment) = self.doc.fragments.get(name)
+                            && self.index.applies(&fragment.node.type_condition.node.on.node, object)
+                        {
+                            self.collect(object, &[&fragment.node.selection_set.node], plan, visited);
+                        }
+                    }
+                    Selection::InlineFragment(fragment) => {
+                        let applies = match &fragment.node.type_condition {
+                            None => true,
+                            Some(condition) => self.index.applies(&condition.node.on.node, object),
+                        };
+                        if applies {
+                            self.collect(object, &[&fragment.node.selection_set.node], plan, visited);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `@skip(if:)` and `@include(if:)`, with literal or variable conditions.
+    fn included(&self, directives: &[Positioned<Directive>]) -> bool {
+        directives.iter().all(|d| match d.node.name.node.as_str() {
+            "skip" => !self.condition(d),
+            "include" => self.condition(d),
+            _ => true,
+        })
+    }
+
+    fn condition(&self, directive: &Positioned<Directive>) -> bool {
+        let Some(argument) = directive.node.get_argument("if") else {
+            return false;
+        };
+        let value = argument.node.clone().into_const_with(|name| {
+            let value = self.variables.get(&name).or_else(|| self.defaults.get(&name));
+            Ok::<_, ()>(value.cloned().unwrap_or(Value::Null))
+        });
+        matches!(value, Ok(Value::Boolean(true)))
+    }
+
+    /// The runtime type of an object: the field's type when it is an object type; for an interface or union, the
+    /// probe's answer (taken out of the object here).
+    fn concrete(&self, ty: &str, map: &mut IndexMap<Name, Value>) -> Option<String> {
+        match self.index.types.get(ty)? {
+            TypeInfo::Object { .. } => Some(ty.to_owned()),
+            TypeInfo::Abstract { .. } => match map.shift_remove(PROBE) {
+                Some(Value::String(name)) => Some(name),
+                _ => None,
+            },
+        }
+    }
+}
