@@ -358,47 +358,44 @@ async fn the_membership_report_is_a_workbook_with_a_row_per_base_and_a_total() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Roster import. The multipart transport of `POST /graphql` is added on its own track; until it is merged
-// these tests send the same GraphQL request with the file attached straight to the server's schema, with the
-// viewer the HTTP layer would build from the token.
+// Roster import, through real HTTP in the GraphQL multipart request spec with a bearer token.
 
 const IMPORT: &str = "mutation($file: Upload!, $dryRun: Boolean!) {
   importMembers(file: $file, dryRun: $dryRun) { created updated unchanged applied errors { row column message } }
 }";
 
 async fn import(app: &TestApp, role: Role, scope: ScopeNode, name: &str, bytes: Vec<u8>, dry_run: bool) -> Value {
-    use hoi_ccb::auth::policy::ReadScope;
-    use hoi_ccb::auth::{Principal, Viewer};
-    let viewer = Viewer::Account(Principal {
-        subject: "idp|official".into(),
-        role,
-        scope,
-    });
-    let read = ReadScope::of(&viewer, None);
-    let st = hoi_ccb::graphql::State::new(app.db().clone(), viewer, read, app.state.services.clone());
-    let mut request = async_graphql::Request::new(IMPORT)
-        .variables(async_graphql::Variables::from_json(
-            json!({ "file": null, "dryRun": dry_run }),
-        ))
-        .data(st);
-    request.set_upload(
-        "variables.file",
-        async_graphql::UploadValue {
-            filename: name.into(),
-            content_type: None,
-            content: bytes.into(),
-        },
-    );
-    let response = app.state.schema.execute(request).await;
-    serde_json::to_value(&response).expect("JSON response")
+    use reqwest::multipart::{Form, Part};
+    let token = app.token(role, scope);
+    let operations = json!({ "query": IMPORT, "variables": { "file": null, "dryRun": dry_run } });
+    let form = Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part("0", Part::bytes(bytes).file_name(name.to_owned()));
+    let resp = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .bearer_auth(token)
+        .header("apollo-require-preflight", "true")
+        .multipart(form)
+        .send()
+        .await
+        .expect("POST");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    json!({ "status": status, "body": body })
 }
 
 fn payload(v: &Value) -> &Value {
+    assert_eq!(v["status"], 200, "{v}");
+    let body = &v["body"];
     assert!(
-        v.get("errors").is_none_or(|e| e.as_array().is_some_and(Vec::is_empty)),
+        body.get("errors")
+            .is_none_or(|e| e.as_array().is_some_and(Vec::is_empty)),
         "{v}"
     );
-    &v["data"]["importMembers"]
+    &body["data"]["importMembers"]
 }
 
 fn counts(p: &Value) -> (i64, i64, i64) {
@@ -429,7 +426,7 @@ async fn an_export_re_imports_unchanged_as_xlsx_and_as_csv() {
 
     for result in [&from_xlsx, &from_csv] {
         let p = payload(result);
-        assert_eq!(p["errors"], json!([]));
+        assert_eq!(p["errors"], json!([]), "{result}");
         assert_eq!(counts(p), (0, 0, 7));
     }
     assert_eq!(member_count(&app).await, 12);
@@ -584,12 +581,10 @@ async fn hostile_files_get_a_clear_error_and_change_nothing() {
     let tree = Tree::build(&app).await;
     let scope = ScopeNode::Base(tree.bases["A1"]);
     let code_and_message = |v: &Value| {
+        let e = &v["body"]["errors"][0];
         (
-            v["errors"][0]["extensions"]["code"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            v["errors"][0]["message"].as_str().unwrap_or_default().to_owned(),
+            e["extensions"]["code"].as_str().unwrap_or_default().to_owned(),
+            e["message"].as_str().unwrap_or_default().to_owned(),
         )
     };
 
@@ -626,9 +621,19 @@ async fn hostile_files_get_a_clear_error_and_change_nothing() {
         false,
     )
     .await;
-    let (code, message) = code_and_message(&huge);
+    assert_eq!(huge["status"], 413, "the HTTP layer's upload limit: {}", huge["body"]);
+    let big = import(
+        &app,
+        Role::BaseOfficial,
+        scope,
+        "big.csv",
+        vec![b'a'; 9 * 1024 * 1024],
+        false,
+    )
+    .await;
+    let (code, message) = code_and_message(&big);
     assert_eq!(code, "BAD_USER_INPUT");
-    assert!(message.contains("larger than"), "{message}");
+    assert!(message.contains("larger than"), "the importer's own limit: {message}");
 
     let mut many = String::from("Họ và tên,Giới tính,Đối tượng,Số thẻ hội viên,Chi hội\n");
     for i in 0..10_050 {
