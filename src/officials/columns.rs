@@ -239,61 +239,6 @@ pub fn member_row(row_number: usize, m: &entity::member::Model, chapter_code: &s
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers_are_recognised_whatever_their_case_diacritics_and_spacing() {
-        assert_eq!(Column::from_header("  HỌ VÀ  TÊN "), Some(Column::FullName));
-        assert_eq!(Column::from_header("Ho va ten"), Some(Column::FullName));
-        assert_eq!(Column::from_header("So the hoi vien"), Some(Column::CardNumber));
-        assert_eq!(Column::from_header("Thương binh / Bệnh binh"), Some(Column::WarInvalid));
-        assert_eq!(Column::from_header("Card number"), Some(Column::CardNumber));
-        assert_eq!(Column::from_header("Ghi chú"), None);
-        for c in Column::ALL {
-            assert_eq!(Column::from_header(c.header()), Some(c), "{c:?}");
-        }
-    }
-
-    /// The sample templates under `templates/` are generated from these definitions: run with
-    /// `UPDATE_TEMPLATES=1` to rewrite them; otherwise this checks that the files in the repository still
-    /// carry exactly the template's headers.
-    #[test]
-    fn the_sample_templates_carry_the_columns_the_importer_reads() {
-        use calamine::{Reader, Xlsx};
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let xlsx_path = dir.join("roster-template.xlsx");
-        let csv_path = dir.join("roster-template.csv");
-        if std::env::var_os("UPDATE_TEMPLATES").is_some() {
-            std::fs::create_dir_all(&dir).expect("templates directory");
-            std::fs::write(&xlsx_path, template_xlsx().expect("template")).expect("write xlsx");
-            std::fs::write(&csv_path, template_csv()).expect("write csv");
-        }
-        let expected: Vec<String> = Column::ALL.iter().map(|c| c.header().to_owned()).collect();
-        let bytes = std::fs::read(&xlsx_path).expect("templates/roster-template.xlsx exists");
-        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
-        let range = wb.worksheet_range_at(0).expect("a sheet").expect("readable");
-        let header: Vec<String> = range
-            .rows()
-            .next()
-            .expect("header row")
-            .iter()
-            .map(|c| c.to_string())
-            .collect();
-        assert_eq!(
-            header, expected,
-            "regenerate with UPDATE_TEMPLATES=1 cargo test --lib sample_templates"
-        );
-        let csv = std::fs::read_to_string(&csv_path).expect("templates/roster-template.csv exists");
-        assert_eq!(
-            csv,
-            template_csv(),
-            "regenerate with UPDATE_TEMPLATES=1 cargo test --lib sample_templates"
-        );
-    }
-}
-
 /// What each column takes, for the template's guide sheet and the documentation.
 pub fn guide(c: Column) -> &'static str {
     match c {
@@ -361,4 +306,59 @@ pub fn template_xlsx() -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
 pub fn template_csv() -> String {
     let headers: Vec<&str> = Column::ALL.iter().map(|c| c.header()).collect();
     format!("\u{FEFF}{}\r\n", headers.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_recognised_whatever_their_case_diacritics_and_spacing() {
+        assert_eq!(Column::from_header("  HỌ VÀ  TÊN "), Some(Column::FullName));
+        assert_eq!(Column::from_header("Ho va ten"), Some(Column::FullName));
+        assert_eq!(Column::from_header("So the hoi vien"), Some(Column::CardNumber));
+        assert_eq!(Column::from_header("Thương binh / Bệnh binh"), Some(Column::WarInvalid));
+        assert_eq!(Column::from_header("Card number"), Some(Column::CardNumber));
+        assert_eq!(Column::from_header("Ghi chú"), None);
+        for c in Column::ALL {
+            assert_eq!(Column::from_header(c.header()), Some(c), "{c:?}");
+        }
+    }
+
+    /// The sample templates under `templates/` are generated from these definitions: run with
+    /// `UPDATE_TEMPLATES=1` to rewrite them; otherwise this checks that the files in the repository still
+    /// carry exactly the template's headers.
+    #[test]
+    fn the_sample_templates_carry_the_columns_the_importer_reads() {
+        use calamine::{Reader, Xlsx};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let xlsx_path = dir.join("roster-template.xlsx");
+        let csv_path = dir.join("roster-template.csv");
+        if std::env::var_os("UPDATE_TEMPLATES").is_some() {
+            std::fs::create_dir_all(&dir).expect("templates directory");
+            std::fs::write(&xlsx_path, template_xlsx().expect("template")).expect("write xlsx");
+            std::fs::write(&csv_path, template_csv()).expect("write csv");
+        }
+        let expected: Vec<String> = Column::ALL.iter().map(|c| c.header().to_owned()).collect();
+        let bytes = std::fs::read(&xlsx_path).expect("templates/roster-template.xlsx exists");
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+        let range = wb.worksheet_range_at(0).expect("a sheet").expect("readable");
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .expect("header row")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            header, expected,
+            "regenerate with UPDATE_TEMPLATES=1 cargo test --lib sample_templates"
+        );
+        let csv = std::fs::read_to_string(&csv_path).expect("templates/roster-template.csv exists");
+        assert_eq!(
+            csv,
+            template_csv(),
+            "regenerate with UPDATE_TEMPLATES=1 cargo test --lib sample_templates"
+        );
+    }
 }
