@@ -17,6 +17,7 @@ pub enum NodeKind {
     Award,
     Account,
     Transfer,
+    Proposal,
 }
 
 impl NodeKind {
@@ -29,6 +30,7 @@ impl NodeKind {
             Self::Award => "Award",
             Self::Account => "Account",
             Self::Transfer => "Transfer",
+            Self::Proposal => "Proposal",
         }
     }
 
@@ -41,6 +43,7 @@ impl NodeKind {
             Self::Award,
             Self::Account,
             Self::Transfer,
+            Self::Proposal,
         ]
         .into_iter()
         .find(|k| k.name() == name)

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit_event;
 pub mod award;
+pub mod award_proposal;
 pub mod base;
 pub mod chapter;
 pub mod member;

@@ -13,6 +13,7 @@ pub mod mutation;
 pub mod node;
 pub mod officials;
 pub mod order;
+pub mod proposals;
 pub mod scalars;
 pub mod statistics;
 pub mod tree;
@@ -46,6 +47,7 @@ pub struct Query(
     history::TransferQuery,
     account::AccountQuery,
     statistics::StatisticsQuery,
+    proposals::ProposalQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -56,6 +58,7 @@ pub struct Mutation(
     award_mutations::AwardMutation,
     account::AccountMutation,
     officials::OfficialsMutation,
+    proposals::ProposalMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

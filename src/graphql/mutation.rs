@@ -95,6 +95,7 @@ fn replayed(previous: entity::audit_event::Model, action: &str) -> AppResult<(No
         NodeKind::Award,
         NodeKind::Transfer,
         NodeKind::Account,
+        NodeKind::Proposal,
     ]
     .into_iter()
     .find(|k| k.name() == previous.target_type)

@@ -21,6 +21,7 @@ pub enum Node {
     Member(Member),
     Award(Award),
     Transfer(super::history::Transfer),
+    Proposal(super::proposals::Proposal),
 }
 
 /// The most ids one `nodes` call may ask for.
@@ -39,6 +40,7 @@ async fn fetch(ctx: &Context<'_>, id: GlobalId) -> AppResult<Option<Node>> {
             .await?
             .filter(|t| crate::auth::policy::can_see_transfer(&super::state(ctx).scope, t))
             .map(|t| Node::Transfer(super::history::Transfer(t))),
+        NodeKind::Proposal => super::proposals::visible(ctx, id.id).await?.map(Node::Proposal),
         NodeKind::Account => None,
     })
 }
