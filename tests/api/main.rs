@@ -10,6 +10,7 @@ mod fixture;
 mod officials;
 mod ops;
 mod pagination;
+mod proposals;
 mod search_and_order;
 mod transport;
 mod tree_reads;
