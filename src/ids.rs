@@ -18,6 +18,7 @@ pub enum NodeKind {
     Account,
     Transfer,
     Proposal,
+    YearlyRating,
 }
 
 impl NodeKind {
@@ -31,6 +32,7 @@ impl NodeKind {
             Self::Account => "Account",
             Self::Transfer => "Transfer",
             Self::Proposal => "Proposal",
+            Self::YearlyRating => "YearlyRating",
         }
     }
 
@@ -44,6 +46,7 @@ impl NodeKind {
             Self::Account,
             Self::Transfer,
             Self::Proposal,
+            Self::YearlyRating,
         ]
         .into_iter()
         .find(|k| k.name() == name)

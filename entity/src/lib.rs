@@ -10,3 +10,4 @@ pub mod chapter;
 pub mod member;
 pub mod province;
 pub mod transfer;
+pub mod yearly_rating;

@@ -10,6 +10,7 @@ mod m20261126_000001_tree_members_awards;
 mod m20261126_000002_accounts;
 mod m20261126_000003_audit_and_transfers;
 mod m20261126_000006_proposals;
+mod m20261126_000006_yearly_ratings;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_audit_and_transfers::Migration),
             Box::new(m20261126_000006_proposals::Migration),
+            Box::new(m20261126_000006_yearly_ratings::Migration),
         ]
     }
 }

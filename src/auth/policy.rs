@@ -394,3 +394,24 @@ pub fn can_see_proposal(viewer: &Viewer, p: &entity::award_proposal::Model) -> b
     contains(write_subtree(principal), &at)
         && (principal.role == Role::Admin || proposal_levels_seen(principal.role).contains(&level))
 }
+
+/// Decides recording a yearly rating for a subject at `at`: a base's rating ("trong sạch, vững mạnh") is given by
+/// the province above it, a member's ratings by the member's base or the province, each inside their subtree.
+pub fn authorize_rating(viewer: &Viewer, rates_a_base: bool, at: &Position) -> AppResult<()> {
+    let principal = require_account(viewer)?;
+    let allowed = match principal.role {
+        Role::Admin | Role::ProvinceOfficial => true,
+        Role::BaseOfficial => !rates_a_base,
+        Role::ChapterLeader | Role::Member => false,
+    };
+    if !allowed {
+        return Err(AppError::Forbidden(format!(
+            "the {} role may not record this rating",
+            principal.role.claim()
+        )));
+    }
+    if !contains(write_subtree(principal), at) {
+        return Err(AppError::Forbidden("outside the subtree your role is bound to".into()));
+    }
+    Ok(())
+}

@@ -14,6 +14,7 @@ pub mod node;
 pub mod officials;
 pub mod order;
 pub mod proposals;
+pub mod ratings;
 pub mod scalars;
 pub mod statistics;
 pub mod tree;
@@ -48,6 +49,7 @@ pub struct Query(
     account::AccountQuery,
     statistics::StatisticsQuery,
     proposals::ProposalQuery,
+    ratings::RatingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -59,6 +61,7 @@ pub struct Mutation(
     account::AccountMutation,
     officials::OfficialsMutation,
     proposals::ProposalMutation,
+    ratings::RatingMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

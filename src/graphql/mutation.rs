@@ -96,6 +96,7 @@ fn replayed(previous: entity::audit_event::Model, action: &str) -> AppResult<(No
         NodeKind::Transfer,
         NodeKind::Account,
         NodeKind::Proposal,
+        NodeKind::YearlyRating,
     ]
     .into_iter()
     .find(|k| k.name() == previous.target_type)

@@ -335,3 +335,98 @@ async fn a_repeated_client_mutation_id_returns_the_first_result_and_only_the_pro
     assert_eq!(withdrawn["data"]["withdrawProposal"]["proposal"]["status"], "WITHDRAWN");
     assert_eq!(code(&api.step(&leader, w, ty, withdraw).await.1), "CONFLICT");
 }
+
+const RECORD_RATING: &str = "mutation($input: RecordYearlyRatingInput!) { recordYearlyRating(input: $input) { clientMutationId rating { id kind year achieved subjectName version base { id } member { id } } } }";
+const UPDATE_RATING: &str = "mutation($input: UpdateYearlyRatingInput!) { updateYearlyRating(input: $input) { rating { achieved note version history { nodes { action } } } } }";
+const RATINGS: &str = "query($f: YearlyRatingFilter) { yearlyRatings(filter: $f) { totalCount } }";
+
+fn rating_input(kind: &str, subject: &str, achieved: bool) -> Value {
+    json!({ "input": { "kind": kind, "subjectId": subject, "year": 2024, "achieved": achieved } })
+}
+
+async fn ratings_count(app: &TestApp, token: &str, filter: Value) -> i64 {
+    app.data(Some(token), RATINGS, json!({ "f": filter })).await["yearlyRatings"]["totalCount"]
+        .as_i64()
+        .unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn yearly_ratings_are_recorded_once_per_year_by_the_level_above_and_counted_per_unit() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let base = app.token(Role::BaseOfficial, ScopeNode::Base(tree.bases["A1"]));
+    let sibling_base = app.token(Role::BaseOfficial, ScopeNode::Base(tree.bases["A2"]));
+    let province = app.token(Role::ProvinceOfficial, ScopeNode::Province(tree.provinces["QN"]));
+    let leader = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1a"]));
+    let a1 = gid(NodeKind::Base, tree.bases["A1"]);
+    let dung = gid(NodeKind::Member, tree.member("Trần Thị Dung"));
+    let truong = gid(NodeKind::Member, tree.member("Nguyễn Văn Trường"));
+
+    // A base's rating is the province's to give, not the base's own.
+    assert_eq!(
+        app.error_code(Some(&base), RECORD_RATING, rating_input("STRONG_BASE", &a1, true))
+            .await,
+        "FORBIDDEN"
+    );
+    let strong = app
+        .data(Some(&province), RECORD_RATING, rating_input("STRONG_BASE", &a1, true))
+        .await;
+    assert_eq!(strong["recordYearlyRating"]["rating"]["base"]["id"], a1);
+    // Kinds rate their own kind of subject; chapter leaders and other bases do not record.
+    assert_eq!(
+        app.error_code(Some(&base), RECORD_RATING, rating_input("MODEL_MEMBER", &a1, true))
+            .await,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        app.error_code(Some(&leader), RECORD_RATING, rating_input("MODEL_MEMBER", &dung, true))
+            .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        app.error_code(
+            Some(&sibling_base),
+            RECORD_RATING,
+            rating_input("MODEL_MEMBER", &dung, true)
+        )
+        .await,
+        "NOT_FOUND"
+    );
+
+    let mut first = rating_input("MODEL_MEMBER", &dung, true);
+    first["input"]["clientMutationId"] = json!("rate-dung");
+    let recorded = app.data(Some(&base), RECORD_RATING, first.clone()).await;
+    let replayed = app.data(Some(&base), RECORD_RATING, first).await;
+    let rating = &recorded["recordYearlyRating"]["rating"];
+    assert_eq!(rating["subjectName"], "Trần Thị Dung");
+    assert_eq!(rating["id"], replayed["recordYearlyRating"]["rating"]["id"]);
+    app.data(Some(&base), RECORD_RATING, rating_input("MODEL_MEMBER", &truong, false))
+        .await;
+    app.data(Some(&base), RECORD_RATING, rating_input("CULTURED_FAMILY", &dung, true))
+        .await;
+    // Once per subject, kind and year.
+    assert_eq!(
+        app.error_code(Some(&base), RECORD_RATING, rating_input("MODEL_MEMBER", &dung, false))
+            .await,
+        "CONFLICT"
+    );
+
+    // Share of model members in the base: one of two rated.
+    let model = json!({ "kind": "MODEL_MEMBER", "year": 2024, "unitId": a1 });
+    assert_eq!(ratings_count(&app, &province, model.clone()).await, 2);
+    let mut achieved = model.clone();
+    achieved["achieved"] = json!(true);
+    assert_eq!(ratings_count(&app, &province, achieved).await, 1);
+    assert_eq!(ratings_count(&app, &sibling_base, json!({})).await, 0);
+    assert_eq!(ratings_count(&app, &leader, json!({ "kind": "MODEL_MEMBER" })).await, 2);
+
+    // Changing a rating is versioned and audited.
+    let change = json!({ "input": { "id": rating["id"], "expectedVersion": rating["version"], "achieved": false, "note": "Xét lại" } });
+    let changed = app.data(Some(&base), UPDATE_RATING, change.clone()).await;
+    assert_eq!(changed["updateYearlyRating"]["rating"]["achieved"], false);
+    assert_eq!(
+        changed["updateYearlyRating"]["rating"]["history"]["nodes"][0]["action"],
+        "UPDATE_YEARLY_RATING"
+    );
+    assert_eq!(app.error_code(Some(&base), UPDATE_RATING, change).await, "CONFLICT");
+}
