@@ -59,6 +59,12 @@ pub struct YearEndFigures {
     pub removed: i64,
     /// Awards of the year (not revoked) to the unit and anyone in it, by kind and granting level.
     pub awards: Vec<AwardCount>,
+    /// Bases rated "trong sạch, vững mạnh" for the year (yearly ratings recorded as earned).
+    pub strong_bases: i64,
+    /// Members rated "hội viên CCB gương mẫu" for the year.
+    pub model_members: i64,
+    /// Members' families rated "gia đình CCB văn hóa" for the year.
+    pub cultured_families: i64,
 }
 
 impl From<&Figures> for YearEndFigures {
@@ -93,6 +99,9 @@ impl From<&Figures> for YearEndFigures {
                     count: *n,
                 })
                 .collect(),
+            strong_bases: f.strong_bases,
+            model_members: f.model_members,
+            cultured_families: f.cultured_families,
         }
     }
 }

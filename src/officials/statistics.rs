@@ -165,6 +165,12 @@ pub struct Figures {
     pub removed: i64,
     /// Awards of the year by kind and granting level.
     pub awards: BTreeMap<(AwardKindKey, GrantingLevelKey), i64>,
+    /// Bases rated "trong sạch, vững mạnh" for the year.
+    pub strong_bases: i64,
+    /// Members rated "hội viên CCB gương mẫu" for the year.
+    pub model_members: i64,
+    /// Members' families rated "gia đình CCB văn hóa" for the year.
+    pub cultured_families: i64,
 }
 
 /// An award kind with a stable order (for maps and reports).
@@ -456,6 +462,31 @@ async fn figures(db: &DatabaseConnection, unit: &Unit, year: i32, group: &str) -
             .or_default()
             .awards
             .insert((AwardKindKey::of(kind), GrantingLevelKey::of(level)), n);
+    }
+
+    // Yearly ratings earned in the year, by kind.
+    let mut sql = Sql::new(&format!(
+        "SELECT t.{group} AS g, t.kind AS kind, COUNT(*) AS n FROM yearly_ratings t WHERE "
+    ));
+    sql.append(&unit.condition())
+        .push(" AND t.achieved = ")
+        .bind(true)
+        .push(" AND t.year = ")
+        .bind(year)
+        .push(&format!(" GROUP BY t.{group}, t.kind"));
+    for row in db.query_all_raw(sql.build(backend)).await? {
+        let Some(g) = row.try_get::<Option<i64>>("", "g")? else {
+            continue;
+        };
+        let kind: String = row.try_get("", "kind")?;
+        let n: i64 = row.try_get("", "n")?;
+        let f = out.entry(g).or_default();
+        match kind.as_str() {
+            "STRONG_BASE" => f.strong_bases = n,
+            "MODEL_MEMBER" => f.model_members = n,
+            "CULTURED_FAMILY" => f.cultured_families = n,
+            _ => {}
+        }
     }
     Ok(out)
 }

@@ -420,6 +420,24 @@ async fn yearly_ratings_are_recorded_once_per_year_by_the_level_above_and_counte
     assert_eq!(ratings_count(&app, &sibling_base, json!({})).await, 0);
     assert_eq!(ratings_count(&app, &leader, json!({ "kind": "MODEL_MEMBER" })).await, 2);
 
+    // The year-end statistics count the ratings earned, for the province and per base.
+    let stats = app
+        .data(
+            Some(&province),
+            "query($id: ID!) { yearEndStatistics(unitId: $id, year: 2024) { totals { strongBases modelMembers culturedFamilies } breakdown { figures { strongBases modelMembers } } } }",
+            json!({ "id": gid(NodeKind::Province, tree.provinces["QN"]) }),
+        )
+        .await;
+    let totals = &stats["yearEndStatistics"]["totals"];
+    assert_eq!(totals["strongBases"], 1);
+    assert_eq!(totals["modelMembers"], 1);
+    assert_eq!(totals["culturedFamilies"], 1);
+    let per_base = stats["yearEndStatistics"]["breakdown"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(per_base.iter().filter(|b| b["figures"]["strongBases"] == 1).count(), 1);
+
     // Changing a rating is versioned and audited.
     let change = json!({ "input": { "id": rating["id"], "expectedVersion": rating["version"], "achieved": false, "note": "Xét lại" } });
     let changed = app.data(Some(&base), UPDATE_RATING, change.clone()).await;
