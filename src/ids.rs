@@ -17,6 +17,8 @@ pub enum NodeKind {
     Award,
     Account,
     Transfer,
+    Proposal,
+    YearlyRating,
 }
 
 impl NodeKind {
@@ -29,6 +31,8 @@ impl NodeKind {
             Self::Award => "Award",
             Self::Account => "Account",
             Self::Transfer => "Transfer",
+            Self::Proposal => "Proposal",
+            Self::YearlyRating => "YearlyRating",
         }
     }
 
@@ -42,6 +46,8 @@ impl NodeKind {
             Self::Award,
             Self::Account,
             Self::Transfer,
+            Self::Proposal,
+            Self::YearlyRating,
         ]
         .into_iter()
         .find(|k| k.name() == name)

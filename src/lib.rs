@@ -15,6 +15,7 @@ pub mod error;
 pub mod graphql;
 pub mod ids;
 pub mod input;
+pub mod officials;
 pub mod realtime;
 pub mod server;
 pub mod sql;

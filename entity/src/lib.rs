@@ -4,8 +4,10 @@
 pub mod account;
 pub mod audit_event;
 pub mod award;
+pub mod award_proposal;
 pub mod base;
 pub mod chapter;
 pub mod member;
 pub mod province;
 pub mod transfer;
+pub mod yearly_rating;

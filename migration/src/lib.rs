@@ -10,6 +10,8 @@ mod m20261126_000001_tree_members_awards;
 mod m20261126_000002_accounts;
 mod m20261126_000003_audit_and_transfers;
 mod m20261126_000005_sessions_and_changes;
+mod m20261126_000006_proposals;
+mod m20261126_000006_yearly_ratings;
 mod m20261126_000008_login_throttle;
 
 pub struct Migrator;
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_audit_and_transfers::Migration),
             Box::new(m20261126_000005_sessions_and_changes::Migration),
+            Box::new(m20261126_000006_proposals::Migration),
+            Box::new(m20261126_000006_yearly_ratings::Migration),
             Box::new(m20261126_000008_login_throttle::Migration),
         ]
     }

@@ -259,6 +259,163 @@ pub fn can_see_transfer(scope: &ReadScope, t: &entity::transfer::Model) -> bool 
     contains(scope.members, &from) || contains(scope.members, &to)
 }
 
+/// The level above `level` in the chain of award proposals (base → province → central), if any.
+pub fn level_above(level: entity::award::GrantingLevel) -> Option<entity::award::GrantingLevel> {
+    use entity::award::GrantingLevel as L;
+    match level {
+        L::Base => Some(L::Province),
+        L::Province => Some(L::Central),
+        L::Central => None,
+    }
+}
+
+/// Whether `level` or any level above it may grant `kind`, so a proposal there can still end in an award.
+pub fn grantable_from(level: entity::award::GrantingLevel, kind: entity::award::AwardKind) -> bool {
+    let mut at = Some(level);
+    while let Some(l) = at {
+        if l.may_grant(kind) {
+            return true;
+        }
+        at = level_above(l);
+    }
+    false
+}
+
+/// Who may propose an award for a recipient at `at`, and the level the proposal goes to first: a chapter leader
+/// proposes to the base, a base official to the province, a province official to the central committee, each
+/// only for a member or unit inside their own subtree. Admins grant directly and members do not propose.
+pub fn proposal_entry_level(viewer: &Viewer, at: &Position) -> AppResult<entity::award::GrantingLevel> {
+    use entity::award::GrantingLevel as L;
+    let principal = require_account(viewer)?;
+    let level = match principal.role {
+        Role::ChapterLeader => L::Base,
+        Role::BaseOfficial => L::Province,
+        Role::ProvinceOfficial => L::Central,
+        Role::Admin => {
+            return Err(AppError::Forbidden(
+                "the central committee grants awards directly with grantAward".into(),
+            ));
+        }
+        Role::Member => {
+            return Err(AppError::Forbidden(format!(
+                "the {} role may not propose awards",
+                principal.role.claim()
+            )));
+        }
+    };
+    if !contains(write_subtree(principal), at) {
+        return Err(AppError::Forbidden("outside the subtree your role is bound to".into()));
+    }
+    Ok(level)
+}
+
+/// Decides whether the viewer acts for `level` on a proposal about a recipient at `at` (forward, approve,
+/// reject): an official of that level whose subtree holds the recipient, or an admin.
+pub fn authorize_proposal_decision(
+    viewer: &Viewer,
+    level: entity::award::GrantingLevel,
+    at: &Position,
+) -> AppResult<()> {
+    use entity::award::GrantingLevel as L;
+    let principal = require_account(viewer)?;
+    let acts_for = match principal.role {
+        Role::Admin => true,
+        Role::ProvinceOfficial => level == L::Province,
+        Role::BaseOfficial => level == L::Base,
+        Role::ChapterLeader | Role::Member => false,
+    };
+    if !acts_for {
+        return Err(AppError::Forbidden(format!(
+            "the proposal waits for the {level:?} level; the {} role does not act for it",
+            principal.role.claim()
+        )));
+    }
+    if !contains(write_subtree(principal), at) {
+        return Err(AppError::Forbidden("outside the subtree your role is bound to".into()));
+    }
+    Ok(())
+}
+
+/// The lowest level whose officials see a proposal in their subtree: a chapter leader and a base official see
+/// every proposal of their chapter or base (they are where proposals start), a province official sees those
+/// that reached the province, the central committee those that reached it.
+fn proposal_levels_seen(role: Role) -> &'static [&'static str] {
+    match role {
+        Role::ProvinceOfficial => &["PROVINCE", "CENTRAL"],
+        _ => &["BASE", "PROVINCE", "CENTRAL"],
+    }
+}
+
+/// The condition on an `award_proposals` row (alias `t`) that keeps the proposals the viewer may see: those
+/// about a recipient inside their subtree that reached their level. Members and the public see none.
+pub fn proposals_condition(viewer: &Viewer) -> Option<Sql> {
+    let principal = match viewer {
+        Viewer::Anonymous => return Some(Sql::new("1 = 0")),
+        Viewer::Account(p) => p,
+    };
+    if principal.role == Role::Member {
+        return Some(Sql::new("1 = 0"));
+    }
+    let subtree = write_subtree(principal).condition("t.member_id");
+    if principal.role == Role::Admin {
+        return subtree;
+    }
+    let levels = proposal_levels_seen(principal.role)
+        .iter()
+        .map(|l| format!("'{l}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = Sql::new(&format!("t.level IN ({levels})"));
+    if let Some(cond) = subtree {
+        sql.push(" AND (").append(&cond).push(")");
+    }
+    Some(sql)
+}
+
+/// Whether the viewer may see this proposal: the same rule as [`proposals_condition`], for one loaded row.
+pub fn can_see_proposal(viewer: &Viewer, p: &entity::award_proposal::Model) -> bool {
+    let Viewer::Account(principal) = viewer else {
+        return false;
+    };
+    if principal.role == Role::Member {
+        return false;
+    }
+    let at = Position {
+        province_id: p.province_id,
+        base_id: p.base_id,
+        chapter_id: p.chapter_id,
+        member_id: p.member_id,
+    };
+    let level = match p.level {
+        entity::award::GrantingLevel::Base => "BASE",
+        entity::award::GrantingLevel::Province => "PROVINCE",
+        entity::award::GrantingLevel::Central => "CENTRAL",
+    };
+    contains(write_subtree(principal), &at)
+        && (principal.role == Role::Admin || proposal_levels_seen(principal.role).contains(&level))
+}
+
+/// Decides recording a yearly rating for a subject at `at`: a base's rating ("trong sạch, vững mạnh") is given by
+/// the province above it, a member's ratings by the member's base or the province, each inside their subtree.
+pub fn authorize_rating(viewer: &Viewer, rates_a_base: bool, at: &Position) -> AppResult<()> {
+    let principal = require_account(viewer)?;
+    let allowed = match principal.role {
+        Role::Admin | Role::ProvinceOfficial => true,
+        Role::BaseOfficial => !rates_a_base,
+        Role::ChapterLeader | Role::Member => false,
+    };
+    if !allowed {
+        return Err(AppError::Forbidden(format!(
+            "the {} role may not record this rating",
+            principal.role.claim()
+        )));
+    }
+    if !contains(write_subtree(principal), at) {
+        return Err(AppError::Forbidden("outside the subtree your role is bound to".into()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     //! The policy as tables: for every viewer, every relation of a record to the viewer's scope, and every

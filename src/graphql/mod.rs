@@ -13,8 +13,12 @@ pub mod member;
 pub mod member_mutations;
 pub mod mutation;
 pub mod node;
+pub mod officials;
 pub mod order;
+pub mod proposals;
+pub mod ratings;
 pub mod scalars;
+pub mod statistics;
 pub mod subscription;
 pub mod tree;
 pub mod unit_mutations;
@@ -41,6 +45,9 @@ pub struct Query(
     history::TransferQuery,
     account::AccountQuery,
     changes::ChangesQuery,
+    statistics::StatisticsQuery,
+    proposals::ProposalQuery,
+    ratings::RatingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -50,6 +57,9 @@ pub struct Mutation(
     member_mutations::MemberMutation,
     award_mutations::AwardMutation,
     account::AccountMutation,
+    officials::OfficialsMutation,
+    proposals::ProposalMutation,
+    ratings::RatingMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;

@@ -21,6 +21,8 @@ pub enum Node {
     Member(Member),
     Award(Award),
     Transfer(super::history::Transfer),
+    Proposal(super::proposals::Proposal),
+    YearlyRating(super::ratings::YearlyRating),
 }
 
 /// The most ids one `nodes` call may ask for.
@@ -40,6 +42,8 @@ pub(super) async fn fetch(ctx: &Context<'_>, id: GlobalId) -> AppResult<Option<N
             .await?
             .filter(|t| crate::auth::policy::can_see_transfer(&super::state(ctx).scope, t))
             .map(|t| Node::Transfer(super::history::Transfer(t))),
+        NodeKind::Proposal => super::proposals::visible(ctx, id.id).await?.map(Node::Proposal),
+        NodeKind::YearlyRating => super::ratings::visible(ctx, id.id).await?.map(Node::YearlyRating),
         NodeKind::Account => None,
     })
 }

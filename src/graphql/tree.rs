@@ -237,6 +237,14 @@ impl Province {
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
         stats(ctx, Level::Province, self.0.id).await
     }
+    /// The year-end statistics of this unit (officials of this unit or above).
+    async fn year_end_statistics(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+    ) -> AppResult<super::statistics::YearEndStatistics> {
+        super::statistics::year_end_of(ctx, &GlobalId::new(NodeKind::Province, self.0.id).encode(), year).await
+    }
     /// Awards to the province association itself, or with `includeDescendants` to anything in the province.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
     async fn awards(
@@ -365,6 +373,14 @@ impl Base {
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
         stats(ctx, Level::Base, self.0.id).await
     }
+    /// The year-end statistics of this unit (officials of this unit or above).
+    async fn year_end_statistics(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+    ) -> AppResult<super::statistics::YearEndStatistics> {
+        super::statistics::year_end_of(ctx, &GlobalId::new(NodeKind::Base, self.0.id).encode(), year).await
+    }
     /// Awards to the base itself, or with `includeDescendants` to anything in the base.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
     async fn awards(
@@ -466,6 +482,14 @@ impl Chapter {
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
         stats(ctx, Level::Chapter, self.0.id).await
+    }
+    /// The year-end statistics of this unit (officials of this unit or above).
+    async fn year_end_statistics(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+    ) -> AppResult<super::statistics::YearEndStatistics> {
+        super::statistics::year_end_of(ctx, &GlobalId::new(NodeKind::Chapter, self.0.id).encode(), year).await
     }
     /// Awards to the chapter itself, or with `includeDescendants` to its members too.
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]

@@ -223,7 +223,8 @@ pub async fn record<C: ConnectionTrait>(
             }
             None => Some((NodeKind::Award, target.1, true, unit_place, unit_place)),
         },
-        NodeKind::Account => None,
+        // Accounts, award proposals and yearly ratings are not synced to phones.
+        NodeKind::Account | NodeKind::Proposal | NodeKind::YearlyRating => None,
     };
     let Some((kind, id, gone, now, was)) = row else {
         return Ok(());

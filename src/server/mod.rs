@@ -105,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::officials::routes())
         .layer(middleware::from_fn_with_state(state.clone(), layers::time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), layers::limit_headers))
         .layer(CatchPanicLayer::custom(layers::panic_response))

@@ -1,0 +1,416 @@
+//! Yearly ratings (xếp loại hằng năm) as GraphQL: `recordYearlyRating`, `updateYearlyRating`, the
+//! `yearlyRatings` list and the `YearlyRating` node. A base is rated "trong sạch, vững mạnh" by its province; a
+//! member "hội viên CCB gương mẫu" and their family "gia đình CCB văn hóa" by their base. One record per
+//! subject, kind and year, achieved or not, so a unit's share of rated members is two counts of one list.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Datelike, Utc};
+use entity::yearly_rating::{self as rating, RatingKind as DbKind, RatingSubject};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
+};
+
+use super::connection::connection;
+use super::history::{AuditEventConnection, history};
+use super::loaders::*;
+use super::member::Member;
+use super::mutation::{Outcome, check_version, map_write_error, mutate, now, stale};
+use super::tree::Base;
+use super::{load, page_complexity, state, window};
+use crate::audit::diff;
+use crate::auth::policy::{Position, authorize_rating};
+use crate::error::{AppError, AppResult};
+use crate::ids::{GlobalId, KeyValue, NodeKind};
+use crate::input;
+use crate::store::page::{Order, Row};
+use crate::store::write::{self, Recipient};
+
+/// The yearly titles (DOMAIN: emulation ratings).
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::yearly_rating::RatingKind")]
+pub enum RatingKind {
+    /// A base "trong sạch, vững mạnh"; rates a Base.
+    StrongBase,
+    /// "Hội viên CCB gương mẫu"; rates a Member.
+    ModelMember,
+    /// "Gia đình CCB văn hóa"; rates a Member's family.
+    CulturedFamily,
+}
+
+/// Whether a base or a member earned a yearly title in a year.
+pub struct YearlyRating(pub rating::Model);
+
+impl From<rating::Model> for YearlyRating {
+    fn from(m: rating::Model) -> Self {
+        Self(m)
+    }
+}
+
+#[Object]
+impl YearlyRating {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::YearlyRating, self.0.id).encode().into()
+    }
+    async fn kind(&self) -> RatingKind {
+        self.0.kind.into()
+    }
+    async fn year(&self) -> i32 {
+        self.0.year
+    }
+    /// Whether the title was earned that year.
+    async fn achieved(&self) -> bool {
+        self.0.achieved
+    }
+    /// The base's or member's name when recorded.
+    async fn subject_name(&self) -> &str {
+        &self.0.subject_name
+    }
+    /// The rated base (for `STRONG_BASE`).
+    async fn base(&self, ctx: &Context<'_>) -> AppResult<Option<Base>> {
+        if self.0.subject_type != RatingSubject::Base {
+            return Ok(None);
+        }
+        Ok(load(ctx, BaseById(self.0.subject_id)).await?.map(Base))
+    }
+    /// The rated member, within the viewer's member scope.
+    async fn member(&self, ctx: &Context<'_>) -> AppResult<Option<Member>> {
+        match self.0.member_id {
+            Some(id) => Ok(load(ctx, MemberById(id)).await?.map(Member)),
+            None => Ok(None),
+        }
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// Who recorded it last (token subject).
+    async fn recorded_by(&self) -> &str {
+        &self.0.recorded_by
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+    /// Pass as `expectedVersion` to `updateYearlyRating`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<AuditEventConnection> {
+        history(ctx, (NodeKind::YearlyRating, self.0.id), false, first, after).await
+    }
+}
+
+impl Row for rating::Model {
+    fn key(&self, _order: &Order) -> Vec<KeyValue> {
+        vec![KeyValue::Int(self.id)]
+    }
+}
+
+impl crate::graphql::connection::Prefetch for YearlyRating {
+    type Row = rating::Model;
+}
+
+connection!(
+    YearlyRatingConnection,
+    YearlyRatingEdge,
+    YearlyRating,
+    rating::Model,
+    "yearly ratings"
+);
+
+const RATINGS_NEWEST: Order = Order {
+    tag: "rating:NEWEST",
+    columns: &[("id", false)],
+    descending: true,
+};
+
+/// Which ratings to list.
+#[derive(InputObject, Default)]
+pub struct YearlyRatingFilter {
+    pub year: Option<i32>,
+    pub kind: Option<RatingKind>,
+    /// Only those earned (`true`) or not earned (`false`).
+    pub achieved: Option<bool>,
+    /// A province, base or chapter (ratings inside it), or a member.
+    pub unit_id: Option<ID>,
+}
+
+fn position(r: &rating::Model) -> Position {
+    Position {
+        province_id: r.province_id,
+        base_id: Some(r.base_id),
+        chapter_id: r.chapter_id,
+        member_id: r.member_id,
+    }
+}
+
+fn can_see(ctx: &Context<'_>, r: &rating::Model) -> bool {
+    let members = state(ctx).scope.members;
+    match r.member_id {
+        Some(m) => members.contains_member(r.province_id, r.base_id, r.chapter_id.unwrap_or(0), m),
+        None => match members {
+            crate::auth::policy::Subtree::All => true,
+            crate::auth::policy::Subtree::Province(p) => p == r.province_id,
+            crate::auth::policy::Subtree::Base(b) => b == r.base_id,
+            _ => false,
+        },
+    }
+}
+
+/// A rating the viewer may see (members' ratings inside their member scope, a base's inside their subtree).
+pub async fn visible(ctx: &Context<'_>, id: i64) -> AppResult<Option<YearlyRating>> {
+    let found = rating::Entity::find_by_id(id).one(&state(ctx).db).await?;
+    Ok(found.filter(|r| can_see(ctx, r)).map(YearlyRating))
+}
+
+#[derive(Default)]
+pub struct RatingQuery;
+
+#[Object]
+impl RatingQuery {
+    /// Yearly ratings inside the viewer's scope, newest first. `totalCount` with and without
+    /// `achieved: true` gives a unit's share of rated members or bases.
+    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
+    async fn yearly_ratings(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<YearlyRatingFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<YearlyRatingConnection> {
+        let order = RATINGS_NEWEST;
+        let w = window(&order, first, after, None, None)?;
+        let st = state(ctx);
+        let filter = filter.unwrap_or_default();
+        let mut conditions = crate::sql::Filter::default();
+        if let Some(cond) = st.scope.members.condition("t.member_id") {
+            conditions.and(cond);
+        }
+        if let Some(kind) = filter.kind {
+            let mut cond = crate::sql::Sql::new("t.kind = ");
+            cond.bind(sea_orm::ActiveEnum::to_value(&DbKind::from(kind)));
+            conditions.and(cond);
+        }
+        if let Some(year) = filter.year {
+            let mut cond = crate::sql::Sql::new("t.year = ");
+            cond.bind(year);
+            conditions.and(cond);
+        }
+        if let Some(achieved) = filter.achieved {
+            let mut cond = crate::sql::Sql::new("t.achieved = ");
+            cond.bind(achieved);
+            conditions.and(cond);
+        }
+        if let Some(raw) = &filter.unit_id {
+            let unit = GlobalId::parse("filter.unitId", raw)?;
+            let column = match unit.kind {
+                NodeKind::Province => "t.province_id",
+                NodeKind::Base => "t.base_id",
+                NodeKind::Chapter => "t.chapter_id",
+                NodeKind::Member => "t.member_id",
+                _ => {
+                    return Err(AppError::bad_input(
+                        "filter.unitId",
+                        "must be a province, base, chapter or member",
+                    ));
+                }
+            };
+            let mut cond = crate::sql::Sql::new(&format!("{column} = "));
+            cond.bind(unit.id);
+            conditions.and(cond);
+        }
+        let query = crate::store::page::ListQuery::new("yearly_ratings", conditions, order);
+        Ok(YearlyRatingConnection(query.page(&st.db, &w).await?))
+    }
+}
+
+/// The result of a rating mutation.
+#[derive(SimpleObject)]
+pub struct YearlyRatingPayload {
+    pub rating: Option<YearlyRating>,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RecordYearlyRatingInput {
+    pub kind: RatingKind,
+    /// A Base for `STRONG_BASE`, a Member otherwise.
+    pub subject_id: ID,
+    pub year: i32,
+    /// Whether the title was earned.
+    pub achieved: bool,
+    pub note: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateYearlyRatingInput {
+    pub id: ID,
+    pub expected_version: i32,
+    pub achieved: bool,
+    pub note: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+async fn update_rating(
+    txn: &DatabaseTransaction,
+    id: i64,
+    expected: i32,
+    changes: rating::ActiveModel,
+) -> AppResult<rating::Model> {
+    let result = rating::Entity::update_many()
+        .set(changes)
+        .col_expr(rating::Column::Version, Expr::col(rating::Column::Version).add(1))
+        .filter(rating::Column::Id.eq(id))
+        .filter(rating::Column::Version.eq(expected))
+        .exec(txn)
+        .await
+        .map_err(map_write_error)?;
+    if result.rows_affected == 0 {
+        return Err(stale("rating", expected));
+    }
+    rating::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("rating"))
+}
+
+#[derive(Default)]
+pub struct RatingMutation;
+
+#[Object]
+impl RatingMutation {
+    /// Records a subject's rating for a year (once per subject, kind and year; change it with
+    /// `updateYearlyRating`).
+    async fn record_yearly_rating(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordYearlyRatingInput,
+    ) -> AppResult<YearlyRatingPayload> {
+        let kind: DbKind = input.kind.into();
+        let subject = GlobalId::parse("input.subjectId", &input.subject_id)?;
+        let recipient = match (kind, subject.kind) {
+            (DbKind::StrongBase, NodeKind::Base) => Recipient::Base(subject.id),
+            (DbKind::ModelMember | DbKind::CulturedFamily, NodeKind::Member) => Recipient::Member(subject.id),
+            (DbKind::StrongBase, _) => {
+                return Err(AppError::bad_input("input.subjectId", "STRONG_BASE rates a base"));
+            }
+            _ => return Err(AppError::bad_input("input.subjectId", "this rating rates a member")),
+        };
+        input::year("input.year", Some(input.year), 1945..=Utc::now().year())?;
+        let note = input::opt_text("input.note", input.note.as_deref(), 1000)?;
+        let cmid = input.client_mutation_id.clone();
+        let (_, id) = mutate(ctx, "RECORD_YEARLY_RATING", cmid.as_deref(), async |txn, actor| {
+            let st = state(ctx);
+            let resolved = write::resolve_recipient(txn, recipient)
+                .await?
+                .filter(|r| {
+                    r.member_id.is_none()
+                        || st.scope.members.contains_member(
+                            r.province_id,
+                            r.base_id.unwrap_or(0),
+                            r.chapter_id.unwrap_or(0),
+                            r.id,
+                        )
+                })
+                .ok_or_else(|| AppError::not_found("subject"))?;
+            let base_id = resolved.base_id.ok_or_else(|| AppError::not_found("base"))?;
+            let at = Position {
+                province_id: resolved.province_id,
+                base_id: Some(base_id),
+                chapter_id: resolved.chapter_id,
+                member_id: resolved.member_id,
+            };
+            authorize_rating(&st.viewer, kind == DbKind::StrongBase, &at)?;
+            let created = rating::ActiveModel {
+                id: NotSet,
+                kind: Set(kind),
+                subject_type: Set(if kind == DbKind::StrongBase {
+                    RatingSubject::Base
+                } else {
+                    RatingSubject::Member
+                }),
+                subject_id: Set(resolved.id),
+                subject_name: Set(resolved.name.clone()),
+                province_id: Set(resolved.province_id),
+                base_id: Set(base_id),
+                chapter_id: Set(resolved.chapter_id),
+                member_id: Set(resolved.member_id),
+                year: Set(input.year),
+                achieved: Set(input.achieved),
+                note: Set(note.clone()),
+                recorded_by: Set(actor.subject.clone()),
+                recorded_at: Set(now()),
+                version: Set(1),
+            };
+            let created = sea_orm::ActiveModelTrait::insert(created, txn).await.map_err(|e| {
+                AppError::from_db(e, |sql| match sql {
+                    SqlErr::UniqueConstraintViolation(_) => Some(AppError::Conflict(
+                        "this rating is already recorded for that year; change it with updateYearlyRating".into(),
+                    )),
+                    _ => None,
+                })
+            })?;
+            let (before, after) = diff(None, Some(&created));
+            Ok(Outcome {
+                target: (NodeKind::YearlyRating, created.id),
+                position: at,
+                before,
+                after,
+                reason: None,
+            })
+        })
+        .await?;
+        Ok(YearlyRatingPayload {
+            rating: visible(ctx, id).await?,
+            client_mutation_id: cmid,
+        })
+    }
+
+    /// Changes a recorded rating, by the same levels that may record it.
+    async fn update_yearly_rating(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateYearlyRatingInput,
+    ) -> AppResult<YearlyRatingPayload> {
+        let id = GlobalId::parse_kind("input.id", &input.id, NodeKind::YearlyRating)?;
+        let note = input::opt_text("input.note", input.note.as_deref(), 1000)?;
+        let cmid = input.client_mutation_id.clone();
+        let (_, id) = mutate(ctx, "UPDATE_YEARLY_RATING", cmid.as_deref(), async |txn, actor| {
+            let current = rating::Entity::find_by_id(id)
+                .one(txn)
+                .await?
+                .filter(|r| can_see(ctx, r))
+                .ok_or_else(|| AppError::not_found("rating"))?;
+            let at = position(&current);
+            authorize_rating(&state(ctx).viewer, current.kind == DbKind::StrongBase, &at)?;
+            check_version("rating", current.version, input.expected_version)?;
+            let changes = rating::ActiveModel {
+                achieved: Set(input.achieved),
+                note: Set(note.clone()),
+                recorded_by: Set(actor.subject.clone()),
+                recorded_at: Set(now()),
+                ..Default::default()
+            };
+            let updated = update_rating(txn, id, input.expected_version, changes).await?;
+            let (before, after) = diff(Some(&current), Some(&updated));
+            Ok(Outcome {
+                target: (NodeKind::YearlyRating, id),
+                position: at,
+                before,
+                after,
+                reason: None,
+            })
+        })
+        .await?;
+        Ok(YearlyRatingPayload {
+            rating: visible(ctx, id).await?,
+            client_mutation_id: cmid,
+        })
+    }
+}
