@@ -4,6 +4,7 @@
 pub mod account;
 pub mod award;
 pub mod award_mutations;
+pub mod batch;
 pub mod connection;
 pub mod history;
 pub mod loaders;
@@ -16,7 +17,6 @@ pub mod tree;
 pub mod unit_mutations;
 pub mod viewer;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
@@ -60,6 +60,7 @@ pub fn build_schema() -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(batch::Batching)
         .finish()
 }
 
@@ -73,14 +74,14 @@ pub struct State {
     pub db: DatabaseConnection,
     pub viewer: Viewer,
     pub scope: ReadScope,
-    pub loader: DataLoader<Store, HashMapCache>,
+    pub loader: batch::Batcher,
     pub services: crate::Services,
 }
 
 impl State {
     pub fn new(db: DatabaseConnection, viewer: Viewer, scope: ReadScope, services: crate::Services) -> Self {
         // The cache lives for one request and one viewer; mutations switch it off (see `mutation::mutate`).
-        let loader = DataLoader::with_cache(Store { db: db.clone(), scope }, tokio::spawn, HashMapCache::default());
+        let loader = batch::Batcher::new(Store { db: db.clone(), scope });
         Self {
             db,
             viewer,
