@@ -122,6 +122,21 @@ impl Batcher {
         self.inner.lock().cache_disabled = !enable;
     }
 
+    /// Puts values loaded some other way (a join) into the request's cache, so loads of these keys find them.
+    pub fn feed_many<K>(&self, values: impl IntoIterator<Item = (K, <Store as Loader<K>>::Value)>)
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        Store: Loader<K, Error = AppError>,
+    {
+        let mut shared = self.inner.lock();
+        if shared.cache_disabled {
+            return;
+        }
+        pending::<K, <Store as Loader<K>>::Value>(&mut shared)
+            .cache
+            .extend(values);
+    }
+
     /// Loads one key: joins the current batch of its type.
     pub async fn load_one<K>(&self, key: K) -> Result<Option<<Store as Loader<K>>::Value>, AppError>
     where
