@@ -16,6 +16,8 @@
 # pg_stat_statements must be preloaded; if it is not, this script loads it (ALTER SYSTEM + one restart).
 # Everything is bounded: every wait loop has a count, every wrk run -d, MAX_REQ and an outer timeout.
 set -euo pipefail
+# --smoke: only checks that everything works (seed, serve, every read shape answers without errors); no timing.
+if [ "${1:-}" = --smoke ]; then exec "$(dirname "$0")/latency.sh" --smoke; fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 DUR=${1:-10s}; CONNS=${2:-16}

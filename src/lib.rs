@@ -23,6 +23,11 @@ pub mod store;
 pub mod telemetry;
 pub mod text;
 
+/// The process allocator: mimalloc, made for a server's many small, short-lived allocations (a request's rows,
+/// strings and JSON), where the system allocator took about 40 % of the CPU of a tree page under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 
 /// Process-wide services a request may need besides the database.

@@ -352,3 +352,47 @@ pub async fn warm_units(
     .await;
     a.and(b).and(c)
 }
+
+/// The units above a member that `selection` (on a member) reaches: its chapter, base and province.
+pub fn member_units(selection: &async_graphql::Lookahead<'_>) -> members::Units {
+    let chapter = selection.field("chapter");
+    let base = selection.field("base");
+    members::Units {
+        chapter: chapter.exists(),
+        base: base.exists() || chapter.field("base").exists(),
+        province: chapter.field("province").exists()
+            || chapter.field("base").field("province").exists()
+            || base.field("province").exists(),
+    }
+}
+
+/// Loads members by id together with the units above them that `selection` asks for, in one statement, into
+/// the request's cache; does nothing when the selection asks for no unit (the member loader then suffices).
+pub async fn warm_members_with_units(
+    ctx: &async_graphql::Context<'_>,
+    ids: &[i64],
+    selection: &async_graphql::Lookahead<'_>,
+) -> Result<(), AppError> {
+    let units = member_units(selection);
+    if !units.any() || ids.is_empty() {
+        return Ok(());
+    }
+    let state = super::state(ctx);
+    let rows = members::by_ids_with_units(&state.db, &state.scope.members, ids, units).await?;
+    let mut chapters = Vec::new();
+    let mut bases = Vec::new();
+    let mut provinces = Vec::new();
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        chapters.extend(row.chapter.map(|c| (ChapterById(c.id), c)));
+        bases.extend(row.base.map(|b| (BaseById(b.id), b)));
+        provinces.extend(row.province.map(|p| (ProvinceById(p.id), p)));
+        found.push((MemberById(row.member.id), row.member));
+    }
+    let loader = &state.loader;
+    loader.feed_many(chapters);
+    loader.feed_many(bases);
+    loader.feed_many(provinces);
+    loader.feed_many(found);
+    Ok(())
+}

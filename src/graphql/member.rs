@@ -103,7 +103,10 @@ impl MemberFilterInput {
                     format!("at most {MAX_SEARCH_LEN} characters"),
                 ));
             }
-            Some(s) => MemberFilter::search_words(s),
+            Some(s) => {
+                super::tree::check_search_has_words("filter.search", s)?;
+                MemberFilter::search_words(s)
+            }
             None => Vec::new(),
         };
         if search_words.len() > MAX_SEARCH_WORDS {

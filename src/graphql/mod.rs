@@ -4,6 +4,7 @@
 pub mod account;
 pub mod award;
 pub mod award_mutations;
+pub mod batch;
 pub mod changes;
 pub mod connection;
 pub mod history;
@@ -24,7 +25,6 @@ pub mod tree;
 pub mod unit_mutations;
 pub mod viewer;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
@@ -75,7 +75,8 @@ pub fn build_schema_with(limits: &limits::Limits) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
         .extension(crate::telemetry::ErrorMetrics)
         .extension(limits::DocumentLimits::new(limits.clone()))
-        .extension(order::SelectionOrder::default());
+        .extension(order::SelectionOrder::default())
+        .extension(batch::Batching);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -95,14 +96,14 @@ pub struct State {
     pub db: DatabaseConnection,
     pub viewer: Viewer,
     pub scope: ReadScope,
-    pub loader: DataLoader<Store, HashMapCache>,
+    pub loader: batch::Batcher,
     pub services: crate::Services,
 }
 
 impl State {
     pub fn new(db: DatabaseConnection, viewer: Viewer, scope: ReadScope, services: crate::Services) -> Self {
         // The cache lives for one request and one viewer; mutations switch it off (see `mutation::mutate`).
-        let loader = DataLoader::with_cache(Store { db: db.clone(), scope }, tokio::spawn, HashMapCache::default());
+        let loader = batch::Batcher::new(Store { db: db.clone(), scope });
         Self {
             db,
             viewer,

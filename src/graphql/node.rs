@@ -55,7 +55,11 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Any object by its id; `null` when it does not exist or is outside the viewer's scope.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Node>> {
-        fetch(ctx, GlobalId::parse("id", &id)?).await
+        let id = GlobalId::parse("id", &id)?;
+        if id.kind == NodeKind::Member {
+            warm_members_with_units(ctx, &[id.id], &ctx.look_ahead()).await?;
+        }
+        fetch(ctx, id).await
     }
 
     /// Several objects by id, in the order asked; `null` for each that does not exist or is out of scope.
@@ -69,6 +73,12 @@ impl NodeQuery {
             .enumerate()
             .map(|(i, raw)| GlobalId::parse(&format!("ids[{i}]"), raw))
             .collect::<AppResult<Vec<_>>>()?;
+        let members: Vec<i64> = parsed
+            .iter()
+            .filter(|id| id.kind == NodeKind::Member)
+            .map(|id| id.id)
+            .collect();
+        warm_members_with_units(ctx, &members, &ctx.look_ahead()).await?;
         futures_join(ctx, parsed).await
     }
 }

@@ -74,6 +74,19 @@ pub struct UnitFilterInput {
 /// The longest search text accepted.
 pub const MAX_SEARCH_LEN: usize = 100;
 
+/// Refuses a search that has characters but no letter or digit (`%`, `_`, `\`, punctuation): those fold away,
+/// and an empty search would match everything, which is not what was asked. An empty or blank search is
+/// the same as no search.
+pub fn check_search_has_words(field: &str, raw: &str) -> AppResult<()> {
+    if !raw.trim().is_empty() && crate::text::fold(raw).is_empty() {
+        return Err(AppError::bad_input(
+            field,
+            "has no letter or digit to search for (punctuation and symbols are ignored)",
+        ));
+    }
+    Ok(())
+}
+
 impl UnitFilterInput {
     pub fn parse(self) -> AppResult<UnitFilter> {
         if let Some(s) = &self.search
@@ -83,6 +96,9 @@ impl UnitFilterInput {
                 "filter.search",
                 format!("at most {MAX_SEARCH_LEN} characters"),
             ));
+        }
+        if let Some(s) = &self.search {
+            check_search_has_words("filter.search", s)?;
         }
         let mut kinds: Option<Vec<DbBaseKind>> = self.kinds.map(|ks| ks.into_iter().map(Into::into).collect());
         if let Some(category) = self.category {

@@ -120,3 +120,89 @@ impl MemberFilter {
 pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order) -> ListQuery {
     ListQuery::new("members", filter.to_filter(scope), order)
 }
+
+/// Which units above a member a read asks for, to be joined into the statement that loads the member.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Units {
+    pub chapter: bool,
+    pub base: bool,
+    pub province: bool,
+}
+
+impl Units {
+    pub fn any(self) -> bool {
+        self.chapter || self.base || self.province
+    }
+}
+
+/// A member with the units above it that were asked for.
+pub struct WithUnits {
+    pub member: entity::member::Model,
+    pub chapter: Option<entity::chapter::Model>,
+    pub base: Option<entity::base::Model>,
+    pub province: Option<entity::province::Model>,
+}
+
+/// `, a."col" AS "a_col"` for every column of `E`: a unit's columns under a prefix of their own.
+fn prefixed_columns<E: sea_orm::EntityTrait>(alias: &str) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    E::Column::iter()
+        .map(|c| format!(", {alias}.\"{col}\" AS \"{alias}_{col}\"", col = c.as_str()))
+        .collect()
+}
+
+/// Members by id inside `scope`, each with the units `units` asks for, in one statement: a `node(id:)` that
+/// selects a member's chapter, base and province is one round trip instead of four.
+pub async fn by_ids_with_units(
+    db: &sea_orm::DatabaseConnection,
+    scope: &Subtree,
+    ids: &[i64],
+    units: Units,
+) -> crate::error::AppResult<Vec<WithUnits>> {
+    use entity::{base, chapter, province};
+    use sea_orm::{ConnectionTrait, FromQueryResult};
+
+    let mut sql = Sql::new("SELECT t.*");
+    let mut joins = String::new();
+    if units.chapter {
+        sql.push(&prefixed_columns::<chapter::Entity>("c"));
+        joins.push_str(" JOIN chapters c ON c.id = t.chapter_id");
+    }
+    if units.base {
+        sql.push(&prefixed_columns::<base::Entity>("b"));
+        joins.push_str(" JOIN bases b ON b.id = t.base_id");
+    }
+    if units.province {
+        sql.push(&prefixed_columns::<province::Entity>("p"));
+        joins.push_str(" JOIN provinces p ON p.id = t.province_id");
+    }
+    sql.push(" FROM members t").push(&joins);
+    let mut filter = Filter::default();
+    if let Some(cond) = scope.members_condition() {
+        filter.and(cond);
+    }
+    let mut id_in = Sql::new("t.id IN ");
+    id_in.bind_list(ids);
+    filter.and(id_in);
+    filter.render_where(&mut sql);
+    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(WithUnits {
+                member: entity::member::Model::from_query_result(row, "")?,
+                chapter: units
+                    .chapter
+                    .then(|| chapter::Model::from_query_result(row, "c_"))
+                    .transpose()?,
+                base: units
+                    .base
+                    .then(|| base::Model::from_query_result(row, "b_"))
+                    .transpose()?,
+                province: units
+                    .province
+                    .then(|| province::Model::from_query_result(row, "p_"))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}

@@ -139,3 +139,42 @@ async fn search_seeks_the_token_index_instead_of_scanning_names() {
         assert!(!plan.contains("SCAN k"), "no scan of the token table: {plan}");
     }
 }
+
+#[tokio::test]
+async fn a_search_of_only_symbols_is_refused_rather_than_matching_everyone() {
+    let app = TestApp::spawn().await;
+    Tree::build(&app).await;
+    let admin = app.admin();
+    for raw in ["%", "_", "\\", "%_%", "…!?", " - "] {
+        let (status, body) = app.post(Some(&admin), SEARCH, json!({ "s": raw })).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{raw:?}: {body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("filter.search"),
+            "{body}"
+        );
+        let units = app
+            .post(
+                Some(&admin),
+                "query($s: String!) { provinces(filter: { search: $s }) { totalCount } }",
+                json!({ "s": raw }),
+            )
+            .await
+            .1;
+        assert_eq!(
+            units["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{raw:?}: {units}"
+        );
+    }
+    // A blank search is no search; symbols around a word are ignored.
+    let all = app.data(Some(&admin), SEARCH, json!({ "s": "  " })).await;
+    assert!(all["members"]["totalCount"].as_i64().unwrap_or(0) > 2, "{all}");
+    let found = app.data(Some(&admin), SEARCH, json!({ "s": "%truong_" })).await;
+    assert_eq!(names(&found["members"]), vec!["Nguyễn Văn Trường"]);
+}

@@ -243,3 +243,78 @@ async fn two_writes_in_one_request_each_answer_with_fresh_data() {
     assert_eq!(data["a"]["member"], json!({ "phone": "0911000001", "version": 2 }));
     assert_eq!(data["b"]["member"], json!({ "phone": "0911000002", "version": 3 }));
 }
+
+const MEMBER_WITH_ANCESTRY: &str = "query($id: ID!) { node(id: $id) { ... on Member { fullName
+    chapter { name base { name province { name } } } awards(first: 5) { totalCount nodes { kind } } } } }";
+
+#[tokio::test]
+async fn a_member_by_id_with_its_ancestry_is_one_statement_and_its_awards_one_more() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let id = gid(NodeKind::Member, tree.member("Lê Văn Đức"));
+    let admin = app.admin();
+    let (bare, _) = app
+        .count_statements(
+            Some(&admin),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let (statements, data) = app
+        .count_statements(Some(&admin), MEMBER_WITH_ANCESTRY, json!({ "id": id }))
+        .await;
+    let member = &data["node"];
+    assert_eq!(member["fullName"], "Lê Văn Đức");
+    assert!(member["chapter"]["name"].is_string(), "{data}");
+    assert!(member["chapter"]["base"]["name"].is_string(), "{data}");
+    assert!(member["chapter"]["base"]["province"]["name"].is_string(), "{data}");
+    // The member and its chapter, base and province come in the statement that loads the member; the awards
+    // page (with its count) is one more.
+    assert_eq!(
+        statements,
+        bare + 1,
+        "{statements} statements against {bare} for the bare lookup"
+    );
+}
+
+#[tokio::test]
+async fn the_joined_ancestry_keeps_the_viewers_scope() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let id = gid(NodeKind::Member, tree.member("Phạm Văn Dũng"));
+    let own = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1a"]));
+    let data = app.data(Some(&own), MEMBER_WITH_ANCESTRY, json!({ "id": id })).await;
+    assert_eq!(data["node"]["fullName"], "Phạm Văn Dũng");
+    assert!(
+        data["node"]["chapter"]["base"]["province"]["name"].is_string(),
+        "{data}"
+    );
+    let other = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["B1a"]));
+    let data = app.data(Some(&other), MEMBER_WITH_ANCESTRY, json!({ "id": id })).await;
+    assert_eq!(data["node"], Value::Null);
+}
+
+#[tokio::test]
+async fn nodes_load_many_members_and_their_units_in_one_statement() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let ids: Vec<String> = ["Phạm Văn Dũng", "Lý Văn Trung"]
+        .iter()
+        .map(|n| gid(NodeKind::Member, tree.member(n)))
+        .collect();
+    let admin = app.admin();
+    let query =
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Member { fullName chapter { name base { name } } } } }";
+    let (bare, _) = app
+        .count_statements(
+            Some(&admin),
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    let (statements, data) = app.count_statements(Some(&admin), query, json!({ "ids": ids })).await;
+    assert_eq!(data["nodes"][0]["fullName"], "Phạm Văn Dũng");
+    assert_eq!(data["nodes"][1]["fullName"], "Lý Văn Trung");
+    assert!(data["nodes"][1]["chapter"]["base"]["name"].is_string(), "{data}");
+    assert_eq!(statements, bare);
+}
