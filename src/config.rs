@@ -333,6 +333,11 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "most operations in one JSON array batch (BATCH_TOO_LARGE past it)",
     },
     Setting {
+        name: "APQ_MAX_DOCUMENTS",
+        default: "10000",
+        meaning: "most persisted query documents kept in the database; the least recently used are evicted past it",
+    },
+    Setting {
         name: "MAX_HEADER_BYTES",
         default: "16384",
         meaning: "total size of the request headers (431 HEADERS_TOO_LARGE past it)",
@@ -464,6 +469,9 @@ pub struct HttpSettings {
     /// API from. Empty: no cross-origin access, except that the embedded demo allows any
     /// `http://localhost:<port>` and `http://127.0.0.1:<port>`.
     pub cors_allowed_origins: Vec<String>,
+    /// `APQ_MAX_DOCUMENTS`: the most persisted query documents kept in the database; registering one more
+    /// evicts the least recently used.
+    pub apq_max_documents: usize,
 }
 
 impl Default for HttpSettings {
@@ -476,6 +484,7 @@ impl Default for HttpSettings {
             max_header_bytes: 16 * 1024,
             request_timeout_seconds: 30,
             cors_allowed_origins: Vec::new(),
+            apq_max_documents: 10_000,
         }
     }
 }
@@ -491,6 +500,7 @@ impl HttpSettings {
             max_batch_operations: bounded("MAX_BATCH_OPERATIONS", d.max_batch_operations, 1, 100)?,
             max_header_bytes: bounded("MAX_HEADER_BYTES", d.max_header_bytes, 1024, 256 * 1024)?,
             request_timeout_seconds: bounded("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)? as u64,
+            apq_max_documents: bounded("APQ_MAX_DOCUMENTS", d.apq_max_documents, 1, 10_000_000)?,
             cors_allowed_origins: match var("CORS_ALLOWED_ORIGINS") {
                 None => Vec::new(),
                 Some(list) => list

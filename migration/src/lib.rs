@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_tree_members_awards;
 mod m20261126_000002_accounts;
 mod m20261126_000003_audit_and_transfers;
+mod m20261126_000004_persisted_queries;
 mod m20261126_000005_sessions_and_changes;
 mod m20261126_000008_login_throttle;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_tree_members_awards::Migration),
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_audit_and_transfers::Migration),
+            Box::new(m20261126_000004_persisted_queries::Migration),
             Box::new(m20261126_000005_sessions_and_changes::Migration),
             Box::new(m20261126_000008_login_throttle::Migration),
         ]

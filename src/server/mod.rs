@@ -4,6 +4,7 @@
 
 pub mod graphql_http;
 pub mod layers;
+pub mod persisted;
 pub mod refusal;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub services: Services,
     pub tokens: Arc<TokenService>,
+    /// Persisted queries (APQ): the database store's bound and the in-process cache in front of it.
+    pub persisted: Arc<persisted::PersistedQueries>,
 }
 
 /// Connects, migrates, and builds the application state.
@@ -65,7 +68,9 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     let db = db::connect(&config.database, &config.db, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
     let realtime = crate::realtime::Hub::start(db.clone()).await?;
+    let persisted = Arc::new(persisted::PersistedQueries::new(config.http.apq_max_documents));
     Ok(AppState {
+        persisted,
         schema: graphql::build_schema_with(&config.limits),
         db,
         services: Services {
