@@ -11,6 +11,7 @@ mod fixture;
 mod hostile;
 mod ops;
 mod pagination;
+mod persisted;
 mod realtime;
 mod search_and_order;
 mod sessions;
