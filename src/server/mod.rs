@@ -47,6 +47,8 @@ pub struct AppState {
 
 /// Connects, migrates, and builds the application state.
 pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+    // A bad trusted-documents manifest stops start-up before anything connects.
+    let persisted = Arc::new(persisted::PersistedQueries::load(&config.http)?);
     // Schema changes and the first load happen on a connection of their own, closed before serving starts.
     let maintenance = db::connect_maintenance(&config.database).await?;
     migrate_up(&maintenance).await?;
@@ -68,7 +70,6 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     let db = db::connect(&config.database, &config.db, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
     let realtime = crate::realtime::Hub::start(db.clone()).await?;
-    let persisted = Arc::new(persisted::PersistedQueries::new(config.http.apq_max_documents));
     Ok(AppState {
         persisted,
         schema: graphql::build_schema_with(&config.limits),

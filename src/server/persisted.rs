@@ -3,8 +3,11 @@
 //! by that hash in the database (shared by every instance, bounded by `APQ_MAX_DOCUMENTS`, least recently
 //! used evicted first) behind a small in-process cache. An unknown hash is answered `PERSISTED_QUERY_NOT_FOUND`
 //! so the client sends the document once with its hash, which registers it after the hash is verified.
+//!
+//! Trusted documents: a manifest generated from a client's build (`TRUSTED_DOCUMENTS_MANIFEST`) whose ids are
+//! accepted as hashes; with `TRUSTED_DOCUMENTS_ONLY=true` nothing else runs, whether sent by hash or in full.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use axum::http::StatusCode;
@@ -24,6 +27,8 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 /// The persisted-query store of one server instance: the database table and a bounded cache in front of it.
 pub struct PersistedQueries {
     max_documents: usize,
+    trusted: Option<Trusted>,
+    trusted_only: bool,
     cache: Mutex<Cache>,
 }
 
@@ -76,11 +81,33 @@ const HASH_FIELD: &str = "extensions.persistedQuery.sha256Hash";
 const VERSION_FIELD: &str = "extensions.persistedQuery.version";
 
 impl PersistedQueries {
-    pub fn new(max_documents: usize) -> Self {
-        Self {
-            max_documents,
-            cache: Mutex::new(Cache::default()),
+    /// The store for these settings, with the trusted-documents manifest read and checked; an error says
+    /// what is wrong with the manifest, and start-up stops on it.
+    pub fn load(http: &crate::config::HttpSettings) -> Result<Self, String> {
+        let trusted = match &http.trusted_documents_manifest {
+            Some(path) => Some(Trusted::read(path)?),
+            None if http.trusted_documents_only => {
+                return Err(
+                    "TRUSTED_DOCUMENTS_ONLY=true needs TRUSTED_DOCUMENTS_MANIFEST (the path to the manifest \
+                            of allowed operations)"
+                        .into(),
+                );
+            }
+            None => None,
+        };
+        if let Some(trusted) = &trusted {
+            tracing::info!(
+                operations = trusted.by_id.len(),
+                only = http.trusted_documents_only,
+                "loaded the trusted documents manifest"
+            );
         }
+        Ok(Self {
+            max_documents: http.apq_max_documents,
+            trusted,
+            trusted_only: http.trusted_documents_only,
+            cache: Mutex::new(Cache::default()),
+        })
     }
 
     fn cached(&self, hash: &str, now: i64) -> Option<(String, bool)> {
@@ -103,6 +130,9 @@ impl PersistedQueries {
         media: MediaType,
     ) -> Result<async_graphql::Request, Refusal> {
         let Some(persisted) = request.extensions.remove("persistedQuery") else {
+            if self.trusted_only && !self.trusted.as_ref().is_some_and(|t| t.bodies.contains(&request.query)) {
+                return Err(not_allowed());
+            }
             return Ok(request);
         };
         let async_graphql::Value::Object(persisted) = persisted else {
@@ -120,6 +150,22 @@ impl PersistedQueries {
                 ));
             }
             None => return Err(Refusal::bad_request(VERSION_FIELD, "required: 1")),
+        }
+        // A manifest id (any string) names a trusted document.
+        if let (Some(trusted), Some(async_graphql::Value::String(id))) = (&self.trusted, persisted.get("sha256Hash"))
+            && let Some(document) = trusted.by_id.get(id.as_str())
+        {
+            if !request.query.trim().is_empty() && request.query != *document {
+                return Err(Refusal::bad_request(
+                    HASH_FIELD,
+                    "names a trusted document other than the `query` sent",
+                ));
+            }
+            request.query = document.clone();
+            return Ok(request);
+        }
+        if self.trusted_only {
+            return Err(not_allowed());
         }
         let hash = match persisted.get("sha256Hash") {
             Some(async_graphql::Value::String(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
@@ -166,7 +212,7 @@ impl PersistedQueries {
             request.query = document;
             return Ok(request);
         }
-        match self.load(db, &hash, now).await.map_err(Refusal::from_app)? {
+        match self.fetch(db, &hash, now).await.map_err(Refusal::from_app)? {
             Some(document) => {
                 self.remember(&hash, &document, now);
                 request.query = document;
@@ -188,7 +234,7 @@ impl PersistedQueries {
         }
     }
 
-    async fn load(&self, db: &DatabaseConnection, hash: &str, now: i64) -> Result<Option<String>, AppError> {
+    async fn fetch(&self, db: &DatabaseConnection, hash: &str, now: i64) -> Result<Option<String>, AppError> {
         let mut sql = Sql::new("UPDATE persisted_queries SET last_used_at = ");
         sql.bind(now)
             .push(" WHERE hash = ")
@@ -228,5 +274,73 @@ impl PersistedQueries {
         evict.bind(self.max_documents as i64).push(")");
         db.execute_raw(evict.build(backend)).await?;
         Ok(())
+    }
+}
+
+fn not_allowed() -> Refusal {
+    Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "PERSISTED_QUERY_NOT_ALLOWED",
+        "this server runs only the trusted documents of its manifest (TRUSTED_DOCUMENTS_ONLY), and this document \
+         is not one of them",
+    )
+}
+
+/// The operations of a trusted-documents manifest.
+struct Trusted {
+    /// Manifest id (a hash) → document.
+    by_id: HashMap<String, String>,
+    /// Every document text, to accept a trusted document sent in full.
+    bodies: HashSet<String>,
+}
+
+impl Trusted {
+    /// Reads Apollo's persisted-query manifest (`{ "format": "apollo-persisted-query-manifest", "version": 1,
+    /// "operations": [{ "id", "name", "type", "body" }] }`) or graphql-codegen's `{ "<hash>": "<document>" }`.
+    fn read(path: &std::path::Path) -> Result<Self, String> {
+        let fail = |what: String| format!("TRUSTED_DOCUMENTS_MANIFEST {}: {what}", path.display());
+        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| fail(format!("is not JSON: {e}")))?;
+        let serde_json::Value::Object(object) = value else {
+            return Err(fail("must be a JSON object".into()));
+        };
+        let mut by_id = HashMap::new();
+        if let Some(format) = object.get("format") {
+            if format != "apollo-persisted-query-manifest" {
+                return Err(fail(format!(
+                    "format {format} is not \"apollo-persisted-query-manifest\""
+                )));
+            }
+            if object.get("version").and_then(|v| v.as_u64()) != Some(1) {
+                return Err(fail("only version 1 of the Apollo manifest is supported".into()));
+            }
+            let Some(operations) = object.get("operations").and_then(|o| o.as_array()) else {
+                return Err(fail("`operations` must be an array".into()));
+            };
+            for (i, operation) in operations.iter().enumerate() {
+                let field = |name: &str| operation.get(name).and_then(|v| v.as_str());
+                let (Some(id), Some(body)) = (field("id"), field("body")) else {
+                    return Err(fail(format!("operations[{i}] needs a string `id` and `body`")));
+                };
+                by_id.insert(id.to_owned(), body.to_owned());
+            }
+        } else {
+            for (id, body) in object {
+                let serde_json::Value::String(body) = body else {
+                    return Err(fail(format!(
+                        "the value of {id:?} is not a document: expected an Apollo manifest or a map of hash to \
+                         document"
+                    )));
+                };
+                by_id.insert(id, body);
+            }
+        }
+        for (id, body) in &by_id {
+            if let Err(e) = async_graphql::parser::parse_query(body) {
+                return Err(fail(format!("the document of {id:?} is not valid GraphQL: {e}")));
+            }
+        }
+        let bodies = by_id.values().cloned().collect();
+        Ok(Self { by_id, bodies })
     }
 }

@@ -169,3 +169,112 @@ async fn registering_past_the_bound_evicts_the_least_recently_used() {
         assert_eq!(body["data"]["__typename"], "Query", "{body}");
     }
 }
+
+/// A manifest file in the temporary directory, unique to the test.
+fn manifest_file(name: &str, content: &Value) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "hoi_manifest_{}_{name}_{}.json",
+        std::process::id(),
+        sha256_hex(&content.to_string())
+    ));
+    std::fs::write(&path, content.to_string()).expect("manifest written");
+    path
+}
+
+const LISTED: &str = "query Listed { __typename }";
+
+fn apollo_manifest() -> Value {
+    json!({
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [{ "id": sha256_hex(LISTED), "name": "Listed", "type": "query", "body": LISTED }]
+    })
+}
+
+#[tokio::test]
+async fn trusted_only_mode_refuses_an_unlisted_query_and_runs_a_listed_one() {
+    let path = manifest_file("apollo", &apollo_manifest());
+    let app = TestApp::spawn_with(|c| {
+        c.http.trusted_documents_manifest = Some(path.clone());
+        c.http.trusted_documents_only = true;
+    })
+    .await;
+
+    let (status, body) = post_body(&app, &app.base_url, json!({ "query": "query Unlisted { __typename }" })).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED",
+        "{body}"
+    );
+    assert!(body.get("data").is_none(), "nothing ran: {body}");
+
+    // Registering a new document through APQ is refused too.
+    let unlisted = "query Sneaky { __typename }";
+    let (status, body) = post_body(
+        &app,
+        &app.base_url,
+        json!({ "query": unlisted, "extensions": extensions(&sha256_hex(unlisted)) }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED",
+        "{body}"
+    );
+
+    let (status, body) = post_body(&app, &app.base_url, json!({ "query": LISTED })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let (status, body) = post_hash_only(&app, &app.base_url, &sha256_hex(LISTED)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+async fn a_graphql_codegen_manifest_serves_its_documents_by_hash() {
+    let document = "query Codegen { __typename }";
+    let path = manifest_file("codegen", &json!({ "abc123": document }));
+    let app = TestApp::spawn_with(|c| c.http.trusted_documents_manifest = Some(path.clone())).await;
+    let resp = app
+        .client
+        .get(format!("{}/graphql", app.base_url))
+        .query(&[("documentId", "abc123")])
+        .bearer_auth(app.admin())
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("GET sent");
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.json().await.expect("JSON");
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+async fn a_bad_manifest_refuses_start_up_with_a_clear_message() {
+    let app = TestApp::spawn().await;
+    let path = manifest_file(
+        "bad",
+        &json!({ "format": "apollo-persisted-query-manifest", "version": 1 }),
+    );
+    let mut config = (*app.state.services.config).clone();
+    config.http.trusted_documents_manifest = Some(path.clone());
+    let err = match server::prepare(config).await {
+        Ok(_) => panic!("a manifest without operations must refuse start-up"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("TRUSTED_DOCUMENTS_MANIFEST") && err.contains("operations"),
+        "{err}"
+    );
+
+    let mut config = (*app.state.services.config).clone();
+    config.http.trusted_documents_only = true;
+    let err = match server::prepare(config).await {
+        Ok(_) => panic!("trusted-only mode without a manifest must refuse start-up"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("TRUSTED_DOCUMENTS_MANIFEST"), "{err}");
+    let _ = std::fs::remove_file(path);
+}
