@@ -333,6 +333,21 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "most operations in one JSON array batch (BATCH_TOO_LARGE past it)",
     },
     Setting {
+        name: "APQ_MAX_DOCUMENTS",
+        default: "10000",
+        meaning: "most persisted query documents kept in the database; the least recently used are evicted past it",
+    },
+    Setting {
+        name: "TRUSTED_DOCUMENTS_MANIFEST",
+        default: "none",
+        meaning: "path to a JSON manifest of allowed operations (Apollo persisted-query manifest, or graphql-codegen persisted-documents.json); its ids work as persisted-query hashes",
+    },
+    Setting {
+        name: "TRUSTED_DOCUMENTS_ONLY",
+        default: "false",
+        meaning: "true: refuse any document not in TRUSTED_DOCUMENTS_MANIFEST (PERSISTED_QUERY_NOT_ALLOWED), by hash or in full",
+    },
+    Setting {
         name: "MAX_HEADER_BYTES",
         default: "16384",
         meaning: "total size of the request headers (431 HEADERS_TOO_LARGE past it)",
@@ -464,6 +479,15 @@ pub struct HttpSettings {
     /// API from. Empty: no cross-origin access, except that the embedded demo allows any
     /// `http://localhost:<port>` and `http://127.0.0.1:<port>`.
     pub cors_allowed_origins: Vec<String>,
+    /// `APQ_MAX_DOCUMENTS`: the most persisted query documents kept in the database; registering one more
+    /// evicts the least recently used.
+    pub apq_max_documents: usize,
+    /// `TRUSTED_DOCUMENTS_MANIFEST`: a JSON manifest of the operations a client build sends (Apollo's
+    /// `generate-persisted-query-manifest` output, or graphql-codegen's `persisted-documents.json`); its ids
+    /// are accepted as persisted-query hashes.
+    pub trusted_documents_manifest: Option<std::path::PathBuf>,
+    /// `TRUSTED_DOCUMENTS_ONLY`: refuse every document that is not in the manifest, sent by hash or in full.
+    pub trusted_documents_only: bool,
 }
 
 impl Default for HttpSettings {
@@ -476,6 +500,9 @@ impl Default for HttpSettings {
             max_header_bytes: 16 * 1024,
             request_timeout_seconds: 30,
             cors_allowed_origins: Vec::new(),
+            apq_max_documents: 10_000,
+            trusted_documents_manifest: None,
+            trusted_documents_only: false,
         }
     }
 }
@@ -491,6 +518,19 @@ impl HttpSettings {
             max_batch_operations: bounded("MAX_BATCH_OPERATIONS", d.max_batch_operations, 1, 100)?,
             max_header_bytes: bounded("MAX_HEADER_BYTES", d.max_header_bytes, 1024, 256 * 1024)?,
             request_timeout_seconds: bounded("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)? as u64,
+            apq_max_documents: bounded("APQ_MAX_DOCUMENTS", d.apq_max_documents, 1, 10_000_000)?,
+            trusted_documents_manifest: var("TRUSTED_DOCUMENTS_MANIFEST")
+                .filter(|p| !p.trim().is_empty())
+                .map(std::path::PathBuf::from),
+            trusted_documents_only: match var("TRUSTED_DOCUMENTS_ONLY").as_deref().map(str::trim) {
+                None | Some("") | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "TRUSTED_DOCUMENTS_ONLY must be true or false, got {other:?}"
+                    )));
+                }
+            },
             cors_allowed_origins: match var("CORS_ALLOWED_ORIGINS") {
                 None => Vec::new(),
                 Some(list) => list

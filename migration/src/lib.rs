@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_tree_members_awards;
 mod m20261126_000002_accounts;
 mod m20261126_000003_audit_and_transfers;
+mod m20261126_000004_persisted_queries;
 mod m20261126_000005_sessions_and_changes;
 mod m20261126_000006_proposals;
 mod m20261126_000006_yearly_ratings;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_tree_members_awards::Migration),
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_audit_and_transfers::Migration),
+            Box::new(m20261126_000004_persisted_queries::Migration),
             Box::new(m20261126_000005_sessions_and_changes::Migration),
             Box::new(m20261126_000006_proposals::Migration),
             Box::new(m20261126_000006_yearly_ratings::Migration),

@@ -55,8 +55,8 @@ impl Drop for SocketPermit {
 }
 
 impl Hub {
-    /// Starts the hub's reader for `db`. It stops by itself once the hub is dropped.
-    pub async fn start(db: DatabaseConnection) -> Result<Self, sea_orm::DbErr> {
+    /// Starts the hub's reader for `db` (whose URL is `url`). It stops by itself once the hub is dropped.
+    pub async fn start(db: DatabaseConnection, url: &str) -> Result<Self, sea_orm::DbErr> {
         let (sender, _) = broadcast::channel(BUFFER);
         let inner = Arc::new(Inner {
             sender,
@@ -65,8 +65,9 @@ impl Hub {
         let last = changes::head(&db).await?;
         let listener = match db.get_database_backend() {
             DbBackend::Postgres => {
-                let pool = db.get_postgres_connection_pool();
-                let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool)
+                // A connection of its own, outside the serving pool: a listener holds its connection for as long
+                // as it lives, and taking it from the pool would leave requests one connection short.
+                let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url)
                     .await
                     .map_err(|e| sea_orm::DbErr::Custom(format!("LISTEN connection failed: {e}")))?;
                 listener

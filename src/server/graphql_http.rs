@@ -69,6 +69,10 @@ pub async fn graphql_get(AxumState(state): AxumState<AppState>, request: Request
         Ok(request) => request,
         Err(refusal) => return refusal.render(media),
     };
+    let request = match resolve_persisted(&state, request, media).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal.render(media),
+    };
     if let Some(refusal) = refuse_unless_query(&request) {
         return refusal.render(media);
     }
@@ -176,7 +180,33 @@ pub async fn graphql_post(AxumState(state): AxumState<AppState>, request: Reques
         .detail("setting", "MAX_BATCH_OPERATIONS")
         .render(media);
     }
+    let batch = match batch {
+        BatchRequest::Single(request) => match resolve_persisted(&state, request, media).await {
+            Ok(request) => BatchRequest::Single(request),
+            Err(refusal) => return refusal.render(media),
+        },
+        BatchRequest::Batch(requests) => {
+            let mut resolved = Vec::with_capacity(requests.len());
+            for request in requests {
+                match resolve_persisted(&state, request, media).await {
+                    Ok(request) => resolved.push(request),
+                    Err(refusal) => return refusal.render(media),
+                }
+            }
+            BatchRequest::Batch(resolved)
+        }
+    };
     run(&state, &parts.headers, batch, media).await
+}
+
+/// Looks up (or registers) the document of a request that carries `extensions.persistedQuery`.
+async fn resolve_persisted(
+    state: &AppState,
+    request: async_graphql::Request,
+    media: MediaType,
+) -> Result<async_graphql::Request, Refusal> {
+    let limit = state.services.config.http.max_body_bytes;
+    state.persisted.resolve(&state.db, limit, request, media).await
 }
 
 /// What a request body holds, by its `Content-Type`.

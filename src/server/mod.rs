@@ -4,6 +4,7 @@
 
 pub mod graphql_http;
 pub mod layers;
+pub mod persisted;
 pub mod refusal;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
@@ -40,10 +41,14 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub services: Services,
     pub tokens: Arc<TokenService>,
+    /// Persisted queries (APQ): the database store's bound and the in-process cache in front of it.
+    pub persisted: Arc<persisted::PersistedQueries>,
 }
 
 /// Connects, migrates, and builds the application state.
 pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+    // A bad trusted-documents manifest stops start-up before anything connects.
+    let persisted = Arc::new(persisted::PersistedQueries::load(&config.http)?);
     // Schema changes and the first load happen on a connection of their own, closed before serving starts.
     let maintenance = db::connect_maintenance(&config.database).await?;
     migrate_up(&maintenance).await?;
@@ -64,8 +69,9 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     let metrics = Arc::new(Metrics::new()?);
     let db = db::connect(&config.database, &config.db, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
-    let realtime = crate::realtime::Hub::start(db.clone()).await?;
+    let realtime = crate::realtime::Hub::start(db.clone(), &config.database.url()).await?;
     Ok(AppState {
+        persisted,
         schema: graphql::build_schema_with(&config.limits),
         db,
         services: Services {

@@ -12,6 +12,7 @@ mod hostile;
 mod officials;
 mod ops;
 mod pagination;
+mod persisted;
 mod proposals;
 mod realtime;
 mod search_and_order;

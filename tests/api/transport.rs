@@ -626,7 +626,8 @@ async fn a_get_query_string_over_the_body_limit_is_414() {
 
 #[tokio::test]
 async fn introspection_keeps_selection_order_and_shows_no_ordering_probe() {
-    let app = TestApp::spawn().await;
+    // Introspection is off outside the embedded demo unless the setting turns it on.
+    let app = TestApp::spawn_with(|config| config.limits.introspection = true).await;
     let raw = post_raw(
         &app,
         None,
