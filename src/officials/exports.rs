@@ -394,9 +394,11 @@ where
             }
         }
     });
-    let stream = async_graphql::futures_util::stream::unfold(bytes_rx, |mut rx| async move {
+    // Fused: layers around the body (compression) may poll once more after the end, which a bare `unfold`
+    // answers with a panic.
+    let stream = futures_util::StreamExt::fuse(futures_util::stream::unfold(bytes_rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
-    });
+    }));
     attachment("text/csv; charset=utf-8", &name, Body::from_stream(stream))
 }
 
