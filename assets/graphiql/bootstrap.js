@@ -14,11 +14,11 @@
     // The token goes in the header editor, opened at start: {"Authorization": "Bearer <token>"}.
     isHeadersEditorEnabled: true,
     defaultEditorToolsVisibility: "headers",
-    defaultHeaders: '{\n  "Authorization": "Bearer "\n}',
     // A bearer token is a secret: never written to the browser's storage.
     shouldPersistHeaders: false,
-    defaultQuery: "# Log in with the mutation below, then paste the token into Headers.\n" +
-      "mutation {\n  login(username: \"admin\", password: \"\") {\n    token\n  }\n}\n",
+    defaultQuery: "# Log in with the mutation below, then put the token in Headers as\n" +
+      "# {\"Authorization\": \"Bearer <token>\"} and ask { me { authenticated role } }.\n" +
+      "mutation {\n  login(username: \"\", password: \"\") {\n    token\n    expiresAt\n  }\n}\n",
   });
   ReactDOM.createRoot(root).render(element);
 })();
