@@ -2,6 +2,7 @@
 //! `GET /graphql`, `/healthz`, `/readyz`, `/metrics`. Authentication happens here, once per request, before the
 //! GraphQL layer sees it; everything below gets a [`Viewer`].
 
+pub mod graphiql;
 pub mod graphql_http;
 pub mod layers;
 pub mod persisted;
@@ -13,12 +14,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql_http::graphql_get).post(graphql_http::graphql_post),
         )
+        .route("/graphiql/{file}", get(graphiql::asset_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -188,13 +189,8 @@ async fn track(AxumState(state): AxumState<AppState>, request: Request, next: Ne
     response
 }
 
-pub(crate) async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("hoi-ccb GraphQL")
-            .finish(),
-    )
+pub(crate) async fn graphiql() -> Response {
+    graphiql::page()
 }
 
 async fn readyz(AxumState(state): AxumState<AppState>) -> impl IntoResponse {

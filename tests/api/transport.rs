@@ -936,3 +936,80 @@ async fn a_request_within_the_time_limit_completes_and_one_past_it_is_503_retrya
     assert_eq!(body["errors"][0]["extensions"]["retryable"], true, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["limit"], 1, "{body}");
 }
+
+/// The `src` and `href` URLs a GraphiQL page loads.
+fn loaded_urls(html: &str) -> Vec<String> {
+    html.split(['"', '\''])
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with('/') || s.contains("://"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn graphiql_page_loads_only_assets_of_this_server_under_a_self_only_policy() {
+    let app = TestApp::spawn().await;
+    let response = get(&app, &[], Some("text/html")).await;
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("ASCII policy")
+        .to_owned();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    assert!(!csp.contains("unsafe-eval") && !csp.contains("http"), "{csp}");
+    let html = response.text().await.expect("page");
+    assert!(!html.contains("://"), "the page names another host: {html}");
+    assert!(!html.contains("<script>"), "the page has an inline script: {html}");
+    let urls = loaded_urls(&html);
+    assert_eq!(urls.len(), 5, "{urls:?}");
+    assert!(urls.iter().all(|u| u.starts_with("/graphiql/")), "{urls:?}");
+    assert!(urls.iter().any(|u| u.contains("graphiql-3.8.3.min.js")), "{urls:?}");
+    assert!(
+        urls.iter().any(|u| u.contains("react-dom-18.3.1.production.min.js")),
+        "{urls:?}"
+    );
+}
+
+#[tokio::test]
+async fn graphiql_assets_are_served_from_the_binary_with_their_types_and_a_year_of_caching() {
+    let app = TestApp::spawn().await;
+    let html = get(&app, &[], Some("text/html")).await.text().await.expect("page");
+    let vendored = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/graphiql");
+    for url in loaded_urls(&html) {
+        let response = app
+            .client
+            .get(format!("{}{url}", app.base_url))
+            .send()
+            .await
+            .expect("GET asset");
+        assert_eq!(response.status(), 200, "{url}");
+        let headers = response.headers().clone();
+        let expected_type = if url.ends_with(".css") {
+            "text/css; charset=utf-8"
+        } else {
+            "text/javascript; charset=utf-8"
+        };
+        assert_eq!(headers["content-type"], expected_type, "{url}");
+        assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable", "{url}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
+        let body = response.bytes().await.expect("asset body");
+        let file = url.trim_start_matches("/graphiql/");
+        let on_disk = if file.starts_with("bootstrap-") {
+            "bootstrap.js"
+        } else {
+            file
+        };
+        let expected = std::fs::read(vendored.join(on_disk)).expect("vendored file");
+        assert!(body == expected, "{url} differs from assets/graphiql/{on_disk}");
+    }
+
+    let missing = app
+        .client
+        .get(format!("{}/graphiql/graphiql-0.0.1.min.js", app.base_url))
+        .send()
+        .await
+        .expect("GET unknown asset");
+    assert_eq!(missing.status(), 404);
+}
