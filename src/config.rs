@@ -94,6 +94,9 @@ pub struct Realtime {
     pub ws_init_timeout: std::time::Duration,
     /// How often an open socket's session is checked again (logout, disabled account, changed password).
     pub ws_session_recheck: std::time::Duration,
+    /// How often the change log is read when no notification woke the reader: the bound on how late a change
+    /// written by another process (whose notification was lost) reaches subscribers.
+    pub change_poll: std::time::Duration,
 }
 
 impl Default for Realtime {
@@ -105,6 +108,7 @@ impl Default for Realtime {
             ws_max_subscriptions: 20,
             ws_init_timeout: std::time::Duration::from_secs(10),
             ws_session_recheck: std::time::Duration::from_secs(15),
+            change_poll: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -131,6 +135,7 @@ impl Realtime {
                 d.ws_init_timeout.as_secs() as i64,
             )? as u64),
             ws_session_recheck: d.ws_session_recheck,
+            change_poll: d.change_poll,
         })
     }
 }

@@ -20,7 +20,6 @@ use tokio::sync::{Notify, broadcast};
 pub use changes::ChangeRow;
 
 /// How often the hub looks at the log without being woken.
-const POLL: Duration = Duration::from_secs(2);
 /// Changes buffered per subscriber; a subscriber that falls further behind skips ahead (and is told so in the
 /// log: it can resume with `changes(after:)`).
 const BUFFER: usize = 1024;
@@ -56,7 +55,8 @@ impl Drop for SocketPermit {
 
 impl Hub {
     /// Starts the hub's reader for `db` (whose URL is `url`). It stops by itself once the hub is dropped.
-    pub async fn start(db: DatabaseConnection, url: &str) -> Result<Self, sea_orm::DbErr> {
+    /// `poll` bounds how late a change written by another process is noticed when no notification arrives.
+    pub async fn start(db: DatabaseConnection, url: &str, poll: Duration) -> Result<Self, sea_orm::DbErr> {
         let (sender, _) = broadcast::channel(BUFFER);
         let inner = Arc::new(Inner {
             sender,
@@ -78,7 +78,7 @@ impl Hub {
             }
             _ => None,
         };
-        tokio::spawn(run(Arc::downgrade(&inner), db, last, listener));
+        tokio::spawn(run(Arc::downgrade(&inner), db, last, listener, poll));
         Ok(Self { inner })
     }
 
@@ -101,6 +101,7 @@ async fn run(
     db: DatabaseConnection,
     mut last: i64,
     mut listener: Option<sea_orm::sqlx::postgres::PgListener>,
+    poll: Duration,
 ) {
     loop {
         let woken = async {
@@ -109,7 +110,7 @@ async fn run(
                     if let Err(e) = l.recv().await {
                         // PgListener reconnects by itself on the next recv; the poll covers the gap.
                         tracing::warn!(error = %e, "change listener lost its connection");
-                        tokio::time::sleep(POLL).await;
+                        tokio::time::sleep(poll).await;
                     }
                 }
                 None => WAKE.notified().await,
@@ -117,7 +118,7 @@ async fn run(
         };
         tokio::select! {
             _ = woken => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(poll) => {}
         }
         let Some(inner) = hub.upgrade() else {
             return;

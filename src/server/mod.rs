@@ -69,7 +69,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     let metrics = Arc::new(Metrics::new()?);
     let db = db::connect(&config.database, &config.db, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
-    let realtime = crate::realtime::Hub::start(db.clone(), &config.database.url()).await?;
+    let realtime = crate::realtime::Hub::start(db.clone(), &config.database.url(), config.realtime.change_poll).await?;
     Ok(AppState {
         persisted,
         schema: graphql::build_schema_with(&config.limits),
