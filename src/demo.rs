@@ -659,7 +659,6 @@ pub async fn seed(db: &DatabaseConnection) -> Result<Summary, DbErr> {
         "left_reason",
     ];
     let mut member_rows = Inserter::new("members", &member_columns);
-    let mut token_rows = Inserter::new("member_tokens", &["token", "member_id"]);
     // (member id, base id, chapter id, full name) of active members, for individual awards.
     let mut active_members: Vec<(i64, i64, i64, String)> = Vec::with_capacity(ACTIVE_MEMBERS);
     let mut next_id = 1i64;
@@ -749,16 +748,12 @@ pub async fn seed(db: &DatabaseConnection) -> Result<Summary, DbErr> {
                 opt_d(left_on),
                 opt_s((status == "REMOVED").then(|| "Tự nguyện xin ra khỏi Hội".to_owned())),
             ]);
-            for token in text::tokens(&full) {
-                token_rows.row(vec![s(&token), id.into()]);
-            }
             if status == "ACTIVE" {
                 active_members.push((id, *base_id, chapter.id, full));
             }
         }
     }
     member_rows.run(&txn).await?;
-    token_rows.run(&txn).await?;
 
     let awards = seed_awards(&txn, &mut rng, &bases, &chapters, &active_members, created).await?;
 
@@ -1073,4 +1068,275 @@ async fn seed_awards<C: ConnectionTrait>(
     }
     rows.run(db).await?;
     Ok((next_id - 1) as usize)
+}
+
+/// The 34 provinces and centrally governed cities since 1 July 2025, after Quảng Ninh (the demo province):
+/// (code, name). Codes are the prefixes of their bases' and chapters' codes.
+const OTHER_PROVINCES: [(&str, &str); 33] = [
+    ("HN", "Hà Nội"),
+    ("HCM", "Hồ Chí Minh"),
+    ("HP", "Hải Phòng"),
+    ("DNG", "Đà Nẵng"),
+    ("CT", "Cần Thơ"),
+    ("HUE", "Huế"),
+    ("LCH", "Lai Châu"),
+    ("DB", "Điện Biên"),
+    ("SL", "Sơn La"),
+    ("LS", "Lạng Sơn"),
+    ("TH", "Thanh Hóa"),
+    ("NA", "Nghệ An"),
+    ("HT", "Hà Tĩnh"),
+    ("CB", "Cao Bằng"),
+    ("TQ", "Tuyên Quang"),
+    ("LCA", "Lào Cai"),
+    ("TN", "Thái Nguyên"),
+    ("PT", "Phú Thọ"),
+    ("BN", "Bắc Ninh"),
+    ("HY", "Hưng Yên"),
+    ("NB", "Ninh Bình"),
+    ("QT", "Quảng Trị"),
+    ("QNG", "Quảng Ngãi"),
+    ("GL", "Gia Lai"),
+    ("KH", "Khánh Hòa"),
+    ("LD", "Lâm Đồng"),
+    ("DL", "Đắk Lắk"),
+    ("DN", "Đồng Nai"),
+    ("TNI", "Tây Ninh"),
+    ("VL", "Vĩnh Long"),
+    ("DT", "Đồng Tháp"),
+    ("CM", "Cà Mau"),
+    ("AG", "An Giang"),
+];
+
+/// How much of the country `seed-demo` fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    /// One province, Quảng Ninh: 263 bases, 1,802 chapters, 56,601 members.
+    Province,
+    /// All 34 provinces (about 1.9 million members): the load-test set.
+    National,
+}
+
+/// Seeds the demo province, then, at national scale, 33 more provinces shaped like it.
+pub async fn seed_scale(db: &DatabaseConnection, scale: Scale) -> Result<Summary, DbErr> {
+    let province = seed(db).await?;
+    if scale == Scale::Province {
+        return Ok(province);
+    }
+    let txn = db.begin().await?;
+    let created: DateTime<Utc> = Utc.with_ymd_and_hms(2024, 12, 1, 0, 0, 0).single().unwrap_or_default();
+    let span = Span {
+        bases: province.bases as i64,
+        chapters: province.chapters as i64,
+        members: province.members as i64,
+        awards: max_id(&txn, "awards").await?,
+    };
+    for (i, (code, name)) in OTHER_PROVINCES.iter().enumerate() {
+        replicate_province(&txn, &span, (i + 2) as i64, code, name, created).await?;
+    }
+    if txn.get_database_backend() == DbBackend::Postgres {
+        for table in ["provinces", "bases", "chapters", "members", "awards"] {
+            txn.execute_unprepared(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            ))
+            .await?;
+        }
+        txn.execute_unprepared("ANALYZE").await?;
+    }
+    txn.commit().await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    let copies = OTHER_PROVINCES.len() + 1;
+    Ok(Summary {
+        provinces: copies,
+        bases: province.bases * copies,
+        chapters: province.chapters * copies,
+        members: province.members * copies,
+        awards: span.awards as usize * copies,
+    })
+}
+
+/// The id ranges of the demo province's rows (ids 1..=n in each table).
+struct Span {
+    bases: i64,
+    chapters: i64,
+    members: i64,
+    awards: i64,
+}
+
+async fn max_id<C: ConnectionTrait>(db: &C, table: &str) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Sql::new(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}")).build(db.get_database_backend()))
+        .await?;
+    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+}
+
+/// `INSERT INTO table (c, …) SELECT expr, …`: every column of `E` copied from alias `m` unless `expr` gives
+/// another expression for it (which may bind values into `sql`).
+fn copy_columns<E: sea_orm::EntityTrait>(sql: &mut Sql, expr: impl Fn(&str, &mut Sql) -> bool) {
+    use sea_orm::{IdenStatic, Iterable};
+    let table = E::default();
+    let columns: Vec<&str> = E::Column::iter().map(|c| c.as_str()).collect();
+    sql.push(&format!(
+        "INSERT INTO {} ({}) SELECT ",
+        table.table_name(),
+        columns.join(", ")
+    ));
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        if !expr(column, sql) {
+            sql.push(&format!("m.{column}"));
+        }
+    }
+}
+
+/// Writes province `id` as a copy of the demo province's tree, members and awards: every id moved past the
+/// earlier copies, codes under the province's own prefix, place names rewritten, and each member given the
+/// name (and sex) of another member of the demo province by a fixed permutation, so that every province has
+/// the demo's name distribution but not its exact roster.
+async fn replicate_province<C: ConnectionTrait>(
+    db: &C,
+    span: &Span,
+    id: i64,
+    code: &str,
+    name: &str,
+    created: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use entity::{award, base, chapter, member};
+    let backend = db.get_database_backend();
+    let copy = id - 1;
+    let (base_off, chapter_off, member_off, award_off) = (
+        copy * span.bases,
+        copy * span.chapters,
+        copy * span.members,
+        copy * span.awards,
+    );
+    let folded_name = text::fold(name);
+
+    let mut provinces = Inserter::new(
+        "provinces",
+        &["id", "code", "name", "name_search", "sort_key", "created_at"],
+    );
+    provinces.row(vec![
+        id.into(),
+        s(code),
+        s(name),
+        s(&folded_name),
+        s(&text::sort_key(&[name])),
+        created.into(),
+    ]);
+    provinces.run(db).await?;
+
+    let unit = |off: i64| {
+        move |column: &str, sql: &mut Sql| {
+            match column {
+                "id" => sql.push("m.id + ").bind(off),
+                "province_id" => sql.bind(id),
+                "base_id" => sql.push("m.base_id + ").bind(base_off),
+                "code" => sql.bind(code.to_owned()).push(" || substr(m.code, 3)"),
+                _ => return false,
+            };
+            true
+        }
+    };
+    let mut bases = Sql::new("");
+    copy_columns::<base::Entity>(&mut bases, unit(base_off));
+    bases.push(" FROM bases m WHERE m.province_id = 1");
+    db.execute_raw(bases.build(backend)).await?;
+    let mut chapters = Sql::new("");
+    copy_columns::<chapter::Entity>(&mut chapters, unit(chapter_off));
+    chapters.push(" FROM chapters m WHERE m.province_id = 1");
+    db.execute_raw(chapters.build(backend)).await?;
+
+    // A multiplier coprime with the member count makes `(i * p + id) mod n` a permutation of the members.
+    let n = span.members.max(1);
+    let p = [7_919i64, 7_927, 7_933, 7_937, 7_949, 7_951]
+        .into_iter()
+        .find(|p| gcd(*p, n) == 1)
+        .unwrap_or(1);
+    let mut members = Sql::new("");
+    copy_columns::<member::Entity>(&mut members, |column, sql| {
+        match column {
+            "id" => sql.push("m.id + ").bind(member_off),
+            "province_id" => sql.bind(id),
+            "base_id" => sql.push("m.base_id + ").bind(base_off),
+            "chapter_id" => sql.push("m.chapter_id + ").bind(chapter_off),
+            "family_name" | "middle_name" | "given_name" | "search_name" | "sort_key" | "sex" => {
+                sql.push(&format!("n.{column}"))
+            }
+            "card_number" => sql
+                .bind(code.to_owned())
+                .push(" || '-' || CAST(m.id + ")
+                .bind(member_off)
+                .push(" AS TEXT)"),
+            "address" => sql
+                .push("replace(m.address, 'Quảng Ninh', ")
+                .bind(name.to_owned())
+                .push(")"),
+            _ => return false,
+        };
+        true
+    });
+    members
+        .push(" FROM members m JOIN members n ON n.id = ((m.id * ")
+        .bind(p)
+        .push(" + ")
+        .bind(id)
+        .push(") % ")
+        .bind(n)
+        .push(") + 1 WHERE m.province_id = 1");
+    db.execute_raw(members.build(backend)).await?;
+
+    let mut awards = Sql::new("");
+    copy_columns::<award::Entity>(&mut awards, |column, sql| {
+        match column {
+            "id" => sql.push("m.id + ").bind(award_off),
+            "province_id" => sql.bind(id),
+            "base_id" => sql.push("m.base_id + ").bind(base_off),
+            "chapter_id" => sql.push("m.chapter_id + ").bind(chapter_off),
+            "member_id" => sql.push("m.member_id + ").bind(member_off),
+            "recipient_id" => sql
+                .push("CASE m.recipient_type WHEN 'PROVINCE' THEN ")
+                .bind(id)
+                .push(" WHEN 'BASE' THEN m.recipient_id + ")
+                .bind(base_off)
+                .push(" WHEN 'CHAPTER' THEN m.recipient_id + ")
+                .bind(chapter_off)
+                .push(" ELSE m.recipient_id + ")
+                .bind(member_off)
+                .push(" END"),
+            "recipient_name" => sql
+                .push(
+                    "CASE WHEN m.recipient_type = 'MEMBER' THEN (SELECT CASE WHEN x.middle_name = '' \
+                     THEN x.family_name || ' ' || x.given_name \
+                     ELSE x.family_name || ' ' || x.middle_name || ' ' || x.given_name END \
+                     FROM members x WHERE x.id = m.member_id + ",
+                )
+                .bind(member_off)
+                .push(") ELSE replace(m.recipient_name, 'Quảng Ninh', ")
+                .bind(name.to_owned())
+                .push(") END"),
+            "granting_body" | "event" | "citation" => sql
+                .push(&format!("replace(m.{column}, 'Quảng Ninh', "))
+                .bind(name.to_owned())
+                .push(")"),
+            "granting_body_key" => sql
+                .push("replace(m.granting_body_key, 'quang ninh', ")
+                .bind(folded_name.clone())
+                .push(")"),
+            "decision_number" => sql.push("m.decision_number || '/' || ").bind(code.to_owned()),
+            _ => return false,
+        };
+        true
+    });
+    awards.push(" FROM awards m WHERE m.province_id = 1");
+    db.execute_raw(awards.build(backend)).await?;
+    Ok(())
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a.abs() } else { gcd(b, a % b) }
 }

@@ -31,7 +31,12 @@ enum Command {
         action: MigrateAction,
     },
     /// Migrate, then load the demo data set into an empty database (any DATABASE_URL)
-    SeedDemo,
+    SeedDemo {
+        /// `province`: Quảng Ninh alone (about 56,600 members); `national`: 34 provinces shaped like it (about
+        /// 1.9 million members), for load tests
+        #[arg(long, value_enum, default_value_t = demo::Scale::Province)]
+        scale: demo::Scale,
+    },
     /// Write the GraphQL schema (SDL) to stdout
     PrintSchema,
     /// Take a consistent copy of the SQLite database, while the server may be writing (PostgreSQL: use pg_dump)
@@ -113,11 +118,11 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 }
             }
         }
-        Command::SeedDemo => {
+        Command::SeedDemo { scale } => {
             let config = Config::from_env()?;
             let conn = db::connect_maintenance(&config.database).await?;
             server::migrate_up(&conn).await?;
-            let summary = demo::seed(&conn).await?;
+            let summary = demo::seed_scale(&conn, scale).await?;
             println!("seeded: {summary:?}");
         }
         Command::CreateAdmin { username } => {

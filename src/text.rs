@@ -36,18 +36,6 @@ pub fn fold(input: &str) -> String {
     out
 }
 
-/// The distinct words of a folded text, the units that member search matches by prefix.
-pub fn tokens(input: &str) -> Vec<String> {
-    let mut words: Vec<String> = fold(input)
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect();
-    words.sort();
-    words.dedup();
-    words
-}
-
 /// The Vietnamese alphabet with the Latin letters it lacks (f, j, w, z) in their Latin places.
 const ALPHABET: [&str; 33] = [
     "a", "ă", "â", "b", "c", "d", "đ", "e", "ê", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "ô", "ơ", "p", "q",

@@ -14,6 +14,7 @@ mod m20261126_000005_sessions_and_changes;
 mod m20261126_000006_proposals;
 mod m20261126_000006_yearly_ratings;
 mod m20261126_000008_login_throttle;
+mod m20261126_000009_search_index;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_proposals::Migration),
             Box::new(m20261126_000006_yearly_ratings::Migration),
             Box::new(m20261126_000008_login_throttle::Migration),
+            Box::new(m20261126_000009_search_index::Migration),
         ]
     }
 }

@@ -68,9 +68,19 @@ macro_rules! connection {
                 }
             }
 
-            /// How many items the whole list holds (within the viewer's scope), not just this page.
+            /// How many items the whole list holds (within the viewer's scope), not just this page. Exact, except
+            /// for a member search matching more than 10,000 members: counting stops there, the answer is
+            /// 10,000 and `totalCountIsExact` is false ("at least 10,000").
             async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> Result<i64, crate::error::AppError> {
-                self.0.total(&crate::graphql::state(ctx).db).await
+                Ok(self.0.count(&crate::graphql::state(ctx).db).await?.value)
+            }
+
+            /// False when `totalCount` is a lower bound because counting stopped at its limit.
+            async fn total_count_is_exact(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> Result<bool, crate::error::AppError> {
+                Ok(self.0.count(&crate::graphql::state(ctx).db).await?.exact)
             }
         }
 

@@ -151,6 +151,7 @@ pub async fn history(
             has_next: false,
             has_previous: false,
             total: crate::store::page::Total::Known(0),
+            counted: Default::default(),
         }
     } else {
         load(ctx, HistoryOf(target.0, target.1, args))

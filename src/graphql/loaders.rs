@@ -150,15 +150,11 @@ child_key!(BasesOf, UnitFilter, entity::base::Model, "province_id", |_s, a| {
 child_key!(ChaptersOf, UnitFilter, entity::chapter::Model, "base_id", |_s, a| {
     tree::chapters(&a.filter, a.order)
 });
-child_key!(
-    MembersOfChapter,
-    MemberFilter,
-    entity::member::Model,
-    "chapter_id",
-    |s, a| members::list(&a.filter, &s.scope.members, a.order)
-);
-child_key!(MembersOfBase, MemberFilter, entity::member::Model, "base_id", |s, a| {
-    members::list(&a.filter, &s.scope.members, a.order)
+child_key!(MembersOfChapter, MemberFilter, members::Listed, "chapter_id", |s, a| {
+    members::list(&a.filter, &s.scope.members, a.order, s.db.get_database_backend())
+});
+child_key!(MembersOfBase, MemberFilter, members::Listed, "base_id", |s, a| {
+    members::list(&a.filter, &s.scope.members, a.order, s.db.get_database_backend())
 });
 
 /// Awards received by a node itself.

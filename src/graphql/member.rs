@@ -53,7 +53,8 @@ pub enum WarInvalidStatus {
     SickSoldier,
 }
 
-/// Orderings of members.
+/// Orderings of members. Without `orderBy`, a search is in `BEST_MATCH` order and any other list in `NAME`
+/// order.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MemberOrder {
     /// Vietnamese roster order: given name, then family name, then middle name ("Đ" after every "D").
@@ -63,15 +64,23 @@ pub enum MemberOrder {
     /// Order of registration.
     Id,
     IdDesc,
+    /// For a search: first the members whose name holds every search word as a whole word ("an" finds "An"
+    /// before "Anh"), then the rest, each group in roster order. A search of `Query.members` that matches
+    /// more than 10,000 members is too broad to rank and comes back in roster order (its cursors are `NAME`
+    /// cursors). Without a search, the same as `NAME`.
+    BestMatch,
 }
 
 impl MemberOrder {
-    pub fn order(self) -> crate::store::page::Order {
-        match self {
-            Self::Name => store::BY_NAME,
-            Self::NameDesc => store::BY_NAME_DESC,
-            Self::Id => store::BY_ID,
-            Self::IdDesc => store::BY_ID_DESC,
+    /// The ordering of a list: `orderBy` if given, else best match for a search and roster order otherwise.
+    pub fn resolve(order_by: Option<Self>, filter: &MemberFilter) -> crate::store::page::Order {
+        let searching = !filter.search_words.is_empty();
+        match order_by {
+            None | Some(Self::BestMatch) if searching => store::BEST_MATCH,
+            None | Some(Self::BestMatch) | Some(Self::Name) => store::BY_NAME,
+            Some(Self::NameDesc) => store::BY_NAME_DESC,
+            Some(Self::Id) => store::BY_ID,
+            Some(Self::IdDesc) => store::BY_ID_DESC,
         }
     }
 }
@@ -160,6 +169,12 @@ pub struct Member(pub entity::member::Model);
 impl From<entity::member::Model> for Member {
     fn from(m: entity::member::Model) -> Self {
         Self(m)
+    }
+}
+
+impl From<store::Listed> for Member {
+    fn from(row: store::Listed) -> Self {
+        Self(row.member)
     }
 }
 
@@ -337,7 +352,7 @@ impl Member {
     }
 }
 
-connection!(MemberConnection, MemberEdge, Member, entity::member::Model, "members");
+connection!(MemberConnection, MemberEdge, Member, store::Listed, "members");
 
 #[derive(Default)]
 pub struct MemberQuery;
@@ -350,17 +365,37 @@ impl MemberQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<MemberFilterInput>,
-        #[graphql(default)] order_by: MemberOrder,
+        order_by: Option<MemberOrder>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<MemberConnection> {
-        let order = order_by.order();
-        let w = window(&order, first, after, last, before)?;
         let st = state(ctx);
-        let query = store::list(&filter.unwrap_or_default().parse()?, &st.scope.members, order);
-        Ok(MemberConnection(query.page(&st.db, &w).await?))
+        let backend = st.db.get_database_backend();
+        let filter = filter.unwrap_or_default().parse()?;
+        let mut order = MemberOrder::resolve(order_by, &filter);
+        // Ranking reads every match; past the count's bound the search is too broad to rank, and the page is
+        // cut in roster order, which the roster index answers without reading every match.
+        let mut count = None;
+        if order == store::BEST_MATCH {
+            let counted = store::list(&filter, &st.scope.members, store::BY_NAME, backend)
+                .count(&st.db)
+                .await?;
+            if !counted.exact {
+                order = store::BY_NAME;
+            }
+            count = Some(counted);
+        }
+        let w = window(&order, first, after, last, before)?;
+        let page = store::list(&filter, &st.scope.members, order, backend)
+            .page(&st.db, &w)
+            .await?;
+        if let Some(counted) = count {
+            // The page's own count is the one just run; `totalCount` need not run it again.
+            let _ = page.counted.set(counted);
+        }
+        Ok(MemberConnection(page))
     }
 }
 
@@ -393,13 +428,13 @@ pub async fn warm_member_units(
 }
 
 impl crate::graphql::connection::Prefetch for Member {
-    type Row = entity::member::Model;
+    type Row = store::Listed;
 
     async fn prefetch(
         ctx: &Context<'_>,
         rows: &[Self::Row],
         selection: &async_graphql::Lookahead<'_>,
     ) -> AppResult<()> {
-        warm_member_units(ctx, &rows.iter().collect::<Vec<_>>(), selection).await
+        warm_member_units(ctx, &rows.iter().map(|r| &r.member).collect::<Vec<_>>(), selection).await
     }
 }

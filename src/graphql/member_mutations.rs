@@ -297,26 +297,19 @@ async fn pending_transfer(txn: &DatabaseTransaction, member_id: i64) -> AppResul
         .await?)
 }
 
-/// Writes a new roster record over a member, with the derived search and sort columns and tokens.
+/// Writes a new roster record over a member, with the derived search and sort columns (the search index
+/// follows `search_name` by itself).
 async fn write_roster(
     txn: &DatabaseTransaction,
     current: &member::Model,
     expected: i32,
     data: MemberData,
 ) -> AppResult<member::Model> {
-    let full = data.full_name();
-    let names_changed = data.family_name != current.family_name
-        || data.middle_name != current.middle_name
-        || data.given_name != current.given_name;
     let changes = member::ActiveModel {
         updated_at: Set(now()),
         ..data.into_roster()
     };
-    let updated = update_member(txn, current.id, expected, changes).await?;
-    if names_changed {
-        write::replace_tokens(txn, updated.id, &full).await?;
-    }
-    Ok(updated)
+    update_member(txn, current.id, expected, changes).await
 }
 
 /// Moves a member (and the ancestor ids of the member's awards) to a chapter.

@@ -370,20 +370,15 @@ impl Base {
         &self,
         ctx: &Context<'_>,
         filter: Option<MemberFilterInput>,
-        #[graphql(default)] order_by: MemberOrder,
+        order_by: Option<MemberOrder>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<MemberConnection> {
-        let args = list_args(
-            filter.unwrap_or_default().parse()?,
-            order_by.order(),
-            first,
-            after,
-            last,
-            before,
-        )?;
+        let filter = filter.unwrap_or_default().parse()?;
+        let order = MemberOrder::resolve(order_by, &filter);
+        let args = list_args(filter, order, first, after, last, before)?;
         Ok(MemberConnection(page_of(ctx, MembersOfBase(self.0.id, args)).await?))
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
@@ -480,20 +475,15 @@ impl Chapter {
         &self,
         ctx: &Context<'_>,
         filter: Option<MemberFilterInput>,
-        #[graphql(default)] order_by: MemberOrder,
+        order_by: Option<MemberOrder>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<MemberConnection> {
-        let args = list_args(
-            filter.unwrap_or_default().parse()?,
-            order_by.order(),
-            first,
-            after,
-            last,
-            before,
-        )?;
+        let filter = filter.unwrap_or_default().parse()?;
+        let order = MemberOrder::resolve(order_by, &filter);
+        let args = list_args(filter, order, first, after, last, before)?;
         Ok(MemberConnection(page_of(ctx, MembersOfChapter(self.0.id, args)).await?))
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {

@@ -871,19 +871,12 @@ pub async fn apply(db: &DatabaseConnection, actor: &Principal, plan: &Plan) -> A
                 audit::record(&txn, actor, event).await?;
             }
             Action::Update { current, data } => {
-                let full = data.full_name();
-                let names_changed = data.family_name != current.family_name
-                    || data.middle_name != current.middle_name
-                    || data.given_name != current.given_name;
                 let changes = member::ActiveModel {
                     updated_at: sea_orm::ActiveValue::Set(Utc::now()),
                     ..data.clone().into_roster()
                 };
                 let updated =
                     crate::graphql::mutation::update_member(&txn, current.id, current.version, changes).await?;
-                if names_changed {
-                    write::replace_tokens(&txn, updated.id, &full).await?;
-                }
                 let (before, after) = audit::diff(Some(current.as_ref()), Some(&updated));
                 let event = Event {
                     action: "UPDATE_MEMBER",

@@ -1,7 +1,7 @@
-//! Reads of members: filters, diacritic-insensitive search through the `member_tokens` index, orderings.
+//! Reads of members: filters, diacritic-insensitive search through the full-text index, orderings.
 
 use entity::member::{MemberStatus, MemberType, Sex};
-use sea_orm::ActiveEnum;
+use sea_orm::{ActiveEnum, DbBackend};
 
 use crate::auth::policy::Subtree;
 use crate::sql::{Filter, Sql};
@@ -27,6 +27,14 @@ pub const BY_ID_DESC: Order = Order {
     tag: "member:ID_DESC",
     columns: &[("id", false)],
     descending: true,
+};
+
+/// Best match first: members whose name holds every search word as a whole word ("an" is the name's "An",
+/// not the start of "Anh"), then those where some word is only a prefix; roster order within each.
+pub const BEST_MATCH: Order = Order {
+    tag: "member:BEST_MATCH",
+    columns: &[("match_tier", false), ("sort_key", true), ("id", false)],
+    descending: false,
 };
 
 /// The most words a search may have; more are refused rather than turned into a huge statement.
@@ -58,19 +66,13 @@ impl MemberFilter {
             .collect()
     }
 
-    pub fn to_filter(&self, scope: &Subtree) -> Filter {
+    pub fn to_filter(&self, scope: &Subtree, backend: DbBackend) -> Filter {
         let mut filter = Filter::default();
         if let Some(cond) = scope.members_condition() {
             filter.and(cond);
         }
-        for word in &self.search_words {
-            // A prefix range on the token primary key: an index seek, whatever the collation.
-            let mut cond = Sql::new("t.id IN (SELECT k.member_id FROM member_tokens k WHERE k.token >= ");
-            cond.bind(word.clone())
-                .push(" AND k.token < ")
-                .bind(format!("{word}{{"))
-                .push(")");
-            filter.and(cond);
+        if !self.search_words.is_empty() {
+            filter.and(search_condition(&self.search_words, Match::Prefix, backend));
         }
         if let Some(statuses) = &self.statuses {
             let mut cond = Sql::new("t.status IN ");
@@ -117,8 +119,109 @@ impl MemberFilter {
     }
 }
 
-pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order) -> ListQuery {
-    ListQuery::new("members", filter.to_filter(scope), order)
+/// Where the count of a search's matches stops: past it, `totalCount` answers "at least this many".
+pub const SEARCH_COUNT_LIMIT: i64 = 10_000;
+
+pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBackend) -> ListQuery {
+    let mut query = ListQuery::new("members", filter.to_filter(scope, backend), order);
+    if !filter.search_words.is_empty() {
+        query.count_limit = Some(SEARCH_COUNT_LIMIT);
+    }
+    if order == BEST_MATCH {
+        query.source = Some(ranked_members(&filter.search_words));
+    }
+    query
+}
+
+/// The members with their `match_tier` for [`BEST_MATCH`]: 0 when every word is a whole word of the folded
+/// name, else 1. Computed on the rows the search index found, so it costs what the matches cost; the words
+/// are letters and digits only, so they hold no `LIKE` wildcard.
+fn ranked_members(words: &[String]) -> Sql {
+    let mut sql = Sql::new("(SELECT m.*, CAST(");
+    if words.is_empty() {
+        sql.push("0");
+    } else {
+        sql.push("CASE WHEN ");
+        for (i, word) in words.iter().enumerate() {
+            if i > 0 {
+                sql.push(" AND ");
+            }
+            sql.push("(' ' || m.search_name || ' ') LIKE ")
+                .bind(format!("% {word} %"));
+        }
+        sql.push(" THEN 0 ELSE 1 END");
+    }
+    sql.push(" AS BIGINT) AS match_tier FROM members m)");
+    sql
+}
+
+/// A member as a list returns it, with how well it met the search under [`BEST_MATCH`] (0 otherwise).
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub member: entity::member::Model,
+    pub match_tier: i64,
+}
+
+impl sea_orm::FromQueryResult for Listed {
+    fn from_query_result(row: &sea_orm::QueryResult, prefix: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            member: entity::member::Model::from_query_result(row, prefix)?,
+            // Only ranked lists select the column.
+            match_tier: row.try_get(prefix, "match_tier").unwrap_or(0),
+        })
+    }
+}
+
+impl crate::store::page::Row for Listed {
+    fn key(&self, order: &Order) -> Vec<crate::ids::KeyValue> {
+        let mut key = self.member.key(order);
+        for ((column, _), value) in order.columns.iter().zip(key.iter_mut()) {
+            if *column == "match_tier" {
+                *value = crate::ids::KeyValue::Int(self.match_tier);
+            }
+        }
+        key
+    }
+}
+
+/// How a search word must meet a word of the name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Match {
+    /// The word begins a word of the name: "ngu" finds "Nguyễn".
+    Prefix,
+    /// The word is a whole word of the name.
+    Whole,
+}
+
+/// "Every search word meets a word of the member's name", answered by the full-text index over
+/// `members.search_name` (migration 000009): a GIN index on PostgreSQL, an FTS5 table on SQLite. The words are
+/// folded (letters and digits only), so they cannot carry the query languages' operators; they are still bound,
+/// never spliced.
+pub fn search_condition(words: &[String], how: Match, backend: DbBackend) -> Sql {
+    match backend {
+        DbBackend::Postgres => {
+            let suffix = if how == Match::Prefix { ":*" } else { "" };
+            let query = words
+                .iter()
+                .map(|w| format!("{w}{suffix}"))
+                .collect::<Vec<_>>()
+                .join(" & ");
+            let mut cond = Sql::new("to_tsvector('simple', t.search_name) @@ to_tsquery('simple', ");
+            cond.bind(query).push(")");
+            cond
+        }
+        _ => {
+            let suffix = if how == Match::Prefix { "*" } else { "" };
+            let query = words
+                .iter()
+                .map(|w| format!("\"{w}\"{suffix}"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let mut cond = Sql::new("t.id IN (SELECT rowid FROM member_search WHERE member_search MATCH ");
+            cond.bind(query).push(")");
+            cond
+        }
+    }
 }
 
 /// Which units above a member a read asks for, to be joined into the statement that loads the member.

@@ -129,6 +129,8 @@ pub struct Page<M> {
     pub has_next: bool,
     pub has_previous: bool,
     pub total: Total,
+    /// The count once run, shared by `totalCount` and `totalCountIsExact`.
+    pub counted: std::sync::Arc<tokio::sync::OnceCell<Count>>,
 }
 
 /// The total of a page's list: known from the page's own statement, or a count run only if asked for.
@@ -136,6 +138,45 @@ pub struct Page<M> {
 pub enum Total {
     Known(i64),
     Deferred(Sql),
+    /// A count that stops after `limit` rows (its statement reads at most `limit + 1`): a search for a common
+    /// prefix must not cost as many rows as it matches.
+    Bounded(Sql, i64),
+}
+
+impl Total {
+    /// Runs the count if it is not known.
+    pub async fn count(&self, db: &DatabaseConnection) -> AppResult<Count> {
+        let run = |sql: &Sql| {
+            let statement = sql.clone().build(db.get_database_backend());
+            async move {
+                let row = db.query_one_raw(statement).await?;
+                AppResult::Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+            }
+        };
+        Ok(match self {
+            Self::Known(n) => Count { value: *n, exact: true },
+            Self::Deferred(sql) => Count {
+                value: run(sql).await?,
+                exact: true,
+            },
+            Self::Bounded(sql, limit) => {
+                let n = run(sql).await?;
+                Count {
+                    value: n.min(*limit),
+                    exact: n <= *limit,
+                }
+            }
+        })
+    }
+}
+
+/// A list's total as `totalCount` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Count {
+    /// The number of items, or the bound when there are more.
+    pub value: i64,
+    /// False when the list holds more than `value` items and counting stopped there.
+    pub exact: bool,
 }
 
 impl<M: Row> Page<M> {
@@ -148,13 +189,12 @@ impl<M: Row> Page<M> {
     }
 
     pub async fn total(&self, db: &DatabaseConnection) -> AppResult<i64> {
-        match &self.total {
-            Total::Known(n) => Ok(*n),
-            Total::Deferred(sql) => {
-                let row = db.query_one_raw(sql.clone().build(db.get_database_backend())).await?;
-                Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
-            }
-        }
+        Ok(self.count(db).await?.value)
+    }
+
+    /// The list's total, counted once per page however many fields ask.
+    pub async fn count(&self, db: &DatabaseConnection) -> AppResult<Count> {
+        Ok(*self.counted.get_or_try_init(|| self.total.count(db)).await?)
     }
 
     fn empty(order: Order, window: &Window) -> Self {
@@ -164,6 +204,7 @@ impl<M: Row> Page<M> {
             has_next: window.backward && window.cursor.is_some(),
             has_previous: !window.backward && window.cursor.is_some(),
             total: Total::Known(0),
+            counted: Default::default(),
         }
     }
 
@@ -181,6 +222,7 @@ impl<M: Row> Page<M> {
             has_next: if window.backward { had_cursor } else { more },
             has_previous: if window.backward { more } else { had_cursor },
             total,
+            counted: Default::default(),
         }
     }
 }
@@ -190,20 +232,61 @@ pub struct ListQuery {
     pub table: &'static str,
     pub filter: Filter,
     pub order: Order,
+    /// Where the root list's count stops (see [`Total::Bounded`]); `None` counts exactly.
+    pub count_limit: Option<i64>,
+    /// A derived table to read pages from instead of `table` (with columns the ordering needs, such as a
+    /// rank); counts still read `table`.
+    pub source: Option<Sql>,
 }
 
 impl ListQuery {
     pub fn new(table: &'static str, filter: Filter, order: Order) -> Self {
-        Self { table, filter, order }
+        Self {
+            table,
+            filter,
+            order,
+            count_limit: None,
+            source: None,
+        }
+    }
+
+    /// `FROM <table or source> t` for pages.
+    fn push_from(&self, sql: &mut Sql) {
+        sql.push(" FROM ");
+        match &self.source {
+            Some(source) => sql.append(source),
+            None => sql.push(self.table),
+        };
+        sql.push(" t");
+    }
+
+    /// The list's total (bounded by `count_limit`), without a page.
+    pub async fn count(&self, db: &DatabaseConnection) -> AppResult<Count> {
+        self.count_total().count(db).await
+    }
+
+    /// The statement of the list's total: `COUNT(*)`, or a count of at most `limit + 1` rows.
+    fn count_total(&self) -> Total {
+        match self.count_limit {
+            None => {
+                let mut count = Sql::new(&format!("SELECT COUNT(*) FROM {} t", self.table));
+                self.filter.render_where(&mut count);
+                Total::Deferred(count)
+            }
+            Some(limit) => {
+                let mut count = Sql::new(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} t", self.table));
+                self.filter.render_where(&mut count);
+                count.push(" LIMIT ").bind(limit + 1).push(") c");
+                Total::Bounded(count, limit)
+            }
+        }
     }
 
     /// A page of the whole list.
     pub async fn page<M: Row>(&self, db: &DatabaseConnection, window: &Window) -> AppResult<Page<M>> {
-        let mut count = Sql::new(&format!("SELECT COUNT(*) FROM {} t", self.table));
-        self.filter.render_where(&mut count);
         if window.size == 0 {
             return Ok(Page {
-                total: Total::Deferred(count),
+                total: self.count_total(),
                 ..Page::empty(self.order, window)
             });
         }
@@ -213,7 +296,7 @@ impl ListQuery {
             rows.into_iter().map(|(m, _)| m).collect(),
             self.order,
             window,
-            Total::Deferred(count),
+            self.count_total(),
         ))
     }
 
@@ -223,7 +306,8 @@ impl ListQuery {
         if let Some(cursor) = &window.cursor {
             filter.and(self.order.keyset(cursor, window.backward));
         }
-        let mut sql = Sql::new(&format!("SELECT t.* FROM {} t", self.table));
+        let mut sql = Sql::new("SELECT t.*");
+        self.push_from(&mut sql);
         filter.render_where(&mut sql);
         sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
         sql.bind((window.size + 1) as i64);
@@ -276,7 +360,8 @@ impl ListQuery {
                 sql.push("CAST(1 AS BIGINT)");
             }
         }
-        sql.push(&format!(" AS after__ FROM {} t", self.table));
+        sql.push(" AS after__");
+        self.push_from(&mut sql);
         filter.render_where(&mut sql);
         sql.push(") s) r WHERE (r.after__ = 1 AND r.rn__ <= ");
         sql.bind((window.size + 1) as i64);

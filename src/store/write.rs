@@ -158,15 +158,14 @@ impl MemberData {
     }
 }
 
-/// Inserts a member into a chapter, with its search tokens.
+/// Inserts a member into a chapter. The search index follows `search_name` by itself (migration 000009).
 pub async fn insert_member<C: ConnectionTrait>(
     db: &C,
     chapter: &chapter::Model,
     data: MemberData,
 ) -> Result<member::Model, DbErr> {
     let now = Utc::now();
-    let full = data.full_name();
-    let model = member::ActiveModel {
+    member::ActiveModel {
         id: NotSet,
         province_id: Set(chapter.province_id),
         base_id: Set(chapter.base_id),
@@ -180,36 +179,7 @@ pub async fn insert_member<C: ConnectionTrait>(
         ..data.into_roster()
     }
     .insert(db)
-    .await?;
-    replace_tokens(db, model.id, &full).await?;
-    Ok(model)
-}
-
-/// Rewrites a member's search tokens from the full name.
-pub async fn replace_tokens<C: ConnectionTrait>(db: &C, member_id: i64, full_name: &str) -> Result<(), DbErr> {
-    use crate::sql::Sql;
-    let backend = db.get_database_backend();
-    let mut delete = Sql::new("DELETE FROM member_tokens WHERE member_id = ");
-    delete.bind(member_id);
-    db.execute_raw(delete.build(backend)).await?;
-    let tokens = text::tokens(full_name);
-    if tokens.is_empty() {
-        return Ok(());
-    }
-    let mut insert = Sql::new("INSERT INTO member_tokens (token, member_id) VALUES ");
-    for (i, token) in tokens.iter().enumerate() {
-        if i > 0 {
-            insert.push(", ");
-        }
-        insert
-            .push("(")
-            .bind(token.clone())
-            .push(", ")
-            .bind(member_id)
-            .push(")");
-    }
-    db.execute_raw(insert.build(backend)).await?;
-    Ok(())
+    .await
 }
 
 /// Loads a member by id (no scope: for writers that check scope themselves).

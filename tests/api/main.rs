@@ -16,6 +16,7 @@ mod persisted;
 mod proposals;
 mod realtime;
 mod search_and_order;
+mod search_ranking;
 mod sessions;
 mod transport;
 mod tree_reads;
