@@ -1,14 +1,18 @@
-//! Member search by a full-text index over the folded name (`members.search_name`), in place of the
-//! `member_tokens` table.
+//! Member search by an index over the folded name (`members.search_name`), in place of the `member_tokens`
+//! table.
 //!
 //! The token table answered a word-prefix search with one semi-join per word. At national scale (34 provinces,
 //! about two million members) a three-word search walked the roster index and probed the token table for every
-//! row, seconds per request. A full-text index answers "every word is the prefix of a word of the name" from its
-//! posting lists, and is kept by the database itself, so no writer has to remember it:
-//! - PostgreSQL: a GIN index on `to_tsvector('simple', search_name)` (the `simple` configuration neither stems
-//!   nor drops words, and the text is already folded); a query is `tran:* & thi:* & hoa:*`.
+//! row, seconds per request. The index below answers "every word is the prefix of a word of the name" from its
+//! posting lists, and the database keeps it itself, so no writer has to remember it:
+//! - PostgreSQL: `search_prefixes`, a generated column with every prefix of every word of the folded name
+//!   ("tran thi hoa" → t, tr, tra, tran, t, th, thi, h, ho, hoa), under a GIN index. A search for
+//!   `tran thi hoa` is `search_prefixes @> '{tran,thi,hoa}'`: three exact entries whose posting lists the index
+//!   intersects. (Full-text prefix queries, `tran:* & thi:* & hoa:*`, expand every prefix into all the words it
+//!   starts; measured on 1.9 million members that took 0.4 s, against 27 ms for the exact entries.) The stored
+//!   array also makes checking one row cheap when a broad search walks the roster index instead.
 //! - SQLite: an FTS5 table over `members.search_name` (external content, no second copy of the text), kept by
-//!   triggers; a query is `"tran"* AND "thi"* AND "hoa"*`.
+//!   triggers; a search is `"tran"* AND "thi"* AND "hoa"*`, with prefix indexes for one to three letters.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -17,7 +21,12 @@ use sea_orm_migration::sea_orm::DbBackend;
 pub struct Migration;
 
 const POSTGRES_UP: &[&str] = &[
-    "CREATE INDEX ix_members_search ON members USING gin (to_tsvector('simple', search_name))",
+    "CREATE FUNCTION member_name_prefixes(folded TEXT) RETURNS TEXT[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ \
+     SELECT COALESCE(array_agg(DISTINCT left(w, n)), '{}') \
+     FROM unnest(string_to_array(folded, ' ')) AS w, generate_series(1, length(w)) AS n WHERE w <> '' $$",
+    "ALTER TABLE members ADD COLUMN search_prefixes TEXT[] \
+     GENERATED ALWAYS AS (member_name_prefixes(search_name)) STORED",
+    "CREATE INDEX ix_members_search ON members USING gin (search_prefixes)",
     "DROP TABLE member_tokens",
 ];
 
@@ -78,6 +87,10 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => {
                 conn.execute_unprepared(POSTGRES_REFILL).await?;
                 conn.execute_unprepared("DROP INDEX ix_members_search").await?;
+                conn.execute_unprepared("ALTER TABLE members DROP COLUMN search_prefixes")
+                    .await?;
+                conn.execute_unprepared("DROP FUNCTION member_name_prefixes(TEXT)")
+                    .await?;
             }
             _ => {
                 conn.execute_unprepared(SQLITE_REFILL).await?;

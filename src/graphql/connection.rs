@@ -69,8 +69,8 @@ macro_rules! connection {
             }
 
             /// How many items the whole list holds (within the viewer's scope), not just this page. Exact, except
-            /// for a member search matching more than 10,000 members: counting stops there, the answer is
-            /// 10,000 and `totalCountIsExact` is false ("at least 10,000").
+            /// for a member search matching more than 1,000 members: counting stops there, the answer is
+            /// 1,000 and `totalCountIsExact` is false ("at least 1,000").
             async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> Result<i64, crate::error::AppError> {
                 Ok(self.0.count(&crate::graphql::state(ctx).db).await?.value)
             }

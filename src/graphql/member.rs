@@ -66,8 +66,8 @@ pub enum MemberOrder {
     IdDesc,
     /// For a search: first the members whose name holds every search word as a whole word ("an" finds "An"
     /// before "Anh"), then the rest, each group in roster order. A search of `Query.members` that matches
-    /// more than 10,000 members is too broad to rank and comes back in roster order (its cursors are `NAME`
-    /// cursors). Without a search, the same as `NAME`.
+    /// more than 1,000 members is too broad to rank and comes back in registration order (its cursors are `ID`
+    /// cursors): refine the search. Without a search, the same as `NAME`.
     BestMatch,
 }
 
@@ -376,14 +376,15 @@ impl MemberQuery {
         let filter = filter.unwrap_or_default().parse()?;
         let mut order = MemberOrder::resolve(order_by, &filter);
         // Ranking reads every match; past the count's bound the search is too broad to rank, and the page is
-        // cut in roster order, which the roster index answers without reading every match.
+        // cut in registration order, which the primary key answers after a few rows (roster order can walk
+        // thousands when the words are a family name that sorts mid-alphabet).
         let mut count = None;
         if order == store::BEST_MATCH {
             let counted = store::list(&filter, &st.scope.members, store::BY_NAME, backend)
                 .count(&st.db)
                 .await?;
             if !counted.exact {
-                order = store::BY_NAME;
+                order = store::BY_ID;
             }
             count = Some(counted);
         }

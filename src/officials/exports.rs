@@ -141,7 +141,10 @@ async fn member_rows(db: &DatabaseConnection, req: &Request, sink: &mpsc::Sender
     let mut row_number = 0;
     for batch in chapters.chunks(CHAPTERS_PER_BATCH) {
         let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-        let mut sql = Sql::new("SELECT t.* FROM members t WHERE t.status = 'ACTIVE' AND t.chapter_id IN ");
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM members t WHERE t.status = 'ACTIVE' AND t.chapter_id IN ",
+            crate::store::select_list("members")
+        ));
         sql.bind_list(&ids);
         if let Some(cond) = req.scope.members.members_condition() {
             sql.push(" AND ").append(&cond);

@@ -724,7 +724,10 @@ pub async fn plan(
     let cards: Vec<String> = rows.iter().filter_map(|r| r.data.card_number.clone()).collect();
     let mut existing: HashMap<String, member::Model> = HashMap::new();
     for chunk in cards.chunks(500) {
-        let mut sql = Sql::new("SELECT t.* FROM members t WHERE t.card_number IN ");
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM members t WHERE t.card_number IN ",
+            crate::store::select_list("members")
+        ));
         sql.bind_list(chunk);
         let found: Vec<member::Model> = query_models(db, sql).await?;
         for m in found {

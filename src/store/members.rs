@@ -72,7 +72,7 @@ impl MemberFilter {
             filter.and(cond);
         }
         if !self.search_words.is_empty() {
-            filter.and(search_condition(&self.search_words, Match::Prefix, backend));
+            filter.and(search_condition(&self.search_words, backend));
         }
         if let Some(statuses) = &self.statuses {
             let mut cond = Sql::new("t.status IN ");
@@ -120,7 +120,7 @@ impl MemberFilter {
 }
 
 /// Where the count of a search's matches stops: past it, `totalCount` answers "at least this many".
-pub const SEARCH_COUNT_LIMIT: i64 = 10_000;
+pub const SEARCH_COUNT_LIMIT: i64 = 1_000;
 
 pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBackend) -> ListQuery {
     let mut query = ListQuery::new("members", filter.to_filter(scope, backend), order);
@@ -129,6 +129,7 @@ pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBac
     }
     if order == BEST_MATCH {
         query.source = Some(ranked_members(&filter.search_words));
+        query.source_columns = ", t.match_tier";
     }
     query
 }
@@ -184,37 +185,25 @@ impl crate::store::page::Row for Listed {
     }
 }
 
-/// How a search word must meet a word of the name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Match {
-    /// The word begins a word of the name: "ngu" finds "Nguyễn".
-    Prefix,
-    /// The word is a whole word of the name.
-    Whole,
-}
-
-/// "Every search word meets a word of the member's name", answered by the full-text index over
-/// `members.search_name` (migration 000009): a GIN index on PostgreSQL, an FTS5 table on SQLite. The words are
-/// folded (letters and digits only), so they cannot carry the query languages' operators; they are still bound,
-/// never spliced.
-pub fn search_condition(words: &[String], how: Match, backend: DbBackend) -> Sql {
+/// "Every search word begins a word of the member's name", answered by the search index (migration 000009).
+/// - PostgreSQL: `members.search_prefixes`, a generated column holding every prefix of every word of the
+///   folded name, under a GIN index; the words must all be among them (`@>`): exact entries, so the index
+///   intersects posting lists instead of expanding each prefix into every word it starts.
+/// - SQLite: the FTS5 table `member_search` with prefix queries (`"tran"* AND "thi"*`).
+///
+/// The words are folded (letters and digits only), so they hold neither the separator nor an operator of
+/// either query language; they are still bound, never spliced.
+pub fn search_condition(words: &[String], backend: DbBackend) -> Sql {
     match backend {
         DbBackend::Postgres => {
-            let suffix = if how == Match::Prefix { ":*" } else { "" };
-            let query = words
-                .iter()
-                .map(|w| format!("{w}{suffix}"))
-                .collect::<Vec<_>>()
-                .join(" & ");
-            let mut cond = Sql::new("to_tsvector('simple', t.search_name) @@ to_tsquery('simple', ");
-            cond.bind(query).push(")");
+            let mut cond = Sql::new("t.search_prefixes @> string_to_array(");
+            cond.bind(words.join(" ")).push(", ' ')");
             cond
         }
         _ => {
-            let suffix = if how == Match::Prefix { "*" } else { "" };
             let query = words
                 .iter()
-                .map(|w| format!("\"{w}\"{suffix}"))
+                .map(|w| format!("\"{w}\"*"))
                 .collect::<Vec<_>>()
                 .join(" AND ");
             let mut cond = Sql::new("t.id IN (SELECT rowid FROM member_search WHERE member_search MATCH ");
@@ -265,7 +254,7 @@ pub async fn by_ids_with_units(
     use entity::{base, chapter, province};
     use sea_orm::{ConnectionTrait, FromQueryResult};
 
-    let mut sql = Sql::new("SELECT t.*");
+    let mut sql = Sql::new(&format!("SELECT {}", crate::store::select_list("members")));
     let mut joins = String::new();
     if units.chapter {
         sql.push(&prefixed_columns::<chapter::Entity>("c"));

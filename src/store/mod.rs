@@ -15,6 +15,27 @@ use crate::ids::KeyValue;
 use crate::sql::{Filter, Sql};
 use page::{Order, Row, query_models};
 
+/// `t.<column>, …` for every column of `E`, under alias `alias`.
+pub fn columns_of<E: sea_orm::EntityTrait>(alias: &str) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    E::Column::iter()
+        .map(|c| format!("{alias}.{}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a read of `table` under alias `t` selects: the entity's columns by name for `members`, whose row on
+/// PostgreSQL also holds the search index's generated `search_prefixes` (migration 000009), which no read
+/// needs to carry back; `t.*` for tables that hold exactly their entity's columns.
+pub fn select_list(table: &str) -> &'static str {
+    static MEMBERS: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| columns_of::<entity::member::Entity>("t"));
+    match table {
+        "members" => MEMBERS.as_str(),
+        _ => "t.*",
+    }
+}
+
 /// Loads rows of `table` by primary key, restricted by `filter` (the scope); missing ids are simply absent.
 pub async fn by_ids<M: sea_orm::FromQueryResult>(
     db: &DatabaseConnection,
@@ -25,7 +46,7 @@ pub async fn by_ids<M: sea_orm::FromQueryResult>(
     let mut id_in = Sql::new("t.id IN ");
     id_in.bind_list(ids);
     filter.and(id_in);
-    let mut sql = Sql::new(&format!("SELECT t.* FROM {table} t"));
+    let mut sql = Sql::new(&format!("SELECT {} FROM {table} t", select_list(table)));
     filter.render_where(&mut sql);
     query_models(db, sql).await
 }

@@ -234,9 +234,10 @@ pub struct ListQuery {
     pub order: Order,
     /// Where the root list's count stops (see [`Total::Bounded`]); `None` counts exactly.
     pub count_limit: Option<i64>,
-    /// A derived table to read pages from instead of `table` (with columns the ordering needs, such as a
-    /// rank); counts still read `table`.
+    /// A derived table to read pages from instead of `table`, with the columns of `source_columns` (such as
+    /// a rank the ordering needs) besides the table's; counts still read `table`.
     pub source: Option<Sql>,
+    pub source_columns: &'static str,
 }
 
 impl ListQuery {
@@ -247,7 +248,17 @@ impl ListQuery {
             order,
             count_limit: None,
             source: None,
+            source_columns: "",
         }
+    }
+
+    /// The columns a page selects from `t`.
+    fn select_list(&self) -> String {
+        let mut list = crate::store::select_list(self.table).to_owned();
+        if self.source.is_some() {
+            list.push_str(self.source_columns);
+        }
+        list
     }
 
     /// `FROM <table or source> t` for pages.
@@ -306,7 +317,7 @@ impl ListQuery {
         if let Some(cursor) = &window.cursor {
             filter.and(self.order.keyset(cursor, window.backward));
         }
-        let mut sql = Sql::new("SELECT t.*");
+        let mut sql = Sql::new(&format!("SELECT {}", self.select_list()));
         self.push_from(&mut sql);
         filter.render_where(&mut sql);
         sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
@@ -347,8 +358,9 @@ impl ListQuery {
         // Rows past the cursor rank first; the first row of a parent always comes back, so a parent whose page
         // is empty past the cursor still reports its total.
         let mut sql = Sql::new(&format!(
-            "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.{parent_column} ORDER BY s.after__ DESC, {}) AS rn__ FROM (SELECT t.*, COUNT(*) OVER (PARTITION BY t.{parent_column}) AS total__, ",
-            self.order.render("s", window.backward)
+            "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.{parent_column} ORDER BY s.after__ DESC, {}) AS rn__ FROM (SELECT {}, COUNT(*) OVER (PARTITION BY t.{parent_column}) AS total__, ",
+            self.order.render("s", window.backward),
+            self.select_list(),
         ));
         match &window.cursor {
             Some(cursor) => {
