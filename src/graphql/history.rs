@@ -143,6 +143,7 @@ pub async fn history(
         filter: (),
         order,
         window: w.clone(),
+        total: true,
     });
     let page = if matches!(state(ctx).viewer, Viewer::Anonymous) {
         crate::store::page::Page {

@@ -30,6 +30,8 @@ pub struct ListArgs<F> {
     pub filter: F,
     pub order: Order,
     pub window: Window,
+    /// Whether the query selects the lists' `totalCount`.
+    pub total: bool,
 }
 
 macro_rules! by_id_key {
@@ -112,7 +114,7 @@ where
     let mut pages: HashMap<(i64, &Arc<ListArgs<F>>), Page<M>> = HashMap::new();
     for (args, parents) in groups {
         let found = query(args)
-            .pages_by_parent::<M>(db, parent_column, &parents, &args.window)
+            .pages_by_parent::<M>(db, parent_column, &parents, &args.window, args.total)
             .await?;
         for (parent, page) in found {
             pages.insert((parent, args), page);

@@ -339,6 +339,7 @@ impl Member {
         before: Option<String>,
     ) -> AppResult<AwardConnection> {
         let args = list_args(
+            ctx,
             filter.unwrap_or_default().parse()?,
             order_by.order(),
             first,

@@ -131,8 +131,10 @@ pub fn window(
     Window::parse(order, first, after.as_deref(), last, before.as_deref())
 }
 
-/// Parses the arguments of a nested list into the key part its loader batches by.
+/// Parses the arguments of a nested list into the key part its loader batches by; whether the query selects
+/// the list's `totalCount` is part of it, so a batch counts only when asked.
 pub fn list_args<F>(
+    ctx: &Context<'_>,
     filter: F,
     order: crate::store::page::Order,
     first: Option<i32>,
@@ -141,7 +143,13 @@ pub fn list_args<F>(
     before: Option<String>,
 ) -> AppResult<std::sync::Arc<loaders::ListArgs<F>>> {
     let window = window(&order, first, after, last, before)?;
-    Ok(std::sync::Arc::new(loaders::ListArgs { filter, order, window }))
+    let total = ctx.look_ahead().field("totalCount").exists();
+    Ok(std::sync::Arc::new(loaders::ListArgs {
+        filter,
+        order,
+        window,
+        total,
+    }))
 }
 
 /// Loads one parent's page of a nested list through the request's loader.

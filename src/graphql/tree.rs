@@ -176,6 +176,7 @@ async fn unit_awards(
     (first, after, last, before): (Option<i32>, Option<String>, Option<i32>, Option<String>),
 ) -> AppResult<AwardConnection> {
     let args = list_args(
+        ctx,
         filter.unwrap_or_default().parse()?,
         order_by.order(),
         first,
@@ -241,6 +242,7 @@ impl Province {
         before: Option<String>,
     ) -> AppResult<BaseConnection> {
         let args = list_args(
+            ctx,
             filter.unwrap_or_default().parse()?,
             order_by.order(),
             first,
@@ -355,6 +357,7 @@ impl Base {
         before: Option<String>,
     ) -> AppResult<ChapterConnection> {
         let args = list_args(
+            ctx,
             filter.unwrap_or_default().parse()?,
             order_by.order(),
             first,
@@ -378,7 +381,7 @@ impl Base {
     ) -> AppResult<MemberConnection> {
         let filter = filter.unwrap_or_default().parse()?;
         let order = MemberOrder::resolve(order_by, &filter);
-        let args = list_args(filter, order, first, after, last, before)?;
+        let args = list_args(ctx, filter, order, first, after, last, before)?;
         Ok(MemberConnection(page_of(ctx, MembersOfBase(self.0.id, args)).await?))
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
@@ -483,7 +486,7 @@ impl Chapter {
     ) -> AppResult<MemberConnection> {
         let filter = filter.unwrap_or_default().parse()?;
         let order = MemberOrder::resolve(order_by, &filter);
-        let args = list_args(filter, order, first, after, last, before)?;
+        let args = list_args(ctx, filter, order, first, after, last, before)?;
         Ok(MemberConnection(page_of(ctx, MembersOfChapter(self.0.id, args)).await?))
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {

@@ -141,6 +141,33 @@ pub enum Total {
     /// A count that stops after `limit` rows (its statement reads at most `limit + 1`): a search for a common
     /// prefix must not cost as many rows as it matches.
     Bounded(Sql, i64),
+    /// One parent's entry in the counts of a batch of parents, run once for all of them by the first
+    /// `totalCount` asked.
+    Grouped(std::sync::Arc<GroupedCount>, i64),
+}
+
+/// The totals of many parents' lists in one `GROUP BY` statement, run at most once.
+#[derive(Debug)]
+pub struct GroupedCount {
+    sql: Sql,
+    counts: tokio::sync::OnceCell<HashMap<i64, i64>>,
+}
+
+impl GroupedCount {
+    async fn of(&self, db: &DatabaseConnection, parent: i64) -> AppResult<i64> {
+        let counts = self
+            .counts
+            .get_or_try_init(|| async {
+                let rows = db
+                    .query_all_raw(self.sql.clone().build(db.get_database_backend()))
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?)))
+                    .collect::<AppResult<HashMap<i64, i64>>>()
+            })
+            .await?;
+        Ok(counts.get(&parent).copied().unwrap_or(0))
+    }
 }
 
 impl Total {
@@ -166,6 +193,10 @@ impl Total {
                     exact: n <= *limit,
                 }
             }
+            Self::Grouped(counts, parent) => Count {
+                value: counts.of(db, *parent).await?,
+                exact: true,
+            },
         })
     }
 }
@@ -325,6 +356,89 @@ impl ListQuery {
         sql
     }
 
+    /// PostgreSQL: each parent's page is its own `ORDER BY … LIMIT` inside a `LATERAL` join over the parent
+    /// ids, so it reads the rows it returns from the parent's index instead of numbering every child of every
+    /// parent (measured on the demo's tree page: 9.6 ms for 112 chapters' first 10 members, against 44.8 ms for
+    /// the window form). The ids travel as one text parameter, so the statement is prepared once whatever the
+    /// number of parents. When the query selects `totalCount`, each parent's count is one more `LATERAL`
+    /// subquery of the same statement (an index-only count over the parent's rows); otherwise there is none,
+    /// and a total asked after all is one `GROUP BY` statement for the whole batch.
+    async fn pages_by_parent_lateral<M: Row>(
+        &self,
+        db: &DatabaseConnection,
+        parent_column: &'static str,
+        parents: &[i64],
+        window: &Window,
+        with_total: bool,
+    ) -> AppResult<HashMap<i64, Page<M>>> {
+        let ids = parents.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let mut sql = Sql::new("SELECT p.parent__");
+        if with_total {
+            sql.push(", c.total__");
+        }
+        sql.push(", x.* FROM (SELECT CAST(unnest(string_to_array(");
+        sql.bind(ids.clone()).push(", ',')) AS BIGINT) AS parent__) p");
+        if with_total {
+            sql.push(&format!(
+                " CROSS JOIN LATERAL (SELECT COUNT(*) AS total__ FROM {} t",
+                self.table
+            ));
+            let mut filter = self.filter.clone();
+            filter.and_text(&format!("t.{parent_column} = p.parent__"));
+            filter.render_where(&mut sql);
+            sql.push(") c");
+        }
+        // LEFT JOIN: a parent with nothing past the cursor still comes back, with its total.
+        sql.push(" LEFT JOIN LATERAL (SELECT ").push(&self.select_list());
+        self.push_from(&mut sql);
+        let mut filter = self.filter.clone();
+        filter.and_text(&format!("t.{parent_column} = p.parent__"));
+        if let Some(cursor) = &window.cursor {
+            filter.and(self.order.keyset(cursor, window.backward));
+        }
+        filter.render_where(&mut sql);
+        sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
+        sql.bind((window.size + 1) as i64);
+        sql.push(") x ON TRUE");
+
+        let mut count = Sql::new(&format!("SELECT t.{parent_column}, COUNT(*) FROM {} t", self.table));
+        let mut count_filter = self.filter.clone();
+        let mut parent_in = Sql::new(&format!("t.{parent_column} = ANY(CAST(string_to_array("));
+        parent_in.bind(ids).push(", ',') AS BIGINT[]))");
+        count_filter.and(parent_in);
+        count_filter.render_where(&mut count);
+        count.push(&format!(" GROUP BY t.{parent_column}"));
+        let counts = std::sync::Arc::new(GroupedCount {
+            sql: count,
+            counts: tokio::sync::OnceCell::new(),
+        });
+
+        let mut grouped: HashMap<i64, (Vec<M>, Option<i64>)> = HashMap::new();
+        let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+        for row in rows {
+            let parent: i64 = row.try_get("", "parent__")?;
+            let entry = grouped.entry(parent).or_default();
+            if with_total {
+                entry.1 = Some(row.try_get("", "total__")?);
+            }
+            // The left join's empty side: no row past the cursor.
+            if row.try_get::<Option<i64>>("", "id")?.is_some() {
+                entry.0.push(M::from_query_result(&row, "")?);
+            }
+        }
+        Ok(parents
+            .iter()
+            .map(|p| {
+                let (rows, total) = grouped.remove(p).unwrap_or_default();
+                let total = match total {
+                    Some(n) => Total::Known(n),
+                    None => Total::Grouped(counts.clone(), *p),
+                };
+                (*p, Page::finish(rows, self.order, window, total))
+            })
+            .collect())
+    }
+
     /// The database's plan for a root page, one line per step (for tests that pin index use).
     pub async fn explain(&self, db: &DatabaseConnection, window: &Window) -> AppResult<String> {
         let backend = db.get_database_backend();
@@ -349,7 +463,13 @@ impl ListQuery {
         parent_column: &'static str,
         parents: &[i64],
         window: &Window,
+        with_total: bool,
     ) -> AppResult<HashMap<i64, Page<M>>> {
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            return self
+                .pages_by_parent_lateral(db, parent_column, parents, window, with_total)
+                .await;
+        }
         let mut filter = self.filter.clone();
         let mut parent_in = Sql::new(&format!("t.{parent_column} IN "));
         parent_in.bind_list(parents);
