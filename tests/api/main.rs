@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod fixture;
 mod hostile;
+mod import_guards;
 mod officials;
 mod ops;
 mod pagination;
