@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod edge;
 mod errors;
 mod fixture;
 mod hostile;
