@@ -97,7 +97,7 @@ impl ViewerMutation {
         let throttle = ctx
             .data_opt::<std::sync::Arc<crate::auth::throttle::AddressThrottle>>()
             .ok_or_else(|| AppError::Internal("login throttle missing from the request".into()))?;
-        // Over HTTP the server always knows the client; elsewhere (a WebSocket) all share one unknown address.
+        // Over HTTP and WebSocket the server knows the client; a request without a peer shares one unknown address.
         let client = ctx
             .data_opt::<crate::server::client::ClientAddr>()
             .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);

@@ -438,3 +438,59 @@ async fn a_request_longer_than_the_grace_is_cut_off_and_the_server_still_exits_z
     );
     assert!(!slow.await.expect("join"), "the request past the grace got no answer");
 }
+
+#[tokio::test]
+async fn a_login_over_the_websocket_counts_against_the_same_address() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = TestApp::spawn_with(|c| c.http.login_address_limit = three_per_minute()).await;
+    let url = format!("{}/graphql", app.base_url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+    let next_text = async |socket: &mut tokio_tungstenite::WebSocketStream<_>| -> Value {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(t.as_str()).expect("JSON"),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("no message: {other:?}"),
+            }
+        }
+    };
+    let send = |v: Value| Message::Text(v.to_string().into());
+    socket
+        .send(send(json!({ "type": "connection_init", "payload": {} })))
+        .await
+        .expect("send");
+    assert_eq!(next_text(&mut socket).await["type"], "connection_ack");
+    let ws_login = |id: &str, n: usize| {
+        send(json!({ "id": id, "type": "subscribe", "payload": {
+            "query": LOGIN, "variables": { "u": format!("ws-nobody-{n}"), "p": "wrong-password" } } }))
+    };
+    socket.send(ws_login("1", 0)).await.expect("send");
+    let answer = next_text(&mut socket).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+    for n in 1..3 {
+        assert_eq!(failed_login(&app, None, n).await.0, "UNAUTHENTICATED");
+    }
+    assert_eq!(failed_login(&app, None, 3).await.0, "RATE_LIMITED");
+    // The socket's next attempt is refused too: it comes from the same address.
+    socket.send(ws_login("2", 4)).await.expect("send");
+    let answer = loop {
+        let message = next_text(&mut socket).await;
+        if message["id"] == "2" && message["type"] != "complete" {
+            break message;
+        }
+    };
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{answer}"
+    );
+}
