@@ -362,6 +362,26 @@ pub const SETTINGS: &[Setting] = &[
         default: "30",
         meaning: "longest a request may run before a retryable 503 SERVICE_UNAVAILABLE",
     },
+    Setting {
+        name: "TRUSTED_PROXIES",
+        default: "none (X-Forwarded-For is ignored; the connection's peer is the client)",
+        meaning: "comma-separated addresses or CIDR blocks of reverse proxies; behind them the client is the right-most X-Forwarded-For hop that is not a trusted proxy",
+    },
+    Setting {
+        name: "LOGIN_ADDRESS_MAX_FAILURES",
+        default: "20",
+        meaning: "failed logins one client address (an IPv6 /64) may make per window before login answers RATE_LIMITED with Retry-After",
+    },
+    Setting {
+        name: "LOGIN_ADDRESS_WINDOW_SECONDS",
+        default: "900",
+        meaning: "the window of LOGIN_ADDRESS_MAX_FAILURES, 1 to 86400 seconds",
+    },
+    Setting {
+        name: "SHUTDOWN_GRACE_SECONDS",
+        default: "20",
+        meaning: "on SIGTERM or Ctrl-C: stop accepting, let requests in flight finish for up to this long, then exit 0; 0 to 3600",
+    },
 ];
 
 fn var(name: &str) -> Option<String> {
@@ -493,6 +513,12 @@ pub struct HttpSettings {
     pub trusted_documents_manifest: Option<std::path::PathBuf>,
     /// `TRUSTED_DOCUMENTS_ONLY`: refuse every document that is not in the manifest, sent by hash or in full.
     pub trusted_documents_only: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<crate::server::client::Cidr>,
+    /// Failed logins per client address (`LOGIN_ADDRESS_MAX_FAILURES`, `LOGIN_ADDRESS_WINDOW_SECONDS`).
+    pub login_address_limit: crate::auth::throttle::AddressLimit,
+    /// How long requests in flight may finish after a shutdown signal (`SHUTDOWN_GRACE_SECONDS`).
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for HttpSettings {
@@ -508,6 +534,9 @@ impl Default for HttpSettings {
             apq_max_documents: 10_000,
             trusted_documents_manifest: None,
             trusted_documents_only: false,
+            trusted_proxies: Vec::new(),
+            login_address_limit: crate::auth::throttle::AddressLimit::default(),
+            shutdown_grace_seconds: 20,
         }
     }
 }
@@ -536,6 +565,37 @@ impl HttpSettings {
                     )));
                 }
             },
+            trusted_proxies: match var("TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        crate::server::client::Cidr::parse(p).map_err(|e| {
+                            ConfigError(format!(
+                                "TRUSTED_PROXIES: {e}; write addresses or CIDR blocks (10.0.0.0/8) separated by commas"
+                            ))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            login_address_limit: crate::auth::throttle::AddressLimit {
+                max_failures: bounded(
+                    "LOGIN_ADDRESS_MAX_FAILURES",
+                    d.login_address_limit.max_failures as usize,
+                    1,
+                    1_000_000,
+                )? as u32,
+                window: std::time::Duration::from_secs(bounded(
+                    "LOGIN_ADDRESS_WINDOW_SECONDS",
+                    d.login_address_limit.window.as_secs() as usize,
+                    1,
+                    86_400,
+                )? as u64),
+            },
+            shutdown_grace_seconds: bounded("SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds as usize, 0, 3600)?
+                as u64,
             cors_allowed_origins: match var("CORS_ALLOWED_ORIGINS") {
                 None => Vec::new(),
                 Some(list) => list

@@ -142,6 +142,24 @@ pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> A
     }
 }
 
+/// [`login`] behind the throttle per client address ([`super::throttle`]): the attempt is counted for
+/// `client` before anything else, refused with `RATE_LIMITED` when the address has used up its failures, and
+/// given back unless the login failed on the credentials (or on the username's lock).
+pub async fn login_from(
+    db: &DatabaseConnection,
+    throttle: &super::throttle::AddressThrottle,
+    client: std::net::IpAddr,
+    username: &str,
+    password: &str,
+) -> AppResult<account::Model> {
+    let attempt = throttle.attempt(client)?;
+    let result = login(db, username, password).await;
+    if !matches!(result, Err(AppError::Unauthenticated | AppError::RateLimited { .. })) {
+        attempt.succeeded();
+    }
+    result
+}
+
 /// Counts a login attempt for `username` in one statement and answers `RATE_LIMITED` while it is locked (or
 /// when parallel attempts already used up the allowance). Returns the attempt's number in the current run.
 async fn reserve_attempt(db: &DatabaseConnection, username: &str, now: i64) -> AppResult<i32> {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod policy;
 pub mod sessions;
+pub mod throttle;
 pub mod token;
 
 use crate::ids::{GlobalId, NodeKind};

@@ -88,11 +88,20 @@ pub struct ViewerMutation;
 #[Object]
 impl ViewerMutation {
     /// Exchanges a local account's username and password for a token. Wrong credentials answer
-    /// `UNAUTHENTICATED` whatever was wrong; after 5 failures in a row the account is locked for 15 minutes
-    /// (`RATE_LIMITED`, with `extensions.retryAfterSeconds`).
+    /// `UNAUTHENTICATED` whatever was wrong; after 5 failures in a row the account is locked for 15 minutes,
+    /// and after `LOGIN_ADDRESS_MAX_FAILURES` failures from one client address in `LOGIN_ADDRESS_WINDOW_SECONDS`
+    /// the address is refused whatever username it tries (`RATE_LIMITED`, with `extensions.retryAfterSeconds`
+    /// and the `Retry-After` header).
     async fn login(&self, ctx: &Context<'_>, username: String, password: String) -> AppResult<LoginPayload> {
         let st = state(ctx);
-        let account = accounts::login(&st.db, &username, &password).await?;
+        let throttle = ctx
+            .data_opt::<std::sync::Arc<crate::auth::throttle::AddressThrottle>>()
+            .ok_or_else(|| AppError::Internal("login throttle missing from the request".into()))?;
+        // Over HTTP and WebSocket the server knows the client; a request without a peer shares one unknown address.
+        let client = ctx
+            .data_opt::<crate::server::client::ClientAddr>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
+        let account = accounts::login_from(&st.db, throttle, client, &username, &password).await?;
         let issued = sessions::start(&st.db, token_service(ctx)?, &st.services.config.realtime, &account).await?;
         payload(issued, &account)
     }

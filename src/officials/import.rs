@@ -29,8 +29,15 @@ use crate::text;
 pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
 /// The most data rows one import takes.
 pub const MAX_ROWS: usize = 10_000;
-/// The most bytes an xlsx may expand to; more is a zip bomb, not a roster.
-pub const MAX_UNPACKED_BYTES: u64 = 200 * 1024 * 1024;
+/// The most bytes one part of an xlsx (a sheet, the shared strings) may unpack to, counted while inflating:
+/// a 10,000-row roster's sheet is about 10 MB.
+pub const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
+/// The most bytes all parts of an xlsx together may unpack to, counted while inflating.
+pub const MAX_UNPACKED_BYTES: u64 = 128 * 1024 * 1024;
+/// The most parts an xlsx may hold (a workbook from Excel has a dozen or two).
+pub const MAX_PARTS: usize = 1000;
+/// The most columns a row may use: the template has 17; empty cells further right are ignored.
+pub const MAX_COLUMNS: usize = 64;
 /// How far down the header row is looked for (title rows above it are skipped).
 const HEADER_SEARCH_ROWS: usize = 30;
 /// The most errors reported; the first ones are what an official fixes first.
@@ -107,77 +114,166 @@ pub fn read_table(bytes: &[u8]) -> AppResult<Table> {
     }
 }
 
+const MB: u64 = 1024 * 1024;
+
+fn unpack_limits() -> String {
+    format!(
+        "an .xlsx may unpack to at most {} MB per part and {} MB in all",
+        MAX_PART_BYTES / MB,
+        MAX_UNPACKED_BYTES / MB
+    )
+}
+
+/// Inflates every part of the archive once, counting the bytes that actually come out (not the sizes the
+/// archive declares, which a crafted file can fake), and refuses the file as soon as one part passes
+/// [`MAX_PART_BYTES`] or all of them [`MAX_UNPACKED_BYTES`]. Nothing is kept: the bytes go to a small buffer
+/// and are dropped, so a bomb costs at most the limits' worth of inflating, never the memory.
 fn check_unpacked_size(bytes: &[u8]) -> AppResult<()> {
+    use std::io::Read;
     let not_xlsx = || file_error("not a readable .xlsx file");
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| not_xlsx())?;
-    let mut total: u64 = 0;
-    for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|_| not_xlsx())?;
-        total = total.saturating_add(entry.size());
+    if archive.len() > MAX_PARTS {
+        return Err(file_error(format!(
+            "the .xlsx file holds {} parts, more than the {MAX_PARTS} any workbook has; it was not read",
+            archive.len()
+        )));
     }
-    if total > MAX_UNPACKED_BYTES {
-        return Err(file_error(
-            "the file unpacks to far more than any roster (a compressed bomb?); it was not read",
-        ));
+    let mut total: u64 = 0;
+    let mut buffer = vec![0u8; 64 * 1024];
+    for i in 0..archive.len() {
+        let mut part = archive.by_index(i).map_err(|_| not_xlsx())?;
+        let name = part
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| format!("number {}", i + 1));
+        let declared = part.size();
+        let mut inflated: u64 = 0;
+        loop {
+            let n = match part.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // The zip reader stops a part at its declared size; the text says so.
+                Err(e) if e.to_string().contains("declared") => return Err(lying_part(&name, declared)),
+                Err(_) => return Err(not_xlsx()),
+            };
+            inflated += n;
+            total += n;
+            if inflated > MAX_PART_BYTES {
+                return Err(file_error(format!(
+                    "the .xlsx part \"{name}\" unpacks to more than {} MB, the limit per part (a compressed bomb, \
+                     not a roster); it was not read",
+                    MAX_PART_BYTES / MB
+                )));
+            }
+            if total > MAX_UNPACKED_BYTES {
+                return Err(file_error(format!(
+                    "the .xlsx file unpacks to more than {} MB in all, the limit (a compressed bomb, not a roster); \
+                     it was not read",
+                    MAX_UNPACKED_BYTES / MB
+                )));
+            }
+        }
+        if inflated != declared {
+            return Err(lying_part(&name, declared));
+        }
     }
     Ok(())
 }
 
+fn lying_part(name: &str, declared: u64) -> AppError {
+    file_error(format!(
+        "the .xlsx part \"{name}\" does not unpack to the {declared} bytes its header declares (a crafted or \
+         damaged archive); it was not read ({})",
+        unpack_limits()
+    ))
+}
+
+/// The cell of a column far right of the roster's columns.
+fn beyond_columns(row: usize, column: usize) -> AppError {
+    file_error(format!(
+        "row {row} has a value in column {}, beyond the {MAX_COLUMNS} columns a roster may use; delete what is \
+         right of the roster",
+        column + 1
+    ))
+}
+
+/// Collects the rows of a sheet read cell by cell, keeping only rows with a value: empty rows, however many,
+/// cost nothing but reading them, and the rows kept are capped as they come.
+#[derive(Default)]
+struct Rows {
+    rows: Vec<(usize, Vec<Raw>)>,
+}
+
+impl Rows {
+    /// Keeps a row (its 1-based sheet number and cells) unless it is empty.
+    fn push(&mut self, row: usize, cells: Vec<Raw>) -> AppResult<()> {
+        if cells.iter().all(Raw::is_empty) {
+            return Ok(());
+        }
+        if self.rows.len() >= MAX_ROWS + HEADER_SEARCH_ROWS {
+            return Err(too_many_rows());
+        }
+        self.rows.push((row, cells));
+        Ok(())
+    }
+}
+
+fn raw_of(cell: calamine::DataRef<'_>) -> Raw {
+    match Data::from(cell) {
+        Data::Empty => Raw::Empty,
+        Data::String(s) => Raw::Text(s),
+        Data::Int(n) => Raw::Number(n as f64),
+        Data::Float(f) => Raw::Number(f),
+        Data::Bool(b) => Raw::Text(if b { "x".into() } else { String::new() }),
+        cell @ (Data::DateTime(_) | Data::DateTimeIso(_)) => {
+            cell.as_date().map(Raw::Date).unwrap_or(Raw::Error("not a date".into()))
+        }
+        Data::DurationIso(s) => Raw::Text(s),
+        Data::Error(e) => Raw::Error(format!("{e:?}")),
+    }
+}
+
+/// Reads the first sheet cell by cell, in one pass over its XML (the sheet is never loaded as a grid, so
+/// a sheet claiming a million rows or columns costs only the cells it really has).
 fn read_xlsx(bytes: &[u8]) -> AppResult<Table> {
     check_unpacked_size(bytes)?;
     let not_xlsx = || file_error("not a readable .xlsx file");
-    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).map_err(|_| not_xlsx())?;
+    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|_| not_xlsx())?;
     let name = workbook.sheet_names().first().cloned().ok_or_else(not_xlsx)?;
-    let range = workbook.worksheet_range(&name).map_err(|_| not_xlsx())?;
-    let formulas = workbook.worksheet_formula(&name).ok();
-    let (top, left) = range.start().unwrap_or((0, 0));
-    let mut rows = Vec::new();
-    let mut kept = 0usize;
-    for (i, r) in range.rows().enumerate() {
-        let sheet_row = top as usize + i;
-        let cells: Vec<Raw> = r
-            .iter()
-            .enumerate()
-            .map(|(j, cell)| {
-                let abs = (sheet_row as u32, left + j as u32);
-                let is_formula = formulas
-                    .as_ref()
-                    .and_then(|f| f.get_value(abs))
-                    .is_some_and(|f| !f.is_empty());
-                if is_formula {
-                    return Raw::Formula;
-                }
-                match cell {
-                    Data::Empty => Raw::Empty,
-                    Data::String(s) => Raw::Text(s.clone()),
-                    Data::Int(n) => Raw::Number(*n as f64),
-                    Data::Float(f) => Raw::Number(*f),
-                    Data::Bool(b) => Raw::Text(if *b { "x".into() } else { String::new() }),
-                    Data::DateTime(_) | Data::DateTimeIso(_) => {
-                        cell.as_date().map(Raw::Date).unwrap_or(Raw::Error("not a date".into()))
-                    }
-                    Data::DurationIso(s) => Raw::Text(s.clone()),
-                    Data::Error(e) => Raw::Error(format!("{e:?}")),
-                }
-            })
-            .collect();
-        // Left padding: the range may start right of column A; keep positions relative to the range.
-        let mut cells = cells;
-        if left > 0 {
-            let mut padded = vec![Raw::Empty; left as usize];
-            padded.append(&mut cells);
-            cells = padded;
+    let mut reader = workbook.worksheet_cells_reader(&name).map_err(|_| not_xlsx())?;
+    let mut rows = Rows::default();
+    let mut current: Option<(u32, Vec<Raw>)> = None;
+    while let Some(record) = reader.next_cell_with_formula_metadata().map_err(|_| not_xlsx())? {
+        let (row, column) = record.pos;
+        let is_formula = match &record.formula {
+            None => false,
+            Some(calamine::XlsxFormulaMetadata::Normal { formula }) => !formula.is_empty(),
+            Some(_) => true,
+        };
+        let raw = if is_formula { Raw::Formula } else { raw_of(record.value) };
+        if current.as_ref().is_some_and(|(r, _)| *r != row)
+            && let Some((r, cells)) = current.take()
+        {
+            rows.push(r as usize + 1, cells)?;
         }
-        if cells.iter().all(Raw::is_empty) {
+        if raw.is_empty() {
             continue;
         }
-        kept += 1;
-        if kept > MAX_ROWS + HEADER_SEARCH_ROWS {
-            return Err(too_many_rows());
+        let column = column as usize;
+        if column >= MAX_COLUMNS {
+            return Err(beyond_columns(row as usize + 1, column));
         }
-        rows.push((sheet_row + 1, cells));
+        let (_, cells) = current.get_or_insert_with(|| (row, Vec::new()));
+        if cells.len() <= column {
+            cells.resize(column + 1, Raw::Empty);
+        }
+        cells[column] = raw;
     }
-    Ok(Table { rows })
+    if let Some((r, cells)) = current {
+        rows.push(r as usize + 1, cells)?;
+    }
+    Ok(Table { rows: rows.rows })
 }
 
 fn too_many_rows() -> AppError {
@@ -205,7 +301,7 @@ fn read_csv(bytes: &[u8]) -> AppResult<Table> {
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(content.as_bytes());
-    let mut rows = Vec::new();
+    let mut rows = Rows::default();
     let mut record = csv::StringRecord::new();
     let mut line = 0usize;
     loop {
@@ -215,17 +311,21 @@ fn read_csv(bytes: &[u8]) -> AppResult<Table> {
             Err(e) => return Err(file_error(format!("not a readable CSV file: {e}"))),
         }
         line += 1;
-        let cells: Vec<Raw> = record.iter().map(|s| Raw::Text(s.to_owned())).collect();
-        if cells.iter().all(Raw::is_empty) {
+        if record.iter().all(|s| s.trim().is_empty()) {
             continue;
         }
-        if rows.len() >= MAX_ROWS + HEADER_SEARCH_ROWS {
-            return Err(too_many_rows());
-        }
         let row = record.position().map(|p| p.line() as usize).unwrap_or(line);
-        rows.push((row, cells));
+        if let Some(far) = record.iter().skip(MAX_COLUMNS).position(|s| !s.trim().is_empty()) {
+            return Err(beyond_columns(row, MAX_COLUMNS + far));
+        }
+        let cells: Vec<Raw> = record
+            .iter()
+            .take(MAX_COLUMNS)
+            .map(|s| Raw::Text(s.to_owned()))
+            .collect();
+        rows.push(row, cells)?;
     }
-    Ok(Table { rows })
+    Ok(Table { rows: rows.rows })
 }
 
 /// One parsed row of the roster.

@@ -71,8 +71,9 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
         )
             .into_response();
     };
+    let client = parts.extensions.get::<crate::server::client::ClientAddr>().copied();
     ws.protocols([PROTOCOL]).on_upgrade(move |socket| async move {
-        serve(socket, state).await;
+        serve(socket, state, client).await;
         drop(permit);
     })
 }
@@ -117,7 +118,12 @@ async fn read_scope(state: &AppState, principal: &Principal) -> Result<ReadScope
 }
 
 /// Builds the connection's request state from the `connection_init` payload.
-async fn init(state: AppState, session: Arc<Mutex<Session>>, payload: Value) -> async_graphql::Result<Data> {
+async fn init(
+    state: AppState,
+    client: Option<crate::server::client::ClientAddr>,
+    session: Arc<Mutex<Session>>,
+    payload: Value,
+) -> async_graphql::Result<Data> {
     let (viewer, scope) = match bearer_of(&payload) {
         None => (Viewer::Anonymous, ReadScope::of(&Viewer::Anonymous, None)),
         Some(bearer) => match accounts::authenticate(&state.db, &state.tokens, &bearer).await {
@@ -147,6 +153,11 @@ async fn init(state: AppState, session: Arc<Mutex<Session>>, payload: Value) -> 
     let mut data = Data::default();
     data.insert(st);
     data.insert(state.tokens.clone());
+    // An operation over the socket (a `login` mutation too) is throttled by the same client address as over HTTP.
+    data.insert(state.login_throttle.clone());
+    if let Some(client) = client {
+        data.insert(client);
+    }
     Ok(data)
 }
 
@@ -168,7 +179,7 @@ fn id_and_type(text: &str) -> (Option<String>, Option<String>) {
     }
 }
 
-async fn serve(socket: WebSocket, state: AppState) {
+async fn serve(socket: WebSocket, state: AppState, client: Option<crate::server::client::ClientAddr>) {
     let settings = state.services.config.realtime.clone();
     let (mut sink, mut source) = socket.split();
     let (to_protocol, from_client) = tokio::sync::mpsc::channel::<String>(32);
@@ -176,7 +187,7 @@ async fn serve(socket: WebSocket, state: AppState) {
     let session = Arc::new(Mutex::new(Session::default()));
     let on_init = {
         let (state, session) = (state.clone(), session.clone());
-        move |payload: Value| init(state, session, payload)
+        move |payload: Value| init(state, client, session, payload)
     };
     let protocol = GraphQLWebSocket::new(state.schema.clone(), input, Protocols::GraphQLWS).on_connection_init(on_init);
     futures_util::pin_mut!(protocol);

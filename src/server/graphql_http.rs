@@ -76,7 +76,8 @@ pub async fn graphql_get(AxumState(state): AxumState<AppState>, request: Request
     if let Some(refusal) = refuse_unless_query(&request) {
         return refusal.render(media);
     }
-    run(&state, &parts.headers, BatchRequest::Single(request), media).await
+    let client = parts.extensions.get::<super::client::ClientAddr>().copied();
+    run(&state, &parts.headers, client, BatchRequest::Single(request), media).await
 }
 
 /// A browser navigating to the endpoint: it asks for HTML.
@@ -196,7 +197,8 @@ pub async fn graphql_post(AxumState(state): AxumState<AppState>, request: Reques
             BatchRequest::Batch(resolved)
         }
     };
-    run(&state, &parts.headers, batch, media).await
+    let client = parts.extensions.get::<super::client::ClientAddr>().copied();
+    run(&state, &parts.headers, client, batch, media).await
 }
 
 /// Looks up (or registers) the document of a request that carries `extensions.persistedQuery`.
@@ -490,14 +492,26 @@ pub fn negotiate(headers: &HeaderMap) -> Result<MediaType, Refusal> {
 }
 
 /// Authenticates once, executes every operation of the request, and writes the answer.
-pub(crate) async fn run(state: &AppState, headers: &HeaderMap, batch: BatchRequest, media: MediaType) -> Response {
+pub(crate) async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<super::client::ClientAddr>,
+    batch: BatchRequest,
+    media: MediaType,
+) -> Response {
     let (viewer, scope) = match viewer(state, headers).await {
         Ok(v) => v,
         Err(err) => return Refusal::from_app(err).render(media),
     };
     let execute = |request: async_graphql::Request| {
         let data = graphql::State::new(state.db.clone(), viewer.clone(), scope, state.services.clone());
-        let request = request.data(data).data(state.tokens.clone());
+        let mut request = request
+            .data(data)
+            .data(state.tokens.clone())
+            .data(state.login_throttle.clone());
+        if let Some(client) = client {
+            request = request.data(client);
+        }
         async move { with_codes(state.schema.execute(request).await) }
     };
     match batch {
@@ -545,6 +559,20 @@ impl<'a> WireResponse<'a> {
     }
 }
 
+/// The longest `extensions.retryAfterSeconds` of a `RATE_LIMITED` error, for the `Retry-After` header.
+fn retry_after(responses: &[async_graphql::Response]) -> Option<u64> {
+    responses
+        .iter()
+        .flat_map(|r| r.errors.iter())
+        .filter_map(|e| e.extensions.as_ref())
+        .filter(|x| matches!(x.get("code"), Some(async_graphql::Value::String(c)) if c == "RATE_LIMITED"))
+        .filter_map(|x| match x.get("retryAfterSeconds") {
+            Some(async_graphql::Value::Number(n)) => n.as_u64(),
+            _ => None,
+        })
+        .max()
+}
+
 fn render(mut responses: Vec<async_graphql::Response>, batch: bool, media: MediaType) -> Response {
     if let Some(id) = super::layers::current_request_id() {
         for error in responses.iter_mut().flat_map(|r| r.errors.iter_mut()) {
@@ -573,5 +601,8 @@ fn render(mut responses: Vec<async_graphql::Response>, batch: bool, media: Media
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
+    if let Some(seconds) = retry_after(&responses) {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+    }
     response
 }

@@ -2,6 +2,7 @@
 //! `GET /graphql`, `/healthz`, `/readyz`, `/metrics`. Authentication happens here, once per request, before the
 //! GraphQL layer sees it; everything below gets a [`Viewer`].
 
+pub mod client;
 pub mod graphiql;
 pub mod graphql_http;
 pub mod layers;
@@ -10,9 +11,10 @@ pub mod refusal;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State as AxumState};
@@ -43,6 +45,8 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     /// Persisted queries (APQ): the database store's bound and the in-process cache in front of it.
     pub persisted: Arc<persisted::PersistedQueries>,
+    /// Failed logins per client address (`LOGIN_ADDRESS_*`), this instance's own count.
+    pub login_throttle: Arc<crate::auth::throttle::AddressThrottle>,
 }
 
 /// Connects, migrates, and builds the application state.
@@ -72,6 +76,9 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     let realtime = crate::realtime::Hub::start(db.clone(), &config.database.url(), config.realtime.change_poll).await?;
     Ok(AppState {
         persisted,
+        login_throttle: Arc::new(crate::auth::throttle::AddressThrottle::new(
+            config.http.login_address_limit,
+        )),
         schema: graphql::build_schema_with(&config.limits),
         db,
         services: Services {
@@ -119,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .layer(layers::compression())
         .layer(layers::cors(&state.services.config))
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(state.clone(), client::resolve))
         .layer(middleware::from_fn(layers::request_id))
         .with_state(state)
 }
@@ -135,21 +143,51 @@ pub async fn spawn(state: AppState, addr: SocketAddr) -> std::io::Result<Running
     let addr = listener.local_addr()?;
     let app = router(state.clone());
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
             tracing::error!(error = %e, "server stopped");
         }
     });
     Ok(Running { addr, state, handle })
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+/// Serves until SIGINT or SIGTERM; then stops accepting connections, lets the requests in flight finish for
+/// up to `SHUTDOWN_GRACE_SECONDS`, and returns (the process exits 0). Requests still running when the grace is
+/// over are cut off, and the log says so.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let addr = state.services.config.bind_addr;
+    let grace = Duration::from_secs(state.services.config.http.shutdown_grace_seconds);
     let listener = TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "serving GraphQL on /graphql (GraphiQL on GET)");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signal = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown_signal().await;
+            stopping.notify_one();
+        }
+    };
+    let server = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .into_future();
+    tokio::select! {
+        result = server => {
+            tracing::info!("every request in flight finished; stopped");
+            result
+        }
+        _ = async {
+            stopping.notified().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "requests still in flight at the end of the shutdown grace (SHUTDOWN_GRACE_SECONDS) were cut off"
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -168,7 +206,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: no new connections; finishing the requests in flight");
 }
 
 async fn track(AxumState(state): AxumState<AppState>, request: Request, next: Next) -> Response {
@@ -193,12 +231,33 @@ pub(crate) async fn graphiql() -> Response {
     graphiql::page()
 }
 
-async fn readyz(AxumState(state): AxumState<AppState>) -> impl IntoResponse {
-    match state.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, "ready"),
-        Err(e) => {
+/// How long `/readyz` waits for the database before answering 503.
+pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `/readyz`: 200 `ready` when a pooled connection answers `SELECT 1` within [`READY_CHECK_TIMEOUT`], else 503
+/// with a plain sentence (the database's own error goes to the log only). `/healthz` never touches the
+/// database: the process is alive during an outage and recovers by itself when the database is back.
+async fn readyz(AxumState(state): AxumState<AppState>) -> Response {
+    let unavailable = |reason: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            format!("not ready: {reason}; the server keeps trying and answers again once it is back"),
+        )
+            .into_response()
+    };
+    match tokio::time::timeout(READY_CHECK_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            unavailable("the database is unreachable")
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = READY_CHECK_TIMEOUT.as_millis() as u64,
+                "readiness check timed out"
+            );
+            unavailable("the database did not answer in time")
         }
     }
 }

@@ -6,9 +6,11 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod edge;
 mod errors;
 mod fixture;
 mod hostile;
+mod import_guards;
 mod officials;
 mod ops;
 mod pagination;

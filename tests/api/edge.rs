@@ -1,0 +1,496 @@
+//! The HTTP edge under faults: the login throttle per client address (and `TRUSTED_PROXIES`), `/readyz`
+//! through a database outage and its recovery, and a graceful shutdown of the real binary on SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hoi_ccb::auth::throttle::AddressLimit;
+use hoi_ccb::server::client::Cidr;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::helpers::{SECRET, TestApp};
+
+const LOGIN: &str = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }";
+
+/// A login with a fresh unknown username (so the per-username lock never trips), optionally with an
+/// `X-Forwarded-For` header; returns the error code (empty when it succeeded) and the `Retry-After` header.
+async fn failed_login(app: &TestApp, forwarded_for: Option<&str>, n: usize) -> (String, Option<u64>) {
+    login_as(app, forwarded_for, &format!("nobody-{n}"), "wrong-password").await
+}
+
+async fn login_as(app: &TestApp, forwarded_for: Option<&str>, username: &str, password: &str) -> (String, Option<u64>) {
+    let mut req = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .json(&json!({ "query": LOGIN, "variables": { "u": username, "p": password } }));
+    if let Some(xff) = forwarded_for {
+        req = req.header("x-forwarded-for", xff);
+    }
+    let resp = req.send().await.expect("POST");
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body: Value = resp.json().await.expect("JSON");
+    let code = body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (code, retry_after)
+}
+
+fn three_per_minute() -> AddressLimit {
+    AddressLimit {
+        max_failures: 3,
+        window: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_address_and_a_spoofed_forwarded_for_does_not_escape() {
+    let app = TestApp::spawn_with(|c| c.http.login_address_limit = three_per_minute()).await;
+    hoi_ccb::auth::accounts::create(
+        app.db(),
+        "real.user",
+        "correct-horse-battery",
+        hoi_ccb::auth::Role::Admin,
+        hoi_ccb::auth::ScopeNode::Everything,
+        "Real",
+    )
+    .await
+    .expect("account");
+    // A success does not count, and does not reset the count of failures either.
+    assert_eq!(login_as(&app, None, "real.user", "correct-horse-battery").await.0, "");
+    for n in 0..3 {
+        // Every attempt claims another client address; without trusted proxies the header is ignored.
+        let spoof = format!("198.51.100.{n}");
+        assert_eq!(
+            failed_login(&app, Some(&spoof), n).await,
+            ("UNAUTHENTICATED".to_owned(), None),
+            "attempt {n}"
+        );
+        if n == 1 {
+            assert_eq!(login_as(&app, None, "real.user", "correct-horse-battery").await.0, "");
+        }
+    }
+    let (code, retry_after) = failed_login(&app, Some("203.0.113.77"), 3).await;
+    assert_eq!(code, "RATE_LIMITED");
+    assert!(
+        retry_after.is_some_and(|s| (1..=60).contains(&s)),
+        "Retry-After within the window: {retry_after:?}"
+    );
+    // The address is refused whatever it tries, the right password included.
+    assert_eq!(
+        login_as(&app, None, "real.user", "correct-horse-battery").await.0,
+        "RATE_LIMITED"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_two_clients_are_limited_separately() {
+    let app = TestApp::spawn_with(|c| {
+        c.http.login_address_limit = three_per_minute();
+        c.http.trusted_proxies = vec![Cidr::parse("127.0.0.0/8").expect("cidr")];
+    })
+    .await;
+    for n in 0..3 {
+        assert_eq!(failed_login(&app, Some("203.0.113.1"), n).await.0, "UNAUTHENTICATED");
+    }
+    assert_eq!(failed_login(&app, Some("203.0.113.1"), 3).await.0, "RATE_LIMITED");
+    // Another client behind the same proxy is not affected.
+    assert_eq!(failed_login(&app, Some("203.0.113.2"), 4).await.0, "UNAUTHENTICATED");
+    // Hops the client wrote itself, left of the one the proxy appended, are not believed.
+    assert_eq!(
+        failed_login(&app, Some("192.0.2.200, 203.0.113.1"), 5).await.0,
+        "RATE_LIMITED"
+    );
+    // A chain of trusted proxies is walked past.
+    assert_eq!(
+        failed_login(&app, Some("203.0.113.1, 127.0.0.5"), 6).await.0,
+        "RATE_LIMITED"
+    );
+    // The proxy itself, with no header, is a client of its own.
+    assert_eq!(failed_login(&app, None, 7).await.0, "UNAUTHENTICATED");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A database outage, through a TCP proxy in front of PostgreSQL that the test cuts and restores.
+
+struct Proxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let up = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let accept = tokio::spawn({
+            let (up, links) = (up.clone(), links.clone());
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let target = target.clone();
+                    let link = tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    links.lock().expect("links").push(link.abort_handle());
+                }
+            }
+        });
+        Self {
+            addr,
+            up,
+            links,
+            accept,
+        }
+    }
+
+    /// Drops every open connection and refuses new ones.
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().expect("links").drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+/// `host:port` of a PostgreSQL URL.
+fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+    let host = rest.split(['/', '?']).next().unwrap_or(rest);
+    if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+async fn graphql_code(client: &reqwest::Client, base: &str) -> (u16, Value) {
+    let resp = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": "{ provinces { totalCount } }" }))
+        .send()
+        .await
+        .expect("POST");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("JSON"))
+}
+
+#[tokio::test]
+async fn readyz_reports_a_database_outage_and_the_same_server_recovers_without_restart() {
+    let Some(base) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped on SQLite: an outage needs a database server to cut off (set TEST_DATABASE_URL)");
+        return;
+    };
+    // The test's own database, reached only through the proxy.
+    let app = TestApp::spawn().await;
+    let direct = app.state.services.config.database.url();
+    let name = direct
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let proxy = Proxy::start(host_port(&base)).await;
+    let user = base
+        .split_once("://")
+        .and_then(|(_, r)| r.split_once('@'))
+        .map_or("postgres", |(u, _)| u);
+    let through = format!("postgres://{user}@{}/{name}", proxy.addr);
+    let mut config = hoi_ccb::config::Config::for_database(
+        hoi_ccb::config::Database::Url(through),
+        hoi_ccb::config::Secret::new(SECRET.as_bytes().to_vec()).expect("secret"),
+    );
+    config.db.pool_timeout = Duration::from_millis(1500);
+    config.realtime.change_poll = Duration::from_secs(3600);
+    let state = hoi_ccb::server::prepare(config)
+        .await
+        .expect("prepares through the proxy");
+    let running = hoi_ccb::server::spawn(state, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("spawn");
+    let url = format!("http://{}", running.addr);
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        let request = client.get(format!("{url}{path}")).send();
+        async move {
+            let resp = request.await.expect("GET");
+            (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+        }
+    };
+
+    assert_eq!(get("/readyz").await, (200, "ready".to_owned()));
+    assert_eq!(
+        graphql_code(&client, &url).await.1["data"]["provinces"]["totalCount"],
+        0
+    );
+
+    proxy.cut();
+    let started = Instant::now();
+    let (status, body) = get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("not ready: the database"), "a plain sentence: {body}");
+    eprintln!("readyz answered 503 in {:?} during the outage", started.elapsed());
+    let (status, body) = graphql_code(&client, &url).await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{status} {body}");
+    assert_eq!(error["extensions"]["retryable"], true, "{body}");
+    let text = body.to_string().to_lowercase();
+    for leak in ["select", "sqlx", "connection refused", "postgres", "pool"] {
+        assert!(!text.contains(leak), "the answer leaks {leak:?}: {body}");
+    }
+    assert_eq!(get("/healthz").await, (200, "ok".to_owned()));
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = get("/readyz").await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "readyz still {status} 20 s after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("ready again {:?} after the cut", started.elapsed());
+    let (status, body) = graphql_code(&client, &url).await;
+    assert_eq!(
+        (status, &body["data"]["provinces"]["totalCount"]),
+        (200, &json!(0)),
+        "{body}"
+    );
+    running.handle.abort();
+    running.state.db.clone().close().await.ok();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Graceful shutdown of the real binary.
+
+struct Served {
+    child: std::process::Child,
+    addr: String,
+}
+
+/// Starts the built binary serving the test app's database on a free port, and waits until it listens.
+fn serve_binary(app: &TestApp, grace_seconds: u64) -> Served {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hoi-ccb"));
+    command.current_dir(std::env::temp_dir());
+    for setting in hoi_ccb::config::SETTINGS {
+        command.env_remove(setting.name);
+    }
+    let mut child = command
+        .env("DATABASE_URL", app.state.services.config.database.url())
+        .env("JWT_SECRET", SECRET)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .env("SHUTDOWN_GRACE_SECONDS", grace_seconds.to_string())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the binary logs that it serves");
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && let Some(addr) = v["fields"]["addr"].as_str().or(v["addr"].as_str())
+        {
+            break addr.to_owned();
+        }
+    };
+    // Keep draining the log so the child never blocks on a full pipe.
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+    Served { child, addr }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Waits for the child to exit, up to `limit`.
+async fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit within {limit:?} of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish_then_exits_zero() {
+    let app = TestApp::spawn().await;
+    let mut served = serve_binary(&app, 10);
+    let base = format!("http://{}", served.addr);
+    let client = reqwest::Client::new();
+    let probe = client
+        .get(format!("{base}/__test/sleep?ms=1"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(probe.status().as_u16(), 200, "the binary has the test hooks");
+
+    let slow = tokio::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let resp = client
+                .get(format!("{base}/__test/sleep?ms=2000"))
+                .send()
+                .await
+                .expect("the slow request is answered");
+            (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let signalled = Instant::now();
+    sigterm(&served.child);
+
+    // New connections are refused once the signal is handled, while the slow request is still running.
+    let mut refused = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        if TcpStream::connect(&served.addr).await.is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the listener still accepts after SIGTERM");
+
+    let (status, body) = slow.await.expect("join");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "slept"),
+        "the request in flight completed"
+    );
+    let exit = exit_within(&mut served.child, Duration::from_secs(15)).await;
+    assert_eq!(exit.code(), Some(0), "exit status {exit:?}");
+    eprintln!("exited 0 {:?} after SIGTERM", signalled.elapsed());
+}
+
+#[tokio::test]
+async fn a_request_longer_than_the_grace_is_cut_off_and_the_server_still_exits_zero() {
+    let app = TestApp::spawn().await;
+    let mut served = serve_binary(&app, 1);
+    let base = format!("http://{}", served.addr);
+    let client = reqwest::Client::new();
+    let slow = tokio::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        async move { client.get(format!("{base}/__test/sleep?ms=20000")).send().await.is_ok() }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let signalled = Instant::now();
+    sigterm(&served.child);
+    let exit = exit_within(&mut served.child, Duration::from_secs(10)).await;
+    let took = signalled.elapsed();
+    assert_eq!(exit.code(), Some(0), "exit status {exit:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "exited {took:?} after SIGTERM with a 1 s grace"
+    );
+    assert!(!slow.await.expect("join"), "the request past the grace got no answer");
+}
+
+#[tokio::test]
+async fn a_login_over_the_websocket_counts_against_the_same_address() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = TestApp::spawn_with(|c| c.http.login_address_limit = three_per_minute()).await;
+    let url = format!("{}/graphql", app.base_url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+    let next_text = async |socket: &mut tokio_tungstenite::WebSocketStream<_>| -> Value {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(t.as_str()).expect("JSON"),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("no message: {other:?}"),
+            }
+        }
+    };
+    let send = |v: Value| Message::Text(v.to_string().into());
+    socket
+        .send(send(json!({ "type": "connection_init", "payload": {} })))
+        .await
+        .expect("send");
+    assert_eq!(next_text(&mut socket).await["type"], "connection_ack");
+    let ws_login = |id: &str, n: usize| {
+        send(json!({ "id": id, "type": "subscribe", "payload": {
+            "query": LOGIN, "variables": { "u": format!("ws-nobody-{n}"), "p": "wrong-password" } } }))
+    };
+    socket.send(ws_login("1", 0)).await.expect("send");
+    let answer = next_text(&mut socket).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+    for n in 1..3 {
+        assert_eq!(failed_login(&app, None, n).await.0, "UNAUTHENTICATED");
+    }
+    assert_eq!(failed_login(&app, None, 3).await.0, "RATE_LIMITED");
+    // The socket's next attempt is refused too: it comes from the same address.
+    socket.send(ws_login("2", 4)).await.expect("send");
+    let answer = loop {
+        let message = next_text(&mut socket).await;
+        if message["id"] == "2" && message["type"] != "complete" {
+            break message;
+        }
+    };
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{answer}"
+    );
+}
