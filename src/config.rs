@@ -94,6 +94,9 @@ pub struct Realtime {
     pub ws_init_timeout: std::time::Duration,
     /// How often an open socket's session is checked again (logout, disabled account, changed password).
     pub ws_session_recheck: std::time::Duration,
+    /// How long this instance trusts a session it has just checked before checking it again
+    /// (`SESSION_CHECK_CACHE_SECONDS`; zero checks on every request).
+    pub session_check_cache: std::time::Duration,
     /// How often the change log is read when no notification woke the reader: the bound on how late a change
     /// written by another process (whose notification was lost) reaches subscribers.
     pub change_poll: std::time::Duration,
@@ -108,6 +111,7 @@ impl Default for Realtime {
             ws_max_subscriptions: 20,
             ws_init_timeout: std::time::Duration::from_secs(10),
             ws_session_recheck: std::time::Duration::from_secs(15),
+            session_check_cache: std::time::Duration::from_secs(5),
             change_poll: std::time::Duration::from_secs(2),
         }
     }
@@ -135,6 +139,12 @@ impl Realtime {
                 d.ws_init_timeout.as_secs() as i64,
             )? as u64),
             ws_session_recheck: d.ws_session_recheck,
+            session_check_cache: std::time::Duration::from_secs(ranged(
+                "SESSION_CHECK_CACHE_SECONDS",
+                0,
+                60,
+                d.session_check_cache.as_secs() as i64,
+            )? as u64),
             change_poll: d.change_poll,
         })
     }
@@ -221,6 +231,11 @@ pub const SETTINGS: &[Setting] = &[
         name: "SESSION_MAX_AGE_SECONDS",
         default: "15552000 (180 days)",
         meaning: "how long refreshing can keep one login alive before the password is asked again, at least REFRESH_TOKEN_TTL_SECONDS",
+    },
+    Setting {
+        name: "SESSION_CHECK_CACHE_SECONDS",
+        default: "5",
+        meaning: "how long an instance trusts a login session it has just checked (disabled, logged out, password changed) before reading it again, 0 to 60; 0 reads it on every request. A revocation made through this instance takes effect at once; one made through another instance within this many seconds",
     },
     Setting {
         name: "WS_MAX_CONNECTIONS",

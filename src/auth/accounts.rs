@@ -235,7 +235,10 @@ pub async fn authenticate(
         Some(session) => {
             let account = GlobalId::parse_kind("sub", &verified.principal.subject, NodeKind::Account)
                 .map_err(|_| AppError::Unauthenticated)?;
-            super::sessions::check(db, account, session).await?;
+            if !tokens.confirmed.holds(account, session) {
+                let expires = super::sessions::check(db, account, session).await?;
+                tokens.confirmed.remember(account, session, expires);
+            }
         }
         None => check_active(db, &verified.principal).await?,
     }

@@ -5,6 +5,8 @@
 //! [`check`] runs on every request that carries one, so revocation, a disabled account or a changed password
 //! end a session's access tokens at once, not when they expire.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -148,6 +150,7 @@ async fn revoke_in(txn: &impl ConnectionTrait, session: i64, ending: Ending) -> 
         .bind(session)
         .push(" AND revoked_at IS NULL");
     txn.execute_raw(sql.build(txn.get_database_backend())).await?;
+    revoked_here();
     Ok(())
 }
 
@@ -258,6 +261,7 @@ pub async fn logout(db: &DatabaseConnection, raw: &str) -> AppResult<bool> {
         .bind(session)
         .push(" AND revoked_at IS NULL");
     let result = db.execute_raw(sql.build(db.get_database_backend())).await?;
+    revoked_here();
     Ok(result.rows_affected() > 0)
 }
 
@@ -271,13 +275,14 @@ pub async fn end_all(db: &impl ConnectionTrait, account_id: i64, ending: Ending)
         .bind(account_id)
         .push(" AND revoked_at IS NULL");
     db.execute_raw(sql.build(db.get_database_backend())).await?;
+    revoked_here();
     Ok(())
 }
 
 /// Whether an access token's session still stands: the session exists, belongs to the token's account, is
 /// not revoked or past its lifetime, the account is enabled and its password is the one the session began
-/// with. One statement per request.
-pub async fn check(db: &DatabaseConnection, account_id: i64, session: i64) -> AppResult<()> {
+/// with; answers when the session ends (Unix seconds). One statement.
+pub async fn check(db: &DatabaseConnection, account_id: i64, session: i64) -> AppResult<i64> {
     let mut sql = Sql::new(
         "SELECT s.revoked_at, s.expires_at, s.password_stamp, a.disabled, a.password_hash \
          FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ",
@@ -295,5 +300,63 @@ pub async fn check(db: &DatabaseConnection, account_id: i64, session: i64) -> Ap
     if revoked.is_some() || expires <= Utc::now().timestamp() || disabled || stamp != password_stamp(&password_hash) {
         return Err(AppError::Unauthenticated);
     }
-    Ok(())
+    Ok(expires)
+}
+
+/// Revocations (logouts, sessions ended by a password change or a disabled account) made by this process.
+/// A session confirmed before the latest one is checked again.
+static REVOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn revoked_here() {
+    REVOCATIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Sessions this instance checked a moment ago, so a burst of requests with one token costs one session read
+/// instead of one per request. An entry holds for the configured few seconds, never past the session's own
+/// end, and not across any revocation made by this process; a revocation made through another instance
+/// takes effect here when the entry lapses.
+pub struct ConfirmedSessions {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<HashMap<(i64, i64), (std::time::Instant, u64)>>,
+}
+
+/// Entries kept at most; past it the map is emptied (every session is simply checked again).
+const MAX_CONFIRMED: usize = 100_000;
+
+impl ConfirmedSessions {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `(account, session)` was confirmed recently enough to skip the read.
+    pub fn holds(&self, account: i64, session: i64) -> bool {
+        if self.ttl.is_zero() {
+            return false;
+        }
+        let generation = REVOCATIONS.load(std::sync::atomic::Ordering::SeqCst);
+        let Ok(entries) = self.entries.lock() else {
+            return false;
+        };
+        matches!(entries.get(&(account, session)),
+            Some((until, seen)) if *seen == generation && *until > std::time::Instant::now())
+    }
+
+    /// Records a successful check of a session that ends at `expires` (Unix seconds).
+    pub fn remember(&self, account: i64, session: i64, expires: i64) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let generation = REVOCATIONS.load(std::sync::atomic::Ordering::SeqCst);
+        let left = u64::try_from(expires - Utc::now().timestamp()).unwrap_or(0);
+        let until = std::time::Instant::now() + self.ttl.min(std::time::Duration::from_secs(left));
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_CONFIRMED {
+                entries.clear();
+            }
+            entries.insert((account, session), (until, generation));
+        }
+    }
 }

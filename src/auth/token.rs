@@ -65,6 +65,8 @@ pub struct TokenService {
     issuer: String,
     audience: String,
     ttl_seconds: i64,
+    /// Sessions this instance checked a moment ago.
+    pub confirmed: super::sessions::ConfirmedSessions,
 }
 
 impl TokenService {
@@ -84,6 +86,7 @@ impl TokenService {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             ttl_seconds: config.token_ttl_seconds,
+            confirmed: super::sessions::ConfirmedSessions::new(config.realtime.session_check_cache),
         }
     }
 

@@ -205,3 +205,54 @@ async fn tokens_of_an_outside_identity_provider_have_no_session_and_keep_working
     let idp = app.admin();
     assert!(works(&app, &idp).await);
 }
+
+#[tokio::test]
+async fn a_burst_with_one_session_reads_it_once_and_a_logout_here_still_ends_it_at_once() {
+    let app = TestApp::spawn_configured(|c| {
+        c.realtime.session_check_cache = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let (_, token, refresh_token) = logged_in(&app).await;
+    let (first, _) = app.count_statements(Some(&token), ME, json!({})).await;
+    let (again, data) = app.count_statements(Some(&token), ME, json!({})).await;
+    assert_eq!(data["me"]["authenticated"], true);
+    assert_eq!(again + 1, first, "the second request skips the session read");
+    // Within the cache window, a logout through this instance still ends the session for the next request.
+    let (status, body) = app.post(None, LOGOUT, json!({ "r": refresh_token })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!works(&app, &token).await, "logged out at once");
+}
+
+#[tokio::test]
+async fn a_session_ended_elsewhere_stops_working_when_the_cache_lapses() {
+    let app = TestApp::spawn_configured(|c| {
+        c.realtime.session_check_cache = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let (account, token, _) = logged_in(&app).await;
+    assert!(works(&app, &token).await);
+    // As another instance would: straight in the shared database, not through this process.
+    let mut sql =
+        hoi_ccb::sql::Sql::new("UPDATE sessions SET revoked_at = 1, revoked_reason = 'LOGOUT' WHERE account_id = ");
+    sql.bind(account);
+    sea_orm::ConnectionTrait::execute_raw(
+        app.db(),
+        sql.build(sea_orm::ConnectionTrait::get_database_backend(app.db())),
+    )
+    .await
+    .expect("revoke");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(!works(&app, &token).await, "refused once the confirmation lapsed");
+}
+
+#[tokio::test]
+async fn with_the_cache_off_every_request_reads_the_session() {
+    let app = TestApp::spawn_configured(|c| {
+        c.realtime.session_check_cache = std::time::Duration::ZERO;
+    })
+    .await;
+    let (_, token, _) = logged_in(&app).await;
+    let (first, _) = app.count_statements(Some(&token), ME, json!({})).await;
+    let (again, _) = app.count_statements(Some(&token), ME, json!({})).await;
+    assert_eq!(first, again);
+}
