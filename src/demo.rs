@@ -1120,18 +1120,24 @@ pub enum Scale {
 /// Seeds the demo province, then, at national scale, 33 more provinces shaped like it.
 pub async fn seed_scale(db: &DatabaseConnection, scale: Scale) -> Result<Summary, DbErr> {
     let province = seed(db).await?;
-    if scale == Scale::Province {
-        return Ok(province);
+    match scale {
+        Scale::Province => Ok(province),
+        Scale::National => add_provinces(db, &province, OTHER_PROVINCES.len()).await,
     }
+}
+
+/// Adds `count` provinces (at most 33) shaped like the demo province, which `demo` describes and which must be
+/// the only one so far, in one transaction.
+pub async fn add_provinces(db: &DatabaseConnection, demo: &Summary, count: usize) -> Result<Summary, DbErr> {
     let txn = db.begin().await?;
     let created: DateTime<Utc> = Utc.with_ymd_and_hms(2024, 12, 1, 0, 0, 0).single().unwrap_or_default();
     let span = Span {
-        bases: province.bases as i64,
-        chapters: province.chapters as i64,
-        members: province.members as i64,
+        bases: demo.bases as i64,
+        chapters: demo.chapters as i64,
+        members: demo.members as i64,
         awards: max_id(&txn, "awards").await?,
     };
-    for (i, (code, name)) in OTHER_PROVINCES.iter().enumerate() {
+    for (i, (code, name)) in OTHER_PROVINCES.iter().take(count).enumerate() {
         replicate_province(&txn, &span, (i + 2) as i64, code, name, created).await?;
     }
     if txn.get_database_backend() == DbBackend::Postgres {
@@ -1141,18 +1147,16 @@ pub async fn seed_scale(db: &DatabaseConnection, scale: Scale) -> Result<Summary
             ))
             .await?;
         }
-        txn.execute_unprepared("ANALYZE").await?;
     }
     txn.commit().await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("ANALYZE").await?;
-    }
-    let copies = OTHER_PROVINCES.len() + 1;
+    // Fresh statistics, so the planner knows the registry's new size.
+    db.execute_unprepared("ANALYZE").await?;
+    let copies = count.min(OTHER_PROVINCES.len()) + 1;
     Ok(Summary {
         provinces: copies,
-        bases: province.bases * copies,
-        chapters: province.chapters * copies,
-        members: province.members * copies,
+        bases: demo.bases * copies,
+        chapters: demo.chapters * copies,
+        members: demo.members * copies,
         awards: span.awards as usize * copies,
     })
 }
@@ -1310,7 +1314,7 @@ async fn replicate_province<C: ConnectionTrait>(
                 .push(" END"),
             "recipient_name" => sql
                 .push(
-                    "CASE WHEN m.recipient_type = 'MEMBER' THEN (SELECT CASE WHEN x.middle_name = '' \
+                    "CASE WHEN m.recipient_type = 'MEMBER' THEN (SELECT 'Ông/bà ' || CASE WHEN x.middle_name = '' \
                      THEN x.family_name || ' ' || x.given_name \
                      ELSE x.family_name || ' ' || x.middle_name || ' ' || x.given_name END \
                      FROM members x WHERE x.id = m.member_id + ",

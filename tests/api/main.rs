@@ -11,6 +11,7 @@ mod errors;
 mod fixture;
 mod hostile;
 mod import_guards;
+mod national;
 mod officials;
 mod ops;
 mod pagination;
