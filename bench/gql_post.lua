@@ -7,7 +7,8 @@
 --      ID_MODE=random|seq    random: a random member 1..ID_MAX each request; seq: START_ID, START_ID+1, …
 --                            (a per-thread counter: run wrk with one thread so each id is used once)
 --      ID_MAX, START_ID=1, MAX_REQ=10000000 (per thread; the run also ends at wrk's -d)
--- Counts responses with a status other than 200 or an "errors" key (GraphQL errors come back as HTTP 200).
+-- Counts responses with a status other than 200 or an "errors" key (GraphQL errors come back as HTTP 200), and
+-- the requests sent (`sent`: the completed ones plus those still in flight when the run ended).
 local body = io.open(os.getenv("BODY")):read("*a")
 local id_format = os.getenv("ID_FORMAT") or "gid"
 local id_mode = os.getenv("ID_MODE") or ""
@@ -43,10 +44,11 @@ end
 
 function setup(thread) table.insert(threads, thread) end
 function init(args)
-  gql_errors = 0; done_n = 0
+  gql_errors = 0; done_n = 0; sent = 0
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
 end
 function request()
+  sent = sent + 1
   local id
   if id_mode == "seq" then id = next_id; next_id = next_id + 1
   elseif id_mode == "random" then id = math.random(1, id_max) end
@@ -61,13 +63,13 @@ function response(status, headers, resp)
   if done_n >= max_req then wrk.thread:stop() end
 end
 function done(summary, latency, requests)
-  local e = 0
-  for _, t in ipairs(threads) do e = e + t:get("gql_errors") end
+  local e, n = 0, 0
+  for _, t in ipairs(threads) do e = e + t:get("gql_errors"); n = n + t:get("sent") end
   local s = summary.duration / 1e6
   io.write(string.format(
-    "RESULT requests=%d duration_s=%.2f rps=%.1f p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d socket_errors=%d\n",
+    "RESULT requests=%d duration_s=%.2f rps=%.1f p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d socket_errors=%d sent=%d\n",
     summary.requests, s, summary.requests / s,
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000, e,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, n))
 end

@@ -17,6 +17,7 @@
 #   SCALE=province|national [province]  the demo data set; national passes --scale national to seed-demo
 #   HOI_BIN [target/release/hoi-ccb]     the binary under test (it also seeds)
 #   CONNS ["1 16"]  DUR [10s]  WARMUP [3s]  POOL [16]: both servers' database pool size
+#   SHAPES ["q1 q2 q2b q2c q3 q4 q5 q6"]  a subset to measure (the check always sends them all)
 #   REUSE_DB=1      keep hoi_bench when it holds the same SCALE and every migration of HOI_BIN is applied
 #   NO_PGL=1        our server only (no Node needed)
 #   OUT [bench/results-<date>-<scale>.txt]
@@ -247,15 +248,30 @@ sample_rss() { # pid file: the largest VmRSS seen (KiB), every 0.2 s
   done
 }
 calc() { python3 -c "print($1)"; }
+drain() { # pid role: wait (at most 15 s) until the requests in flight are done: no statement of the server's
+  # role running on the database and the server's CPU time not moving
+  local last now still=0 busy
+  last=$(cpu_ticks "$1")
+  for _ in $(seq 1 50); do
+    sleep 0.2
+    now=$(cpu_ticks "$1")
+    busy=$(q "select count(*) from pg_stat_activity where datname = current_database() and usename = '$2'
+              and state not in ('idle') and pid <> pg_backend_pid()")
+    if [ "$now" = "$last" ] && [ "$busy" = 0 ]; then still=$((still + 1)); [ $still -ge 2 ] && return 0; else still=0; fi
+    last=$now
+  done
+}
 
 measure() { # side shape conns
   local side=$1 shape=$2 conns=$3 url pid role lua_env=() line res s0 s1 c0 c1 m0 m1 n extra
   if [ "$side" = ours ]; then
     url=$OURS_URL/graphql; pid=$OURS_PID; role=postgres
-    lua_env=(ID_FORMAT=gid "AUTH_TOKEN=$([ "$shape" = q5 ] && echo "$BASE_TOKEN" || echo "$ADMIN")")
+    lua_env=(ID_FORMAT=gid "AUTH_TOKEN=$ADMIN")
+    if [ "$shape" = q5 ]; then lua_env=(ID_FORMAT=gid "AUTH_TOKEN=$BASE_TOKEN"); fi
   else
     url=$PEER_URL/graphql; pid=$PEER_PID; role=hoi_bench_peer
-    lua_env=(ID_FORMAT=raw "BASE_HEADER=$([ "$shape" = q5 ] && echo "$BASE_ROW_ID")")
+    lua_env=(ID_FORMAT=raw)
+    if [ "$shape" = q5 ]; then lua_env+=("BASE_HEADER=$BASE_ROW_ID"); fi
   fi
   case $shape in
     q4) lua_env+=(ID_MODE=random "ID_MAX=$MAX_ID") ;;
@@ -267,14 +283,18 @@ measure() { # side shape conns
   }
   [ "$shape" = q6 ] && reset_versions
   wrk_run "$WARMUP" > /dev/null || true
+  drain "$pid" $role
   [ "$shape" = q6 ] && reset_versions
   s0=$(stmts $role); c0=$(cpu_ticks "$pid"); [ "$side" = ours ] && m0=$(our_counter)
   echo 0 > "$WORK/rss.max"; sample_rss "$pid" "$WORK/rss.max" & SAMPLER=$!
   line=$(wrk_run "$DUR" | grep '^RESULT' | sed 's/^RESULT //') || true
+  drain "$pid" $role
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
   c1=$(cpu_ticks "$pid"); s1=$(stmts $role); [ "$side" = ours ] && m1=$(our_counter)
   if [ -z "$line" ]; then echo "$side/$shape conns=$conns FAILED (wrk gave no result)"; return 0; fi
-  n=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line"); [ "$n" -gt 0 ] || n=1
+  # Per request sent: the statements and CPU counted after draining include the requests still in flight
+  # when wrk stopped, which its completed `requests` leave out.
+  n=$(sed -E 's/.* sent=([0-9]+).*/\1/' <<<"$line"); [ "$n" -gt 0 ] || n=1
   extra="sql_per_req=$(calc "round(($s1 - $s0) / $n, 2)")"
   [ "$side" = ours ] && extra+=" counter_stmts_per_req=$(calc "round(($m1 - $m0) / $n, 2)")"
   extra+=" cpu_s=$(calc "round(($c1 - $c0) / $TCK, 2)") cpu_ms_per_req=$(calc "round(1000 * ($c1 - $c0) / $TCK / $n, 3)")"
@@ -326,14 +346,14 @@ print(f"bare-sql/q4 conns={conns} requests={n} duration_s={elapsed:.2f} rps={dur
 PY
 }
 
-SHAPES=(q1 q2 q2b q2c q3 q4 q5 q6)
+read -ra SHAPES <<<"${SHAPES:-q1 q2 q2b q2c q3 q4 q5 q6}"
 say "load: wrk -t1 -cN -d$DUR --latency after a $WARMUP warm-up, for N in $CONNS; shapes ${SHAPES[*]}"
 for conns in $CONNS; do
   for shape in "${SHAPES[@]}"; do
     measure ours "$shape" "$conns"
     [ "${NO_PGL:-0}" = 1 ] || measure peer "$shape" "$conns"
   done
-  bare_sql "$conns"
+  [[ " ${SHAPES[*]} " == *" q4 "* ]] && bare_sql "$conns"
 done
 reset_versions
 

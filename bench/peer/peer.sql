@@ -31,14 +31,16 @@ CREATE INDEX IF NOT EXISTS ix_members_search ON members USING gin (to_tsvector('
 
 -- Member search as our server does it: every word of q (already folded: lower case, no diacritics; anything but
 -- letters and digits separates words) must start a word of the member's folded name; active members only; in
--- our default order (the Vietnamese name order, sort_key, then id). PostGraphile exposes it as
--- `searchMembers(q:)` and pages it with LIMIT/OFFSET over this order.
+-- our order for a search, best match first: members whose name holds every word as a whole word, then the
+-- others, each group in roster order (sort_key, then id). PostGraphile exposes it as `searchMembers(q:)`.
 CREATE OR REPLACE FUNCTION search_members(q text) RETURNS SETOF members LANGUAGE sql STABLE AS $$
   SELECT m.* FROM members m
   WHERE m.status = 'ACTIVE'
     AND to_tsvector('simple', m.search_name) @@ to_tsquery('simple', array_to_string(array(
           SELECT w || ':*' FROM regexp_split_to_table(lower(q), '[^[:alnum:]]+') AS w WHERE w <> ''), ' & '))
-  ORDER BY m.sort_key, m.id
+  ORDER BY NOT coalesce((SELECT bool_and((' ' || m.search_name || ' ') LIKE '% ' || w || ' %')
+                         FROM regexp_split_to_table(lower(q), '[^[:alnum:]]+') AS w WHERE w <> ''), true),
+           m.sort_key, m.id
 $$;
 GRANT EXECUTE ON FUNCTION search_members(text) TO hoi_bench_peer, pgl_viewer;
 
