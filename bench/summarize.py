@@ -65,7 +65,7 @@ def main():
     print("Each cell is ours / PostGraphile. ratio: our req/s divided by PostGraphile's (above 1: we are faster). "
           "errors: non-2xx responses plus GraphQL errors (plus socket errors, if any, after a +). SQL/req: "
           "pg_stat_statements calls per request on the database, by the server's role (ours also by our "
-          "`db_statements_total`, in brackets). CPU: the server process's user+system time per request. "
+          "`db_statements_total`, in brackets), per request sent. CPU: the server process's user+system time per request sent. "
           "RSS: the largest resident set sampled every 0.2 s during the run.")
     conns = sorted({c for (_, _, c) in rows})
     for c in conns:
