@@ -75,13 +75,15 @@ if [ "${1:-}" = --smoke ]; then
   say "smoke: $HOI_BIN on a throwaway SQLite database, $BIND_ADDR"
   timeout 300 "$HOI_BIN" seed-demo > "$SMOKE_DIR/seed.log" 2>&1 || { tail -20 "$SMOKE_DIR/seed.log" >&2; die "seed-demo failed"; }
   start_ours "$SMOKE_DIR/server.log"
-  python3 bench/queries/make_bodies.py "$SMOKE_DIR/bodies" 1 "$(python3 -c '
+  read -r YEAR MAX_ID < <(python3 -c '
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-print(db.execute("SELECT year FROM awards WHERE member_id IS NOT NULL GROUP BY year ORDER BY count(*) DESC, year LIMIT 1").fetchone()[0])' "$SMOKE_DIR/bench.sqlite3")"
+year = db.execute("SELECT year FROM awards WHERE member_id IS NOT NULL GROUP BY year ORDER BY count(*) DESC, year LIMIT 1").fetchone()[0]
+print(year, db.execute("SELECT max(id) FROM members").fetchone()[0])' "$SMOKE_DIR/bench.sqlite3")
+  python3 bench/queries/make_bodies.py "$SMOKE_DIR/bodies" 1 "$YEAR"
   timeout 300 python3 bench/check.py --bodies "$SMOKE_DIR/bodies" --ours "http://$BIND_ADDR" \
     --token "$(python3 bench/mint_jwt.py ADMIN)" --base-token "$(python3 bench/mint_jwt.py BASE_OFFICIAL Base:17)" \
-    --max-id 50000 --repeat 3
+    --max-id "$MAX_ID" --repeat 3
   say "smoke: every shape answered without errors"
   exit 0
 fi
