@@ -238,7 +238,7 @@ TCK=$(getconf CLK_TCK)
 stmts() { # statements of one role on hoi_bench so far (pg_stat_statements)
   q "select coalesce(sum(calls), 0) from pg_stat_statements s join pg_roles r on r.oid = s.userid
      where s.dbid = (select oid from pg_database where datname = current_database()) and r.rolname = '$1'
-       and s.query not ilike '%pg_stat_statements%'"
+       and s.query not ilike '%pg_stat_%'"   # not this harness's own reads of pg_stat_statements/pg_stat_activity
 }
 our_counter() { curl -s --max-time 5 "$OURS_URL/metrics" | awk '$1 == "db_statements_total" { print $2 }'; }
 sample_rss() { # pid file: the largest VmRSS seen (KiB), every 0.2 s

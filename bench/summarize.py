@@ -42,6 +42,8 @@ def num(r, key, fmt):
         return "FAILED"
     if key not in r:
         return "–"
+    if key.startswith("p") and key.endswith("_ms") and r.get("requests") == "0":
+        return "–"  # no request completed: wrk's percentiles are zeros
     return fmt.format(float(r[key]))
 
 
