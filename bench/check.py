@@ -125,7 +125,8 @@ def main():
             if len(seen) == 2 and shape != "q6" and seen["ours"] != seen["peer"]:
                 diff = {k: (seen["ours"].get(k), seen["peer"].get(k))
                         for k in seen["ours"].keys() | seen["peer"].keys() if seen["ours"].get(k) != seen["peer"].get(k)}
-                print(f"check {shape} DIFFERS between ours and the peer (ours, peer): {short(diff)}")
+                print(f"check {shape} DIFFERS between ours and the peer in {', '.join(sorted(diff))} "
+                      f"(ours, peer): {short(diff)}")
                 differs += 1
             elif len(seen) == 2 and i == 0:
                 print(f"check {shape}: the same rows on both sides")

@@ -25,23 +25,26 @@ DROP POLICY IF EXISTS pgl_base_scope ON members;
 CREATE POLICY pgl_base_scope ON members FOR SELECT TO pgl_viewer
   USING (base_id = current_setting('app.base_id', true)::bigint);
 
--- The full-text index our server's member search uses. The migration that creates it may not be in the binary
--- under test yet; IF NOT EXISTS makes this a no-op once it is.
-CREATE INDEX IF NOT EXISTS ix_members_search ON members USING gin (to_tsvector('simple', search_name));
-
--- Member search as our server does it: every word of q (already folded: lower case, no diacritics; anything but
--- letters and digits separates words) must start a word of the member's folded name; active members only; in
--- our order for a search, best match first: members whose name holds every word as a whole word, then the
--- others, each group in roster order (sort_key, then id). PostGraphile exposes it as `searchMembers(q:)`.
+-- Member search as our server does it on PostgreSQL, through the same index: `members.search_prefixes` (every
+-- prefix of every word of the folded name, a generated column of our migrations) under GIN, so "every word of
+-- q starts a word of the name" is `search_prefixes @> <the words>`. q is already folded (lower case, no
+-- diacritics); anything but letters and digits separates words. Active members only. The order is ours:
+-- when more than 1,000 members match, the search is too broad to rank and comes in registration order (id);
+-- otherwise best match first (every word a whole word of the name), then roster order (sort_key, id).
+-- PostGraphile exposes it as `searchMembers(q:)`.
+CREATE OR REPLACE FUNCTION bench_search_words(q text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
+  SELECT string_to_array(btrim(regexp_replace(lower(q), '[^[:alnum:]]+', ' ', 'g')), ' ')
+$$;
 CREATE OR REPLACE FUNCTION search_members(q text) RETURNS SETOF members LANGUAGE sql STABLE AS $$
   SELECT m.* FROM members m
-  WHERE m.status = 'ACTIVE'
-    AND to_tsvector('simple', m.search_name) @@ to_tsquery('simple', array_to_string(array(
-          SELECT w || ':*' FROM regexp_split_to_table(lower(q), '[^[:alnum:]]+') AS w WHERE w <> ''), ' & '))
-  ORDER BY NOT coalesce((SELECT bool_and((' ' || m.search_name || ' ') LIKE '% ' || w || ' %')
-                         FROM regexp_split_to_table(lower(q), '[^[:alnum:]]+') AS w WHERE w <> ''), true),
-           m.sort_key, m.id
+  WHERE m.status = 'ACTIVE' AND m.search_prefixes @> bench_search_words(q)
+  ORDER BY
+    CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM members b
+                 WHERE b.status = 'ACTIVE' AND b.search_prefixes @> bench_search_words(q) LIMIT 1001) AS c) > 1000
+         THEN m.id END,
+    NOT ((' ' || m.search_name || ' ') LIKE ALL (SELECT '% ' || w || ' %' FROM unnest(bench_search_words(q)) AS w)),
+    m.sort_key, m.id
 $$;
-GRANT EXECUTE ON FUNCTION search_members(text) TO hoi_bench_peer, pgl_viewer;
+GRANT EXECUTE ON FUNCTION search_members(text), bench_search_words(text) TO hoi_bench_peer, pgl_viewer;
 
 ANALYZE;
