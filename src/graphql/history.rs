@@ -147,7 +147,7 @@ pub async fn history(
     });
     let page = if matches!(state(ctx).viewer, Viewer::Anonymous) {
         crate::store::page::Page {
-            rows: Vec::new(),
+            rows: Vec::new().into(),
             order,
             has_next: false,
             has_previous: false,

@@ -124,7 +124,8 @@ pub trait Row: FromQueryResult + Clone + Send + Sync + 'static {
 /// One page of rows with what `pageInfo` and `totalCount` need.
 #[derive(Clone, Debug)]
 pub struct Page<M> {
-    pub rows: Vec<M>,
+    /// Shared, not copied: a page is handed out of the request's loader cache once per parent that asks.
+    pub rows: std::sync::Arc<[M]>,
     pub order: Order,
     pub has_next: bool,
     pub has_previous: bool,
@@ -230,7 +231,7 @@ impl<M: Row> Page<M> {
 
     fn empty(order: Order, window: &Window) -> Self {
         Self {
-            rows: Vec::new(),
+            rows: Vec::new().into(),
             order,
             has_next: window.backward && window.cursor.is_some(),
             has_previous: !window.backward && window.cursor.is_some(),
@@ -248,7 +249,7 @@ impl<M: Row> Page<M> {
         }
         let had_cursor = window.cursor.is_some();
         Self {
-            rows,
+            rows: rows.into(),
             order,
             has_next: if window.backward { had_cursor } else { more },
             has_previous: if window.backward { more } else { had_cursor },
