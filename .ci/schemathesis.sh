@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 version=4.32.5
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/hoi-ccb/schemathesis-$version"
+venv="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/hoi-ccb/schemathesis-$version"
 if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
   echo "== installing schemathesis $version into $venv"
   rm -rf "$venv"

@@ -20,6 +20,7 @@ stop_server() {
   rm -rf "$work"
 }
 trap stop_server EXIT
+trap 'exit 143' INT TERM # so that the EXIT trap runs on a signal too
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 api_url="http://127.0.0.1:$port/graphql"
