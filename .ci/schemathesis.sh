@@ -8,7 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 version=4.32.5
 venv="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/hoi-ccb/schemathesis-$version"
-if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
+if [[ "$("$venv/bin/st" --version 2>/dev/null || true)" != *"version $version" ]]; then
   echo "== installing schemathesis $version into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv"

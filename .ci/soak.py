@@ -90,12 +90,19 @@ class Stats:
             self.errors.append(what)
 
 
-def read_rss_kib(pid):
+def read_status_kib(pid):
+    """VmRSS, RssAnon (heap) and RssFile (mapped files, e.g. SQLite's shared memory) in KiB."""
+    values = {}
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile"):
+                values[key] = int(rest.split()[0])
+    return values
+
+
+def read_rss_kib(pid):
+    return read_status_kib(pid)["VmRSS"]
 
 
 def worker(index, url, token, members, deadline, stats):
@@ -205,7 +212,8 @@ def main():
     if any(thread.is_alive() for thread in threads):
         stats.error("a client did not finish within 120 s of the deadline")
     elapsed = time.monotonic() - started
-    rss_end = read_rss_kib(args.pid)
+    status_end = read_status_kib(args.pid)
+    rss_end = status_end["VmRSS"]
 
     failures = []
     # Every acknowledged write present: the last one per member is what the member reads now.
@@ -255,6 +263,10 @@ def main():
         f"  VmRSS after warm-up {rss_warm // 1024 if rss_warm else '?'} MiB, at the end {rss_end // 1024} MiB,"
         f" peak {max(k for _, k in samples) // 1024} MiB; bound {bound / 1024:.0f} MiB"
         f" (x{RSS_BOUND_RATIO} + {RSS_BOUND_SLACK_KIB // 1024} MiB)"
+    )
+    print(
+        f"  at the end: RssAnon {status_end.get('RssAnon', 0) // 1024} MiB,"
+        f" RssFile {status_end.get('RssFile', 0) // 1024} MiB"
     )
     if rss_warm is None:
         failures.append("the run ended before warm-up")
