@@ -2,6 +2,7 @@
 # SQLite demo in a fresh temp directory, a fixed JWT_SECRET, introspection on) on a free port, and kills it and
 # removes the directory on exit. Sets: repo, work, api_url, server_pid, server_log.
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1 # keep the checkout clean of __pycache__
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 binary="$repo/target/debug/hoi-ccb"
