@@ -88,6 +88,18 @@ pub fn check_search_has_words(field: &str, raw: &str) -> AppResult<()> {
 }
 
 impl UnitFilterInput {
+    /// The filter of a list of provinces or chapters: `kinds` and `category` describe bases only, and are
+    /// refused by name rather than reaching a table without a `kind` column.
+    pub fn parse_not_bases(self) -> AppResult<UnitFilter> {
+        if self.kinds.is_some() {
+            return Err(AppError::bad_input("filter.kinds", "applies to lists of bases only"));
+        }
+        if self.category.is_some() {
+            return Err(AppError::bad_input("filter.category", "applies to lists of bases only"));
+        }
+        self.parse()
+    }
+
     pub fn parse(self) -> AppResult<UnitFilter> {
         if let Some(s) = &self.search
             && s.chars().count() > MAX_SEARCH_LEN
@@ -358,7 +370,7 @@ impl Base {
     ) -> AppResult<ChapterConnection> {
         let args = list_args(
             ctx,
-            filter.unwrap_or_default().parse()?,
+            filter.unwrap_or_default().parse_not_bases()?,
             order_by.order(),
             first,
             after,
@@ -563,7 +575,7 @@ impl TreeQuery {
     ) -> AppResult<ProvinceConnection> {
         let order = order_by.order();
         let w = window(&order, first, after, last, before)?;
-        let query = store::provinces(&filter.unwrap_or_default().parse()?, order);
+        let query = store::provinces(&filter.unwrap_or_default().parse_not_bases()?, order);
         Ok(ProvinceConnection(query.page(&state(ctx).db, &w).await?))
     }
 
@@ -605,7 +617,7 @@ impl TreeQuery {
     ) -> AppResult<ChapterConnection> {
         let order = order_by.order();
         let w = window(&order, first, after, last, before)?;
-        let mut unit_filter = filter.unwrap_or_default().parse()?;
+        let mut unit_filter = filter.unwrap_or_default().parse_not_bases()?;
         unit_filter.parent = super::opt_id("baseId", base_id.as_ref(), NodeKind::Base)?.map(|id| ("base_id", id));
         Ok(ChapterConnection(
             store::chapters(&unit_filter, order).page(&state(ctx).db, &w).await?,

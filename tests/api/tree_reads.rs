@@ -318,3 +318,53 @@ async fn nodes_load_many_members_and_their_units_in_one_statement() {
     assert!(data["nodes"][1]["chapter"]["base"]["name"].is_string(), "{data}");
     assert_eq!(statements, bare);
 }
+
+/// Found by schemathesis (.ci/schemathesis.sh): `kinds` and `category` are filters of bases, and on a list of
+/// provinces or chapters they reached SQL as `t.kind` and answered INTERNAL_SERVER_ERROR.
+#[tokio::test]
+async fn base_only_filters_on_provinces_or_chapters_are_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let base = gid(NodeKind::Base, tree.bases["A1"]);
+    let lists = [
+        (
+            "provinces",
+            "query($f: UnitFilterInput) { provinces(filter: $f) { totalCount } }",
+        ),
+        (
+            "chapters",
+            "query($f: UnitFilterInput) { chapters(filter: $f) { totalCount } }",
+        ),
+        (
+            "Base.chapters",
+            "query($f: UnitFilterInput, $b: ID!) { node(id: $b) { ... on Base { chapters(filter: $f) { totalCount } } } }",
+        ),
+    ];
+    for (list, query) in lists {
+        for (filter, field) in [
+            (json!({ "category": "BLOC" }), "filter.category"),
+            (json!({ "kinds": ["WARD"] }), "filter.kinds"),
+        ] {
+            let (status, body) = app.post(Some(&admin), query, json!({ "f": filter, "b": base })).await;
+            assert_eq!(status, 200, "{list} {filter}: {body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{list} {filter}: {body}"
+            );
+            assert_eq!(
+                body["errors"][0]["extensions"]["field"], field,
+                "{list} {filter}: {body}"
+            );
+        }
+    }
+    // On bases they still filter.
+    let data = app
+        .data(
+            Some(&admin),
+            "{ bases(filter: { category: TERRITORIAL }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert!(data["bases"]["totalCount"].as_i64().unwrap_or(0) > 0, "{data}");
+}
