@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database as SeaDatabase, DatabaseConnection, DbErr};
 
 use crate::config::Database;
@@ -19,6 +21,8 @@ pub struct Metrics {
     pub limit_refusals: IntCounterVec,
     /// Errors in GraphQL responses, by `extensions.code`.
     pub graphql_errors: IntCounterVec,
+    /// The serving pool's connections by state (`in_use`, `idle`) and its `max`, read at each scrape.
+    pub db_pool: IntGaugeVec,
 }
 
 impl Metrics {
@@ -54,6 +58,14 @@ impl Metrics {
             &["code"],
         )?;
         registry.register(Box::new(graphql_errors.clone()))?;
+        let db_pool = IntGaugeVec::new(
+            Opts::new(
+                "db_pool_connections",
+                "Connections of the serving pool: in_use, idle, and the pool's max",
+            ),
+            &["state"],
+        )?;
+        registry.register(Box::new(db_pool.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(db_statement_errors.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -66,7 +78,29 @@ impl Metrics {
             http_duration,
             limit_refusals,
             graphql_errors,
+            db_pool,
         })
+    }
+
+    /// Reads the serving pool's use into `db_pool_connections`: alert when `in_use` stays at `max` (requests
+    /// then wait up to `DB_POOL_TIMEOUT_MS` and answer `SERVICE_UNAVAILABLE`).
+    pub fn observe_pool(&self, db: &DatabaseConnection) {
+        let (open, idle, max) = match db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+            sea_orm::DbBackend::Sqlite => {
+                let pool = db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+            _ => return,
+        };
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        let set = |state: &str, value: i64| self.db_pool.with_label_values(&[state]).set(value);
+        set("in_use", (i64::from(open) - idle).max(0));
+        set("idle", idle);
+        set("max", i64::from(max));
     }
 
     /// The Prometheus text exposition.

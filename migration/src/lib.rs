@@ -21,7 +21,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
+        let all: Vec<Box<dyn MigrationTrait>> = vec![
             Box::new(m20261126_000001_tree_members_awards::Migration),
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_audit_and_transfers::Migration),
@@ -31,7 +31,36 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_yearly_ratings::Migration),
             Box::new(m20261126_000008_login_throttle::Migration),
             Box::new(m20261126_000009_search_index::Migration),
-        ]
+        ];
+        all.into_iter()
+            .map(|m| Box::new(Atomic(m)) as Box<dyn MigrationTrait>)
+            .collect()
+    }
+}
+
+/// Runs a migration and its row in `seaql_migrations` in one transaction on every backend. sea-orm-migration
+/// does so on PostgreSQL only; on SQLite a migration failing halfway would leave its first statements applied
+/// and the schema at no version at all. SQLite's DDL is transactional, so there it is all or nothing too.
+struct Atomic(Box<dyn MigrationTrait>);
+
+impl MigrationName for Atomic {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Atomic {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        self.0.up(manager).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        self.0.down(manager).await
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
     }
 }
 

@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
+use super::layers::RequestFacts;
 use super::refusal::{MediaType, Refusal};
 use super::{AppState, viewer};
+use crate::auth::Viewer;
 use crate::config::HttpSettings;
 use crate::error::AppError;
 use crate::graphql;
@@ -499,10 +501,26 @@ pub(crate) async fn run(
     batch: BatchRequest,
     media: MediaType,
 ) -> Response {
+    let operations = match &batch {
+        BatchRequest::Single(request) => request.operation_name.clone(),
+        BatchRequest::Batch(requests) => {
+            let names: Vec<&str> = requests.iter().filter_map(|r| r.operation_name.as_deref()).collect();
+            (!names.is_empty()).then(|| names.join(","))
+        }
+    };
     let (viewer, scope) = match viewer(state, headers).await {
         Ok(v) => v,
-        Err(err) => return Refusal::from_app(err).render(media),
+        Err(err) => {
+            let mut response = Refusal::from_app(err).render(media);
+            response.extensions_mut().insert(RequestFacts::new(operations, None));
+            return response;
+        }
     };
+    let role = match &viewer {
+        Viewer::Anonymous => "ANONYMOUS",
+        Viewer::Account(principal) => principal.role.claim(),
+    };
+    let facts = RequestFacts::new(operations, Some(role));
     let execute = |request: async_graphql::Request| {
         let data = graphql::State::new(state.db.clone(), viewer.clone(), scope, state.services.clone());
         let mut request = request
@@ -514,10 +532,12 @@ pub(crate) async fn run(
         }
         async move { with_codes(state.schema.execute(request).await) }
     };
-    match batch {
+    let mut response = match batch {
         BatchRequest::Single(request) => render(vec![execute(request).await], false, media),
         BatchRequest::Batch(requests) => render(join_all(requests.into_iter().map(execute)).await, true, media),
-    }
+    };
+    response.extensions_mut().insert(facts);
+    response
 }
 
 /// Gives every error a stable `extensions.code` (see [`crate::error::ensure_code`]).

@@ -56,6 +56,53 @@ pub async fn request_id(request: Request, next: Next) -> Response {
     response
 }
 
+/// What the GraphQL handler learnt about a request, handed to the access log through the response's
+/// extensions: the operation name(s) and the viewer's role. Never variables, tokens or anything personal.
+#[derive(Clone, Debug)]
+pub struct RequestFacts {
+    pub operation: Option<String>,
+    pub role: Option<&'static str>,
+}
+
+impl RequestFacts {
+    /// An operation name is the client's text: it is logged only when it looks like GraphQL names (a batch's
+    /// are joined by commas) and is short, so a log line cannot be forged or flooded through it.
+    pub fn new(operation: Option<String>, role: Option<&'static str>) -> Self {
+        let plain = |name: &str| {
+            name.split(',').all(|n| {
+                n.bytes().next().is_some_and(|b| b == b'_' || b.is_ascii_alphabetic())
+                    && n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
+            })
+        };
+        let operation = operation.map(|name| {
+            if name.len() <= 200 && plain(&name) {
+                name
+            } else {
+                "(not a GraphQL name)".into()
+            }
+        });
+        Self { operation, role }
+    }
+}
+
+/// One line per request once it is answered (health and metrics probes excepted): request id, method, route,
+/// status, duration, and for GraphQL the operation name and the viewer's role.
+pub fn access_log(route: &str, method: &Method, status: StatusCode, elapsed: Duration, facts: Option<&RequestFacts>) {
+    if matches!(route, "/healthz" | "/readyz" | "/metrics") {
+        return;
+    }
+    tracing::info!(
+        request_id = current_request_id().as_deref().unwrap_or("-"),
+        method = %method,
+        route,
+        status = status.as_u16(),
+        duration_ms = (elapsed.as_secs_f64() * 1e4).round() / 10.0,
+        operation = facts.and_then(|f| f.operation.as_deref()).unwrap_or("-"),
+        role = facts.and_then(|f| f.role).unwrap_or("-"),
+        "request answered"
+    );
+}
+
 /// Answers a request still running after `REQUEST_TIMEOUT_SECONDS` with 503 `SERVICE_UNAVAILABLE`, which a
 /// client may retry after `Retry-After`; the work in progress is dropped.
 pub async fn time_limit(AxumState(state): AxumState<AppState>, request: Request, next: Next) -> Response {

@@ -97,7 +97,19 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     if pg {
         db.execute_unprepared("SELECT pg_advisory_lock(727274)").await?;
     }
-    let result = Migrator::up(db, None).await;
+    let mut result = Migrator::up(db, None).await;
+    if let Err(err) = &result {
+        // Every migration runs in one transaction with its version row (see the migration crate), so a failure
+        // leaves the schema exactly at the last migration that finished; say which, with the cause.
+        let at = Migrator::get_applied_migrations(db)
+            .await
+            .ok()
+            .and_then(|applied| applied.last().map(|m| m.name().to_owned()))
+            .unwrap_or_else(|| "no migration (an empty schema)".into());
+        result = Err(sea_orm::DbErr::Migration(format!(
+            "a migration failed and was rolled back; the schema stays at {at}: {err}"
+        )));
+    }
     if pg {
         db.execute_unprepared("SELECT pg_advisory_unlock(727274)").await?;
     }
@@ -215,8 +227,16 @@ async fn track(AxumState(state): AxumState<AppState>, request: Request, next: Ne
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
+    layers::access_log(
+        &route,
+        &method,
+        response.status(),
+        started.elapsed(),
+        response.extensions().get::<layers::RequestFacts>(),
+    );
     let m = &state.services.metrics;
     m.http_duration
         .with_label_values(&[route.as_str()])
@@ -263,6 +283,7 @@ async fn readyz(AxumState(state): AxumState<AppState>) -> Response {
 }
 
 async fn metrics(AxumState(state): AxumState<AppState>) -> impl IntoResponse {
+    state.services.metrics.observe_pool(&state.db);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.services.metrics.render(),

@@ -157,3 +157,99 @@ async fn create_admin_makes_an_account_that_can_log_in() {
     let me = app.data(Some(&token), "{ me { role } }", json!({})).await;
     assert_eq!(me["me"]["role"], "ADMIN", "{me}");
 }
+
+/// Runs one statement on a connection of its own (the serving pool may cache the schema it saw).
+async fn sql(app: &TestApp, statement: &str) -> Vec<sea_orm::QueryResult> {
+    use sea_orm::ConnectionTrait;
+    let db = hoi_ccb::db::connect_maintenance(&app.state.services.config.database)
+        .await
+        .expect("a maintenance connection");
+    let stmt = sea_orm::Statement::from_string(db.get_database_backend(), statement);
+    db.query_all_raw(stmt).await.expect(statement)
+}
+
+async fn count(app: &TestApp, statement: &str) -> i64 {
+    sql(app, statement).await[0]
+        .try_get_by_index::<i64>(0)
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn a_migration_failing_midway_leaves_the_schema_at_the_previous_version() {
+    let app = TestApp::spawn().await;
+    crate::fixture::Tree::build(&app).await;
+    let env = env_of(&app);
+    let newest = "m20261126_000009_search_index";
+    let previous = "m20261126_000008_login_throttle";
+    let applied = |name: &'static str| {
+        let app = &app;
+        async move {
+            count(
+                app,
+                &format!("SELECT COUNT(*) FROM seaql_migrations WHERE version = '{name}'"),
+            )
+            .await
+        }
+    };
+
+    let down = hoi_ccb(&["migrate", "down"], &as_refs(&env));
+    assert!(down.status.success(), "{}", stderr(&down));
+    assert_eq!(applied(newest).await, 0);
+    let members = count(&app, "SELECT COUNT(*) FROM members").await;
+    let tokens = count(&app, "SELECT COUNT(*) FROM member_tokens").await;
+    assert!(members > 0 && tokens >= members, "{members} members, {tokens} tokens");
+
+    // Plant an object under a name the newest migration creates after its first statements, so it fails
+    // midway: on PostgreSQL the search column and function exist by then, on SQLite the FTS table and two of
+    // its triggers.
+    let (plant, unplant) = if app.is_postgres() {
+        ("CREATE TABLE ix_members_search (x INT)", "DROP TABLE ix_members_search")
+    } else {
+        (
+            "CREATE TRIGGER tr_members_search_update AFTER UPDATE ON accounts BEGIN SELECT 1; END",
+            "DROP TRIGGER tr_members_search_update",
+        )
+    };
+    sql(&app, plant).await;
+
+    let failed = hoi_ccb(&["migrate", "up"], &as_refs(&env));
+    let message = stderr(&failed);
+    assert!(
+        !failed.status.success(),
+        "the failing migration was reported as applied"
+    );
+    assert!(
+        message.contains("rolled back") && message.contains(previous),
+        "the error does not say where the schema stays: {message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    assert_eq!(applied(newest).await, 0, "the failed migration is recorded as applied");
+    assert_eq!(applied(previous).await, 1);
+    // Nothing of the failed migration is left, and what it would have dropped is still there.
+    let leftovers = if app.is_postgres() {
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'members' \
+         AND column_name = 'search_prefixes'"
+    } else {
+        "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'member_search%' OR name IN \
+         ('tr_members_search_insert', 'tr_members_search_delete')"
+    };
+    assert_eq!(
+        count(&app, leftovers).await,
+        0,
+        "the failed migration left objects behind"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM member_tokens").await, tokens);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, members);
+
+    // The cause removed, the same command finishes the job.
+    sql(&app, unplant).await;
+    let up = hoi_ccb(&["migrate", "up"], &as_refs(&env));
+    assert!(up.status.success(), "{}", stderr(&up));
+    assert_eq!(applied(newest).await, 1);
+    let status = hoi_ccb(&["migrate", "status"], &as_refs(&env));
+    assert!(
+        stdout(&status).lines().all(|l| l.ends_with("Applied")),
+        "{}",
+        stdout(&status)
+    );
+}

@@ -439,6 +439,205 @@ async fn a_request_longer_than_the_grace_is_cut_off_and_the_server_still_exits_z
     assert!(!slow.await.expect("join"), "the request past the grace got no answer");
 }
 
+/// One worker's acknowledged writes: (version, phone) the server answered with, in order.
+type Acked = Vec<(i64, String)>;
+
+/// Updates one member's phone again and again with its expected version, until a request fails (the server
+/// is gone); every answer with data is an acknowledged write.
+async fn write_until_killed(base: String, token: String, member: String, worker: usize) -> Acked {
+    const UPDATE: &str =
+        "mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { version phone } } }";
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let mut acked = Acked::new();
+    let mut version = 1;
+    for seq in 0.. {
+        let phone = format!("09{worker:02}{seq:06}");
+        let answer = client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": UPDATE, "variables": { "input": {
+                "id": member, "expectedVersion": version, "phone": phone } } }))
+            .send()
+            .await;
+        let Ok(answer) = answer else { break };
+        let Ok(body) = answer.json::<Value>().await else { break };
+        let member = &body["data"]["updateMember"]["member"];
+        let Some(now) = member["version"].as_i64() else {
+            panic!("a write before the kill failed: {body}");
+        };
+        assert_eq!(member["phone"], phone.as_str());
+        acked.push((now, phone));
+        version = now;
+    }
+    acked
+}
+
+#[tokio::test]
+async fn kill_9_during_writes_loses_no_acknowledged_write_and_no_audit_record() {
+    let app = TestApp::spawn().await;
+    let tree = crate::fixture::Tree::build(&app).await;
+    let admin = app.admin();
+    let mut members: Vec<i64> = tree.members.values().copied().collect();
+    members.sort_unstable();
+    members.truncate(8);
+    let mut served = serve_binary(&app, 10);
+    let base = format!("http://{}", served.addr);
+    let workers: Vec<_> = members
+        .iter()
+        .enumerate()
+        .map(|(worker, &id)| {
+            let member = crate::helpers::gid(hoi_ccb::ids::NodeKind::Member, id);
+            tokio::spawn(write_until_killed(base.clone(), admin.clone(), member, worker))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    served.child.kill().expect("SIGKILL");
+    let _ = served.child.wait();
+    let mut acked = Vec::new();
+    for worker in workers {
+        acked.push(worker.await.expect("a worker"));
+    }
+    let total: usize = acked.iter().map(Vec::len).sum();
+    assert!(
+        total >= members.len(),
+        "too few writes before the kill to prove anything: {total}"
+    );
+
+    // The restarted binary recovers the database by itself and serves every acknowledged write.
+    let mut restarted = serve_binary(&app, 10);
+    let client = reqwest::Client::new();
+    let rebase = format!("http://{}", restarted.addr);
+    let ready = client.get(format!("{rebase}/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status().as_u16(), 200);
+    const READ: &str = "query($id: ID!) { node(id: $id) { ... on Member { version phone \
+                        history(first: 1) { totalCount nodes { action } } } } }";
+    for (&id, acked) in members.iter().zip(&acked) {
+        let body: Value = client
+            .post(format!("{rebase}/graphql"))
+            .bearer_auth(&admin)
+            .json(&json!({ "query": READ, "variables": { "id": crate::helpers::gid(hoi_ccb::ids::NodeKind::Member, id) } }))
+            .send()
+            .await
+            .expect("read")
+            .json()
+            .await
+            .expect("JSON");
+        let node = &body["data"]["node"];
+        let version = node["version"].as_i64().unwrap_or_else(|| panic!("{body}"));
+        let (last_version, last_phone) = acked.last().cloned().unwrap_or((1, String::new()));
+        // The last acknowledged write is there; at most one more, in flight at the kill, may have committed
+        // without its answer reaching the client.
+        assert!(
+            version == last_version || version == last_version + 1,
+            "member {id}: version {version} after acknowledging {last_version}"
+        );
+        if version == last_version && !last_phone.is_empty() {
+            assert_eq!(node["phone"], last_phone.as_str(), "member {id}");
+        }
+        // Every committed write has exactly one audit record, and no record survived without its write.
+        // (The fixture's members start at version 1 with no history.)
+        let history = &node["history"];
+        assert_eq!(history["totalCount"], version - 1, "member {id}: {history}");
+        if version > 1 {
+            assert_eq!(history["nodes"][0]["action"], "UPDATE_MEMBER", "member {id}: {history}");
+        }
+    }
+    let _ = restarted.child.kill();
+    let _ = restarted.child.wait();
+    eprintln!("{total} writes acknowledged before kill -9; all present after restart");
+}
+
+/// A small tmpfs mounted for one test and unmounted when it ends, to run a database out of disk space.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "hoi-ccb-small-disk-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).expect("mount point");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .expect("mount runs");
+        assert!(
+            status.success(),
+            "mounting a tmpfs needs root: run this test as .ci/run does"
+        );
+        Self(dir)
+    }
+
+    /// Fills what is left with a file, 4 KiB at a time, until the disk refuses more.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut file = std::fs::File::create(&path).expect("filler");
+        let block = [0u8; 4096];
+        while file.write_all(&block).and_then(|_| file.flush()).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Needs root to mount a tmpfs, so plain `cargo test` skips it; `.ci/run` runs it with `--ignored`.
+#[tokio::test]
+#[ignore = "mounts a tmpfs (root only); .ci/run runs it"]
+async fn a_full_disk_refuses_writes_retryably_changes_nothing_and_recovers() {
+    use sea_orm::ConnectionTrait;
+    const UPDATE: &str =
+        "mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { version phone } } }";
+    const READ: &str = "query($id: ID!) { node(id: $id) { ... on Member { version phone history { totalCount } } } }";
+    let disk = SmallDisk::mount(32);
+    let file = disk.0.join("registry.sqlite3");
+    let app = TestApp::spawn_configured(|c| {
+        c.database = hoi_ccb::config::Database::Url(format!("sqlite://{}?mode=rwc", file.display()));
+    })
+    .await;
+    let tree = crate::fixture::Tree::build(&app).await;
+    let admin = app.admin();
+    let id = crate::helpers::gid(hoi_ccb::ids::NodeKind::Member, tree.member("Lê Văn Đức"));
+    // Empty the write-ahead log, so the next write must take new disk space.
+    app.db()
+        .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await
+        .expect("checkpoint");
+    let filler = disk.fill();
+
+    let input = json!({ "input": { "id": id, "expectedVersion": 1, "phone": "0987654321" } });
+    let (_, body) = app.post(Some(&admin), UPDATE, input.clone()).await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    assert_eq!(error["extensions"]["retryable"], true, "{body}");
+    let text = body.to_string().to_lowercase();
+    for internal in ["sqlite", "disk", "full", "sql", "code:"] {
+        assert!(!text.contains(internal), "internal detail {internal:?} leaked: {body}");
+    }
+    // Reads still work, and the refused write left nothing behind: no new version, no audit record.
+    let read = app.data(Some(&admin), READ, json!({ "id": id })).await;
+    assert_eq!(read["node"]["version"], 1, "{read}");
+    assert_eq!(read["node"]["history"]["totalCount"], 0, "{read}");
+
+    // Space back, the same request goes through on the same server.
+    std::fs::remove_file(filler).expect("free the space");
+    let done = app.data(Some(&admin), UPDATE, input).await;
+    assert_eq!(done["updateMember"]["member"]["version"], 2, "{done}");
+    let read = app.data(Some(&admin), READ, json!({ "id": id })).await;
+    assert_eq!(read["node"]["history"]["totalCount"], 1, "{read}");
+    drop(app);
+}
+
 #[tokio::test]
 async fn a_login_over_the_websocket_counts_against_the_same_address() {
     use futures_util::{SinkExt, StreamExt};

@@ -439,6 +439,16 @@ async fn an_exhausted_pool_answers_a_retryable_error_without_internal_text_and_r
     for internal in ["pool", "timed out", "sqlx", "connection"] {
         assert!(!text.contains(internal), "internal detail {internal:?} leaked: {body}");
     }
+    // What an operator alerts on: the pool at its max, and the refusals counted by code.
+    let (_, metrics) = app.get("/metrics").await;
+    for line in [
+        "db_pool_connections{state=\"in_use\"} 1",
+        "db_pool_connections{state=\"max\"} 1",
+        "db_pool_connections{state=\"idle\"} 0",
+        "graphql_errors_total{code=\"SERVICE_UNAVAILABLE\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "no {line:?} in:\n{metrics}");
+    }
     drop(held);
     let data = app.data(Some(&app.admin()), query, json!({})).await;
     assert_eq!(data["provinces"]["totalCount"], 0);
@@ -660,6 +670,23 @@ async fn json_logs_are_one_object_per_line_and_never_hold_passwords_tokens_or_va
             .await
             .expect("sent");
     }
+    // A named operation by the anonymous public: its access line names it, the role and the request id.
+    let answered = client
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({
+            "query": "query ProvinceCount { provinces { totalCount } }",
+            "operationName": "ProvinceCount",
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(answered.status(), 200);
+    let request_id = answered
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("a request id")
+        .to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let _ = child.kill();
     let _ = child.wait();
@@ -667,6 +694,23 @@ async fn json_logs_are_one_object_per_line_and_never_hold_passwords_tokens_or_va
         lines.push(line);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let access: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["message"] == "request answered")
+        .collect();
+    assert_eq!(access.len(), 3, "one access line per GraphQL request: {access:?}");
+    let named = access
+        .iter()
+        .find(|v| v["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("no access line for request {request_id}: {access:?}"));
+    assert_eq!(named["operation"], "ProvinceCount", "{named}");
+    assert_eq!(named["role"], "ANONYMOUS", "{named}");
+    assert_eq!(named["status"], 200, "{named}");
+    assert_eq!(named["route"], "/graphql", "{named}");
+    assert!(named["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{named}");
+    // The bad token is refused before any viewer exists: those two lines carry no role.
+    assert_eq!(access.iter().filter(|v| v["role"] == "-").count(), 2, "{access:?}");
     for line in &lines {
         assert!(serde_json::from_str::<Value>(line).is_ok(), "not JSON: {line}");
         for secret in [
