@@ -4,29 +4,18 @@
 //! `CONFLICT`.
 
 use async_graphql::Context;
-use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
-use serde_json::Value as Json;
+use sea_orm::{DatabaseTransaction, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
 use super::state;
 use crate::audit::{self, Event};
 use crate::auth::Principal;
-use crate::auth::policy::{Position, require_account};
+use crate::auth::policy::require_account;
+pub use crate::domain::{
+    Outcome, check_version, insert, map_write_error, now, stale, update_award, update_base, update_chapter,
+    update_member, update_transfer,
+};
 use crate::error::{AppError, AppResult};
 use crate::ids::NodeKind;
-
-/// What a mutation did, for its audit event and its payload.
-pub struct Outcome {
-    pub target: (NodeKind, i64),
-    pub position: Position,
-    pub before: Option<Json>,
-    pub after: Option<Json>,
-    pub reason: Option<String>,
-}
 
 /// Runs `body` as one audited, all-or-nothing write and returns the target it changed. A repeated submission
 /// with the same `client_mutation_id` by the same actor returns the first submission's target and writes nothing.
@@ -81,6 +70,17 @@ pub async fn mutate(
     Ok(outcome.target)
 }
 
+/// The actor of a domain command run inside [`mutate`]'s body: the account `mutate` authenticated, with the
+/// request's viewer and read scope.
+pub fn actor<'a>(ctx: &'a Context<'_>, principal: &'a Principal) -> crate::domain::Actor<'a> {
+    let st = state(ctx);
+    crate::domain::Actor {
+        principal,
+        viewer: &st.viewer,
+        scope: &st.scope,
+    }
+}
+
 fn replayed(previous: entity::audit_event::Model, action: &str) -> AppResult<(NodeKind, i64)> {
     if previous.action != action {
         return Err(AppError::Conflict(format!(
@@ -91,77 +91,4 @@ fn replayed(previous: entity::audit_event::Model, action: &str) -> AppResult<(No
     let kind = NodeKind::from_name(&previous.target_type)
         .ok_or_else(|| AppError::Internal(format!("audit event {} has an unknown target", previous.id)))?;
     Ok((kind, previous.target_id))
-}
-
-/// The error of a version check that found another version.
-pub fn stale(what: &str, expected: i32) -> AppError {
-    AppError::Conflict(format!(
-        "the {what} was changed by someone else since version {expected}; read it again and retry"
-    ))
-}
-
-/// Checks the version a client read before it is overwritten.
-pub fn check_version(what: &str, current: i32, expected: i32) -> AppResult<()> {
-    if current == expected {
-        Ok(())
-    } else {
-        Err(stale(what, expected))
-    }
-}
-
-macro_rules! versioned_update {
-    ($name:ident, $module:ident, $what:literal) => {
-        /// Writes the set fields of `changes` if the row is still at `expected` version, bumping the version;
-        /// otherwise `CONFLICT`. The check is in the `UPDATE`'s `WHERE`, so two concurrent writers cannot both
-        /// pass it.
-        pub async fn $name(
-            txn: &DatabaseTransaction,
-            id: i64,
-            expected: i32,
-            changes: entity::$module::ActiveModel,
-        ) -> AppResult<entity::$module::Model> {
-            use entity::$module::{Column, Entity};
-            let result = Entity::update_many()
-                .set(changes)
-                .col_expr(Column::Version, Expr::col(Column::Version).add(1))
-                .filter(Column::Id.eq(id))
-                .filter(Column::Version.eq(expected))
-                .exec(txn)
-                .await
-                .map_err(map_write_error)?;
-            if result.rows_affected == 0 {
-                return Err(stale($what, expected));
-            }
-            Entity::find_by_id(id)
-                .one(txn)
-                .await?
-                .ok_or_else(|| AppError::not_found($what))
-        }
-    };
-}
-
-versioned_update!(update_member, member, "member");
-versioned_update!(update_base, base, "base");
-versioned_update!(update_chapter, chapter, "chapter");
-versioned_update!(update_award, award, "award");
-versioned_update!(update_transfer, transfer, "transfer");
-
-/// Turns constraint violations of a write into client errors that say which rule was broken, by the
-/// constraint's name (the table is in `crate::error`).
-pub fn map_write_error(err: sea_orm::DbErr) -> AppError {
-    AppError::from(err)
-}
-
-/// Inserts an active model inside the mutation's transaction, mapping constraint violations.
-pub async fn insert<A>(txn: &DatabaseTransaction, model: A) -> AppResult<<A::Entity as EntityTrait>::Model>
-where
-    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
-    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
-{
-    model.insert(txn).await.map_err(map_write_error)
-}
-
-/// Now, for `updated_at` and decision times.
-pub fn now() -> chrono::DateTime<Utc> {
-    Utc::now()
 }

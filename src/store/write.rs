@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, Utc};
 use entity::base::BaseKind;
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
-use entity::{base, chapter, member, province};
+use entity::{base, chapter, member, province, transfer};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, Set};
 
 use crate::text;
@@ -124,6 +124,30 @@ impl MemberData {
         text::full_name(&self.family_name, &self.middle_name, &self.given_name)
     }
 
+    /// The roster record a stored member has now.
+    pub fn of(m: &member::Model) -> Self {
+        Self {
+            family_name: m.family_name.clone(),
+            middle_name: m.middle_name.clone(),
+            given_name: m.given_name.clone(),
+            sex: m.sex,
+            birth_date: m.birth_date,
+            birth_year: m.birth_year,
+            home_town: m.home_town.clone(),
+            address: m.address.clone(),
+            phone: m.phone.clone(),
+            enlisted_on: m.enlisted_on,
+            discharged_on: m.discharged_on,
+            military_rank: m.military_rank.clone(),
+            last_unit: m.last_unit.clone(),
+            member_type: m.member_type,
+            joined_on: m.joined_on,
+            party_member: m.party_member,
+            war_invalid: m.war_invalid,
+            card_number: m.card_number.clone(),
+        }
+    }
+
     /// The roster columns of a member row, with the search and sort columns derived from the names; every other
     /// column is left unset for the caller.
     pub fn into_roster(self) -> member::ActiveModel {
@@ -185,6 +209,72 @@ pub async fn insert_member<C: ConnectionTrait>(
 /// Loads a member by id (no scope: for writers that check scope themselves).
 pub async fn find_member<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<member::Model>, DbErr> {
     member::Entity::find_by_id(id).one(db).await
+}
+
+/// A base or a chapter, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Base(i64),
+    Chapter(i64),
+}
+
+/// Active members at or below a unit.
+pub async fn active_members<C: ConnectionTrait>(db: &C, unit: Unit) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let at = match unit {
+        Unit::Base(id) => member::Column::BaseId.eq(id),
+        Unit::Chapter(id) => member::Column::ChapterId.eq(id),
+    };
+    member::Entity::find()
+        .filter(member::Column::Status.eq(MemberStatus::Active))
+        .filter(at)
+        .count(db)
+        .await
+}
+
+/// Closes a base's open chapters at `at`, each a new version.
+pub async fn close_open_chapters<C: ConnectionTrait>(
+    db: &C,
+    base_id: i64,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    chapter::Entity::update_many()
+        .col_expr(chapter::Column::ClosedAt, Expr::value(at))
+        .col_expr(chapter::Column::Version, Expr::col(chapter::Column::Version).add(1))
+        .filter(chapter::Column::BaseId.eq(base_id))
+        .filter(chapter::Column::ClosedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A member's pending transfer, if any (at most one: a partial unique index sees to it).
+pub async fn pending_transfer<C: ConnectionTrait>(db: &C, member_id: i64) -> Result<Option<transfer::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    transfer::Entity::find()
+        .filter(transfer::Column::MemberId.eq(member_id))
+        .filter(transfer::Column::Status.eq(transfer::TransferStatus::Pending))
+        .one(db)
+        .await
+}
+
+/// Points a member's own awards at the member's new chapter, base and province (awards carry their
+/// recipient's ancestors so the award roll filters by unit without joins).
+pub async fn move_member_awards<C: ConnectionTrait>(db: &C, member_id: i64, to: &chapter::Model) -> Result<(), DbErr> {
+    use entity::award::{Column, Entity, RecipientType};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Entity::update_many()
+        .col_expr(Column::ProvinceId, Expr::value(to.province_id))
+        .col_expr(Column::BaseId, Expr::value(to.base_id))
+        .col_expr(Column::ChapterId, Expr::value(to.id))
+        .filter(Column::RecipientType.eq(RecipientType::Member))
+        .filter(Column::MemberId.eq(member_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Who receives an award, before it is looked up.

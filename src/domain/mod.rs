@@ -1,0 +1,112 @@
+//! The domain layer: the registry's commands. Each command takes the mutation's transaction, the [`Actor`] and a
+//! typed input, enforces the rules of the registry (docs/domain.md) and the actor's permissions, writes through
+//! the store, and returns an [`Outcome`] for the audit record. Commands know nothing of GraphQL: the resolvers
+//! in `crate::graphql` parse arguments into the commands' inputs, run a command inside the mutation frame
+//! (`graphql::mutation::mutate`: one transaction, idempotent replay, the audit event) and shape the payload.
+//!
+//! Calls go one way: graphql → domain → store and auth::policy.
+
+pub mod awards;
+pub mod members;
+pub mod units;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use serde_json::Value as Json;
+
+use crate::auth::policy::{Position, ReadScope};
+use crate::auth::{Principal, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::ids::NodeKind;
+
+/// Who runs a command: the authenticated account, the viewer it is (for permission checks) and what it may
+/// read (a record outside that answers exactly like one that does not exist).
+#[derive(Clone, Copy)]
+pub struct Actor<'a> {
+    pub principal: &'a Principal,
+    pub viewer: &'a Viewer,
+    pub scope: &'a ReadScope,
+}
+
+/// What a mutation did, for its audit event and its payload.
+pub struct Outcome {
+    pub target: (NodeKind, i64),
+    pub position: Position,
+    pub before: Option<Json>,
+    pub after: Option<Json>,
+    pub reason: Option<String>,
+}
+
+/// The error of a version check that found another version.
+pub fn stale(what: &str, expected: i32) -> AppError {
+    AppError::Conflict(format!(
+        "the {what} was changed by someone else since version {expected}; read it again and retry"
+    ))
+}
+
+/// Checks the version a client read before it is overwritten.
+pub fn check_version(what: &str, current: i32, expected: i32) -> AppResult<()> {
+    if current == expected {
+        Ok(())
+    } else {
+        Err(stale(what, expected))
+    }
+}
+
+macro_rules! versioned_update {
+    ($name:ident, $module:ident, $what:literal) => {
+        /// Writes the set fields of `changes` if the row is still at `expected` version, bumping the version;
+        /// otherwise `CONFLICT`. The check is in the `UPDATE`'s `WHERE`, so two concurrent writers cannot both
+        /// pass it.
+        pub async fn $name(
+            txn: &DatabaseTransaction,
+            id: i64,
+            expected: i32,
+            changes: entity::$module::ActiveModel,
+        ) -> AppResult<entity::$module::Model> {
+            use entity::$module::{Column, Entity};
+            let result = Entity::update_many()
+                .set(changes)
+                .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+                .filter(Column::Id.eq(id))
+                .filter(Column::Version.eq(expected))
+                .exec(txn)
+                .await
+                .map_err(map_write_error)?;
+            if result.rows_affected == 0 {
+                return Err(stale($what, expected));
+            }
+            Entity::find_by_id(id)
+                .one(txn)
+                .await?
+                .ok_or_else(|| AppError::not_found($what))
+        }
+    };
+}
+
+versioned_update!(update_member, member, "member");
+versioned_update!(update_base, base, "base");
+versioned_update!(update_chapter, chapter, "chapter");
+versioned_update!(update_award, award, "award");
+versioned_update!(update_transfer, transfer, "transfer");
+
+/// Turns constraint violations of a write into client errors that say which rule was broken, by the
+/// constraint's name (the table is in `crate::error`).
+pub fn map_write_error(err: sea_orm::DbErr) -> AppError {
+    AppError::from(err)
+}
+
+/// Inserts an active model inside the mutation's transaction, mapping constraint violations.
+pub async fn insert<A>(txn: &DatabaseTransaction, model: A) -> AppResult<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    model.insert(txn).await.map_err(map_write_error)
+}
+
+/// Now, for `updated_at` and decision times.
+pub fn now() -> chrono::DateTime<Utc> {
+    Utc::now()
+}
