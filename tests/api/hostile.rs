@@ -730,3 +730,84 @@ fn rand_suffix() -> u128 {
         .map(|d| d.as_nanos())
         .unwrap_or(0)
 }
+
+/// Tries to update a member whose row another transaction holds locked (on SQLite: the database's write lock);
+/// the answer and how long it took.
+async fn write_behind_a_lock(app: &TestApp) -> (Value, std::time::Duration, i64) {
+    use sea_orm::{ConnectionTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let tree = crate::fixture::Tree::build(app).await;
+    let id = tree.member("Lê Văn Đức");
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let holder = app.db().begin_with_options(options).await.expect("a holder");
+    holder
+        .execute_unprepared(&format!("UPDATE members SET version = version WHERE id = {id}"))
+        .await
+        .expect("the row is locked");
+    let started = std::time::Instant::now();
+    let (_, body) = app
+        .post(
+            Some(&app.admin()),
+            "mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { version } } }",
+            json!({ "input": { "id": crate::helpers::gid(hoi_ccb::ids::NodeKind::Member, id),
+                               "expectedVersion": 1, "phone": "0987654321" } }),
+        )
+        .await;
+    let took = started.elapsed();
+    holder.rollback().await.expect("released");
+    (body, took, id)
+}
+
+fn assert_retryable_without_detail(body: &Value) {
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    assert_eq!(error["extensions"]["retryable"], true, "{body}");
+    let text = body.to_string().to_lowercase();
+    for internal in ["lock", "busy", "timeout", "cancel", "sql", "statement"] {
+        assert!(!text.contains(internal), "internal detail {internal:?} leaked: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_write_stuck_behind_a_lock_gives_up_at_the_lock_timeout_retryably_and_changes_nothing() {
+    // DB_LOCK_TIMEOUT_MS is PostgreSQL's lock_timeout and SQLite's busy_timeout.
+    let app = TestApp::spawn_configured(|c| c.db.lock_timeout = std::time::Duration::from_millis(400)).await;
+    let (body, took, id) = write_behind_a_lock(&app).await;
+    assert_retryable_without_detail(&body);
+    assert!(
+        took < std::time::Duration::from_secs(4),
+        "waited {took:?} for a 400 ms lock timeout"
+    );
+    // The refused write left nothing; the same write goes through once the lock is gone.
+    let read = "query($id: ID!) { node(id: $id) { ... on Member { version history { totalCount } } } }";
+    let gid = crate::helpers::gid(hoi_ccb::ids::NodeKind::Member, id);
+    let before = app.data(Some(&app.admin()), read, json!({ "id": gid })).await;
+    assert_eq!(before["node"]["version"], 1, "{before}");
+    assert_eq!(before["node"]["history"]["totalCount"], 0, "{before}");
+    let done = app
+        .data(
+            Some(&app.admin()),
+            "mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { version } } }",
+            json!({ "input": { "id": gid, "expectedVersion": 1, "phone": "0987654321" } }),
+        )
+        .await;
+    assert_eq!(done["updateMember"]["member"]["version"], 2, "{done}");
+
+    // PostgreSQL also cancels any statement past DB_STATEMENT_TIMEOUT_MS (SQLite has no such timeout: its only
+    // wait is the busy timeout above). A lock wait is such a statement when the lock timeout is longer.
+    if app.is_postgres() {
+        let app = TestApp::spawn_configured(|c| {
+            c.db.statement_timeout = std::time::Duration::from_millis(400);
+            c.db.lock_timeout = std::time::Duration::from_secs(30);
+        })
+        .await;
+        let (body, took, _) = write_behind_a_lock(&app).await;
+        assert_retryable_without_detail(&body);
+        assert!(
+            took < std::time::Duration::from_secs(4),
+            "waited {took:?} for a 400 ms statement timeout"
+        );
+    }
+}
