@@ -66,7 +66,7 @@ pub async fn mutate(
         Err(e) => return Err(e.into()),
     }
     txn.commit().await?;
-    crate::realtime::committed();
+    st.services.realtime.committed();
     Ok(outcome.target)
 }
 

@@ -24,16 +24,12 @@ pub use changes::ChangeRow;
 /// log: it can resume with `changes(after:)`).
 const BUFFER: usize = 1024;
 
-static WAKE: Notify = Notify::const_new();
-
-/// Tells the hubs of this process that a change was committed (SQLite has no `NOTIFY`).
-pub fn committed() {
-    WAKE.notify_waiters();
-}
-
 struct Inner {
     sender: broadcast::Sender<Arc<ChangeRow>>,
     sockets: AtomicUsize,
+    /// Woken by this instance's own commits (SQLite has no `NOTIFY`). One per hub, so one database's commits
+    /// never set another's reader reading (several servers share a process in the tests).
+    wake: Arc<Notify>,
 }
 
 /// Fans committed changes out to subscriptions; counts open sockets.
@@ -58,9 +54,11 @@ impl Hub {
     /// `poll` bounds how late a change written by another process is noticed when no notification arrives.
     pub async fn start(db: DatabaseConnection, url: &str, poll: Duration) -> Result<Self, sea_orm::DbErr> {
         let (sender, _) = broadcast::channel(BUFFER);
+        let wake = Arc::new(Notify::new());
         let inner = Arc::new(Inner {
             sender,
             sockets: AtomicUsize::new(0),
+            wake: wake.clone(),
         });
         let last = changes::head(&db).await?;
         let listener = match db.get_database_backend() {
@@ -78,8 +76,14 @@ impl Hub {
             }
             _ => None,
         };
-        tokio::spawn(run(Arc::downgrade(&inner), db, last, listener, poll));
+        tokio::spawn(run(Arc::downgrade(&inner), wake, db, last, listener, poll));
         Ok(Self { inner })
+    }
+
+    /// Tells this hub's reader that a change was committed. A wake-up while it is reading is kept for its next
+    /// wait, so no commit waits for the fallback poll.
+    pub fn committed(&self) {
+        self.inner.wake.notify_one();
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeRow>> {
@@ -98,6 +102,7 @@ impl Hub {
 
 async fn run(
     hub: Weak<Inner>,
+    wake: Arc<Notify>,
     db: DatabaseConnection,
     mut last: i64,
     mut listener: Option<sea_orm::sqlx::postgres::PgListener>,
@@ -113,7 +118,7 @@ async fn run(
                         tokio::time::sleep(poll).await;
                     }
                 }
-                None => WAKE.notified().await,
+                None => wake.notified().await,
             }
         };
         tokio::select! {
