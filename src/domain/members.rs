@@ -14,6 +14,7 @@ use crate::auth::policy::{Capability, Position, authorize, can_see_member, can_s
 use crate::error::{AppError, AppResult};
 use crate::ids::NodeKind;
 use crate::input;
+use crate::store::transfers;
 use crate::store::write::{self, MemberData};
 
 /// The longest free text of a roster field (home town, address, last unit).
@@ -329,7 +330,7 @@ pub async fn move_within_base(
         ));
     }
     authorize(who.viewer, Capability::ManageMembers, &Position::chapter(&chapter))?;
-    if write::pending_transfer(txn, current.id).await?.is_some() {
+    if transfers::pending(txn, current.id).await?.is_some() {
         return Err(AppError::Conflict(
             "the member has a pending transfer; cancel it first".into(),
         ));
@@ -497,7 +498,7 @@ pub async fn leave(
     authorize(who.viewer, Capability::ManageMembers, &Position::member(&current))?;
     check_version("member", current.version, expected)?;
     require_active(&current)?;
-    if let Some(t) = write::pending_transfer(txn, current.id).await? {
+    if let Some(t) = transfers::pending(txn, current.id).await? {
         let changes = transfer::ActiveModel {
             status: Set(TransferStatus::Cancelled),
             decided_at: Set(Some(now())),

@@ -1,21 +1,18 @@
-//! The audit trail as GraphQL: `history` on members, units and awards, and the `Transfer` type. Histories are
+//! The audit trail as GraphQL: `history` on members, units, awards and transfers. Histories are
 //! for authenticated viewers; a member's personal data in them is masked outside the personal-data scope.
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, Json, Object};
+use async_graphql::{Context, Json, Object};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::connection::connection;
 use super::loaders::*;
-use super::member::Member;
-use super::tree::{Base, Chapter};
-use super::{load, page_complexity, state, window};
+use super::{load, state, window};
 use crate::audit::PERSONAL;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::ids::{GlobalId, NodeKind};
+use crate::ids::NodeKind;
 
 /// One change to a record: who made it, when, what it was before and after.
 pub struct AuditEvent {
@@ -160,139 +157,4 @@ pub async fn history(
             .ok_or_else(|| AppError::Internal("history page missing from batch".into()))?
     };
     Ok(AuditEventConnection { page, personal })
-}
-
-/// The state of a transfer.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "entity::transfer::TransferStatus")]
-pub enum TransferStatus {
-    /// Released by the origin, waiting for the destination.
-    Pending,
-    Accepted,
-    Rejected,
-    /// Withdrawn by the origin before the destination decided.
-    Cancelled,
-}
-
-/// A transfer of a member from one base association to another.
-pub struct Transfer(pub entity::transfer::Model);
-
-impl From<entity::transfer::Model> for Transfer {
-    fn from(m: entity::transfer::Model) -> Self {
-        Self(m)
-    }
-}
-
-#[Object]
-impl Transfer {
-    pub async fn id(&self) -> ID {
-        GlobalId::new(NodeKind::Transfer, self.0.id).encode().into()
-    }
-    async fn status(&self) -> TransferStatus {
-        self.0.status.into()
-    }
-    /// The member's name as released, visible to both ends.
-    async fn member_name(&self) -> &str {
-        &self.0.member_name
-    }
-    /// The member record, within the viewer's scope.
-    async fn member(&self, ctx: &Context<'_>) -> AppResult<Option<Member>> {
-        Ok(load(ctx, MemberById(self.0.member_id)).await?.map(Member))
-    }
-    async fn from_base(&self, ctx: &Context<'_>) -> AppResult<Option<Base>> {
-        Ok(load(ctx, BaseById(self.0.from_base_id)).await?.map(Base))
-    }
-    async fn from_chapter(&self, ctx: &Context<'_>) -> AppResult<Option<Chapter>> {
-        Ok(load(ctx, ChapterById(self.0.from_chapter_id)).await?.map(Chapter))
-    }
-    async fn to_base(&self, ctx: &Context<'_>) -> AppResult<Option<Base>> {
-        Ok(load(ctx, BaseById(self.0.to_base_id)).await?.map(Base))
-    }
-    /// The chapter that accepted the member.
-    async fn to_chapter(&self, ctx: &Context<'_>) -> AppResult<Option<Chapter>> {
-        match self.0.to_chapter_id {
-            Some(id) => Ok(load(ctx, ChapterById(id)).await?.map(Chapter)),
-            None => Ok(None),
-        }
-    }
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
-    }
-    async fn released_at(&self) -> DateTime<Utc> {
-        self.0.released_at
-    }
-    async fn decided_at(&self) -> Option<DateTime<Utc>> {
-        self.0.decided_at
-    }
-    /// The reason given with a rejection or cancellation.
-    async fn decision_reason(&self) -> Option<&str> {
-        self.0.decision_reason.as_deref()
-    }
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> AppResult<AuditEventConnection> {
-        history(ctx, (NodeKind::Transfer, self.0.id), false, first, after).await
-    }
-}
-
-connection!(
-    TransferConnection,
-    TransferEdge,
-    Transfer,
-    entity::transfer::Model,
-    "transfers"
-);
-
-/// Orderings of transfers: newest first.
-const TRANSFERS_NEWEST: crate::store::page::Order = crate::store::page::Order {
-    tag: "transfer:NEWEST",
-    columns: &[("id", false)],
-    descending: true,
-};
-
-#[derive(Default)]
-pub struct TransferQuery;
-
-#[Object]
-impl TransferQuery {
-    /// Transfers with either end inside the viewer's scope, newest first: a destination base sees the members
-    /// released to it (by name) before it accepts them.
-    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
-    async fn transfers(
-        &self,
-        ctx: &Context<'_>,
-        status: Option<Vec<TransferStatus>>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> AppResult<TransferConnection> {
-        let order = TRANSFERS_NEWEST;
-        let w = window(&order, first, after, None, None)?;
-        let st = state(ctx);
-        let mut filter = crate::sql::Filter::default();
-        if let Some(cond) = st.scope.members.transfers_condition() {
-            filter.and(cond);
-        }
-        if let Some(statuses) = status {
-            let values: Vec<sea_orm::Value> = statuses
-                .into_iter()
-                .map(|s| sea_orm::ActiveEnum::to_value(&entity::transfer::TransferStatus::from(s)).into())
-                .collect();
-            let mut cond = crate::sql::Sql::new("t.status IN ");
-            cond.bind_list(&values);
-            filter.and(cond);
-        }
-        let query = crate::store::page::ListQuery::new("transfers", filter, order);
-        Ok(TransferConnection(query.page(&st.db, &w).await?))
-    }
-}
-
-impl crate::graphql::connection::Prefetch for Transfer {
-    type Row = entity::transfer::Model;
 }

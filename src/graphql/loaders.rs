@@ -314,10 +314,7 @@ impl Loader<PendingTransferOf> for Store {
         keys: &[PendingTransferOf],
     ) -> Result<HashMap<PendingTransferOf, entity::transfer::Model>, AppError> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let mut sql =
-            crate::sql::Sql::new("SELECT t.* FROM transfers t WHERE t.status = 'PENDING' AND t.member_id IN ");
-        sql.bind_list(&ids);
-        let rows: Vec<entity::transfer::Model> = crate::store::page::query_models(&self.db, sql).await?;
+        let rows = crate::store::transfers::pending_of(&self.db, &ids).await?;
         Ok(rows.into_iter().map(|t| (PendingTransferOf(t.member_id), t)).collect())
     }
 }

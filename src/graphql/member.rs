@@ -307,10 +307,10 @@ impl Member {
         self.personal(ctx, &self.0.left_reason).map(String::as_str)
     }
     /// A transfer released by the member's base and not yet decided.
-    async fn pending_transfer(&self, ctx: &Context<'_>) -> AppResult<Option<super::history::Transfer>> {
+    async fn pending_transfer(&self, ctx: &Context<'_>) -> AppResult<Option<super::transfer::Transfer>> {
         Ok(load(ctx, PendingTransferOf(self.0.id))
             .await?
-            .map(super::history::Transfer))
+            .map(super::transfer::Transfer))
     }
     /// The chapter the member belongs to now.
     async fn chapter(&self, ctx: &Context<'_>) -> AppResult<Chapter> {

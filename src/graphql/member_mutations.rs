@@ -4,12 +4,12 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
-use super::history::Transfer;
 use super::load;
 use super::loaders::*;
 use super::member::{Member, MemberType, Sex, WarInvalidStatus};
 use super::mutation::{actor, mutate};
 use super::scalars::Date;
+use super::transfer::Transfer;
 use crate::domain::members::{self as commands, Leaving, MemberPatch, Patch, Withdrawal};
 use crate::error::AppResult;
 use crate::ids::{GlobalId, NodeKind};

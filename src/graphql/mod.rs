@@ -21,6 +21,7 @@ pub mod ratings;
 pub mod scalars;
 pub mod statistics;
 pub mod subscription;
+pub mod transfer;
 pub mod tree;
 pub mod unit_mutations;
 pub mod viewer;
@@ -42,7 +43,7 @@ pub struct Query(
     award::AwardQuery,
     node::NodeQuery,
     viewer::ViewerQuery,
-    history::TransferQuery,
+    transfer::TransferQuery,
     account::AccountQuery,
     changes::ChangesQuery,
     statistics::StatisticsQuery,

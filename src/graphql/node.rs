@@ -20,7 +20,7 @@ pub enum Node {
     Chapter(Chapter),
     Member(Member),
     Award(Award),
-    Transfer(super::history::Transfer),
+    Transfer(super::transfer::Transfer),
     Proposal(super::proposals::Proposal),
     YearlyRating(super::ratings::YearlyRating),
 }
@@ -41,7 +41,7 @@ pub(super) async fn fetch(ctx: &Context<'_>, id: GlobalId) -> AppResult<Option<N
         NodeKind::Transfer => load(ctx, TransferById(id.id))
             .await?
             .filter(|t| crate::auth::policy::can_see_transfer(&super::state(ctx).scope, t))
-            .map(|t| Node::Transfer(super::history::Transfer(t))),
+            .map(|t| Node::Transfer(super::transfer::Transfer(t))),
         NodeKind::Proposal => super::proposals::visible(ctx, id.id).await?.map(Node::Proposal),
         NodeKind::YearlyRating => super::ratings::visible(ctx, id.id).await?.map(Node::YearlyRating),
         NodeKind::Account => None,

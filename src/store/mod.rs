@@ -5,6 +5,7 @@ pub mod awards;
 pub mod members;
 pub mod page;
 pub mod stats;
+pub mod transfers;
 pub mod tree;
 pub mod write;
 

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, Utc};
 use entity::base::BaseKind;
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
-use entity::{base, chapter, member, province, transfer};
+use entity::{base, chapter, member, province};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, Set};
 
 use crate::text;
@@ -248,16 +248,6 @@ pub async fn close_open_chapters<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// A member's pending transfer, if any (at most one: a partial unique index sees to it).
-pub async fn pending_transfer<C: ConnectionTrait>(db: &C, member_id: i64) -> Result<Option<transfer::Model>, DbErr> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    transfer::Entity::find()
-        .filter(transfer::Column::MemberId.eq(member_id))
-        .filter(transfer::Column::Status.eq(transfer::TransferStatus::Pending))
-        .one(db)
-        .await
 }
 
 /// Points a member's own awards at the member's new chapter, base and province (awards carry their
