@@ -15,6 +15,7 @@ mod m20261126_000006_proposals;
 mod m20261126_000006_yearly_ratings;
 mod m20261126_000008_login_throttle;
 mod m20261126_000009_search_index;
+mod m20261126_000010_change_log_proposals_ratings;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_yearly_ratings::Migration),
             Box::new(m20261126_000008_login_throttle::Migration),
             Box::new(m20261126_000009_search_index::Migration),
+            Box::new(m20261126_000010_change_log_proposals_ratings::Migration),
         ];
         all.into_iter()
             .map(|m| Box::new(Atomic(m)) as Box<dyn MigrationTrait>)

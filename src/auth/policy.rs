@@ -374,25 +374,47 @@ pub fn proposals_condition(viewer: &Viewer) -> Option<Sql> {
 
 /// Whether the viewer may see this proposal: the same rule as [`proposals_condition`], for one loaded row.
 pub fn can_see_proposal(viewer: &Viewer, p: &entity::award_proposal::Model) -> bool {
-    let Viewer::Account(principal) = viewer else {
-        return false;
-    };
-    if principal.role == Role::Member {
-        return false;
-    }
     let at = Position {
         province_id: p.province_id,
         base_id: p.base_id,
         chapter_id: p.chapter_id,
         member_id: p.member_id,
     };
-    let level = match p.level {
+    sees_proposal_at(viewer, &at, p.level)
+}
+
+/// Whether the viewer sees a proposal about a recipient at `at` while it stands at `level`: the rule of
+/// [`proposals_condition`] for one proposal, loaded or as a change of the change log recorded it.
+pub fn sees_proposal_at(viewer: &Viewer, at: &Position, level: entity::award::GrantingLevel) -> bool {
+    let Viewer::Account(principal) = viewer else {
+        return false;
+    };
+    if principal.role == Role::Member {
+        return false;
+    }
+    contains(write_subtree(principal), at)
+        && (principal.role == Role::Admin || proposal_levels_seen(principal.role).contains(&level_name(level)))
+}
+
+/// A granting level as stored in `level` columns (`award_proposals`, `changes`).
+pub fn level_name(level: entity::award::GrantingLevel) -> &'static str {
+    match level {
         entity::award::GrantingLevel::Base => "BASE",
         entity::award::GrantingLevel::Province => "PROVINCE",
         entity::award::GrantingLevel::Central => "CENTRAL",
-    };
-    contains(write_subtree(principal), &at)
-        && (principal.role == Role::Admin || proposal_levels_seen(principal.role).contains(&level))
+    }
+}
+
+/// The condition on a `yearly_ratings` row (alias `t`, or any row naming the rated subject's `province_id`,
+/// `base_id`, `chapter_id` and `member_id`) that keeps the ratings the reader may see: a member's ratings
+/// inside the reader's member scope, a base's inside their subtree down to the base. `None`: no condition.
+pub fn ratings_condition(scope: &ReadScope) -> Option<Sql> {
+    scope.members.condition("t.member_id")
+}
+
+/// Whether the reader sees a rating of a subject at `at`: the rule of [`ratings_condition`] for one rating.
+pub fn can_see_rating(scope: &ReadScope, at: &Position) -> bool {
+    contains(scope.members, at)
 }
 
 /// Decides recording a yearly rating for a subject at `at`: a base's rating ("trong sạch, vững mạnh") is given by

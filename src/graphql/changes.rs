@@ -1,7 +1,8 @@
 //! `Query.changes(after:, first:)`: delta sync for offline clients. A page of the change log in commit order,
 //! each change seen through the viewer's scope: `UPSERT` with the record as it is now (resolved like `node`, so
 //! personal fields are masked as in any query), or `REMOVE` when it left the viewer's view (moved out,
-//! deceased, removed, award revoked). Cursors are change-log ids, which are never reused: a client can resume
+//! deceased, removed, award revoked). Units, members, awards, award proposals and yearly ratings are carried;
+//! proposals and ratings are seen by the rules of their queries (see `realtime::changes`). Cursors are change-log ids, which are never reused: a client can resume
 //! from its last `endCursor` days later.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
@@ -125,7 +126,7 @@ impl ChangeConnection {
     /// How many changes the viewer may see after `after` (this page and the ones to come).
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
         let st = state(ctx);
-        Ok(changes::count(&st.db, self.after, changes::visible(st.scope.members)).await?)
+        Ok(changes::count(&st.db, self.after, changes::visible(&st.viewer, &st.scope)).await?)
     }
 }
 
@@ -154,16 +155,15 @@ impl ChangesQuery {
             .transpose()?
             .unwrap_or(0);
         let st = state(ctx);
-        let scope = st.scope.members;
         let rows = if first == 0 {
             Vec::new()
         } else {
-            changes::read(&st.db, after, first as u64 + 1, changes::visible(scope)).await?
+            changes::read(&st.db, after, first as u64 + 1, changes::visible(&st.viewer, &st.scope)).await?
         };
         let has_next_page = rows.len() > first as usize;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows.into_iter().take(first as usize) {
-            let operation = match row.seen_by(scope) {
+            let operation = match row.seen_by(&st.viewer, &st.scope) {
                 Seen::Upsert => ChangeOperation::Upsert,
                 // The SQL condition already dropped rows the viewer never saw; a hidden one is a removal.
                 Seen::Remove | Seen::Hidden => ChangeOperation::Remove,

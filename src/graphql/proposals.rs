@@ -14,7 +14,8 @@ use entity::award_proposal::{self as proposal, ProposalStatus as DbStatus};
 use entity::{base, province};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    SqlErr,
 };
 
 use super::award::{Award, AwardKind, AwardRecipient, GrantingLevel, RecipientType};
@@ -36,6 +37,13 @@ use crate::ids::{GlobalId, KeyValue, NodeKind};
 use crate::input;
 use crate::store::page::{Order, Row};
 use crate::store::write::{self, AwardData, GrantingBody, Recipient};
+
+/// The audit actions of a proposal's steps (also the change log's, which the subscriptions read).
+pub const PROPOSE_AWARD: &str = "PROPOSE_AWARD";
+pub const FORWARD_PROPOSAL: &str = "FORWARD_PROPOSAL";
+pub const APPROVE_PROPOSAL: &str = "APPROVE_PROPOSAL";
+pub const REJECT_PROPOSAL: &str = "REJECT_PROPOSAL";
+pub const WITHDRAW_PROPOSAL: &str = "WITHDRAW_PROPOSAL";
 
 /// Where a proposal stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -346,13 +354,17 @@ fn level_name(level: DbLevel) -> &'static str {
 }
 
 /// Loads an open proposal the viewer may see, at the version the client read, inside the step's transaction.
+/// On PostgreSQL the row is locked here, first: every step then takes the proposal's row lock before the
+/// change log's lock (`realtime::changes`), which an approval takes early when it records the award it
+/// creates. Two officials deciding the same proposal at once then queue on the row, and the second finds the
+/// version moved (`CONFLICT`) instead of the two deadlocking. SQLite has one writer at a time anyway.
 async fn open_proposal(
     ctx: &Context<'_>,
     txn: &DatabaseTransaction,
     id: i64,
     expected: i32,
 ) -> AppResult<proposal::Model> {
-    let found = proposal::Entity::find_by_id(id).one(txn).await?;
+    let found = proposal::Entity::find_by_id(id).lock_exclusive().one(txn).await?;
     let p = found
         .filter(|p| can_see_proposal(&state(ctx).viewer, p))
         .ok_or_else(|| AppError::not_found("proposal"))?;
@@ -459,7 +471,7 @@ impl ProposalMutation {
             None => None,
         };
         let cmid = input.client_mutation_id.clone();
-        let (_, id) = mutate(ctx, "PROPOSE_AWARD", cmid.as_deref(), async |txn, actor| {
+        let (_, id) = mutate(ctx, PROPOSE_AWARD, cmid.as_deref(), async |txn, actor| {
             let st = state(ctx);
             let resolved = write::resolve_recipient(txn, recipient).await?;
             // A member outside the viewer's scope is reported like a missing one.
@@ -543,7 +555,7 @@ impl ProposalMutation {
         let note = input::opt_text("input.note", input.note.as_deref(), 1000)?;
         step(
             ctx,
-            "FORWARD_PROPOSAL",
+            FORWARD_PROPOSAL,
             &input.id,
             input.expected_version,
             input.client_mutation_id.clone(),
@@ -581,7 +593,7 @@ impl ProposalMutation {
         let event = input::opt_text("input.event", input.event.as_deref(), 300)?;
         step(
             ctx,
-            "APPROVE_PROPOSAL",
+            APPROVE_PROPOSAL,
             &input.id,
             input.expected_version,
             input.client_mutation_id.clone(),
@@ -667,7 +679,7 @@ impl ProposalMutation {
         let reason = input::long_text("input.reason", &input.reason, 1000)?;
         step(
             ctx,
-            "REJECT_PROPOSAL",
+            REJECT_PROPOSAL,
             &input.id,
             input.expected_version,
             input.client_mutation_id.clone(),
@@ -688,7 +700,7 @@ impl ProposalMutation {
         let reason = input::opt_text("input.reason", input.reason.as_deref(), 1000)?;
         step(
             ctx,
-            "WITHDRAW_PROPOSAL",
+            WITHDRAW_PROPOSAL,
             &input.id,
             input.expected_version,
             input.client_mutation_id.clone(),

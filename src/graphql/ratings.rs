@@ -19,12 +19,16 @@ use super::mutation::{Outcome, check_version, map_write_error, mutate, now, stal
 use super::tree::Base;
 use super::{load, page_complexity, state, window};
 use crate::audit::diff;
-use crate::auth::policy::{Position, authorize_rating};
+use crate::auth::policy::{Position, authorize_rating, can_see_rating, ratings_condition};
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, KeyValue, NodeKind};
 use crate::input;
 use crate::store::page::{Order, Row};
 use crate::store::write::{self, Recipient};
+
+/// The audit actions of ratings (also the change log's, which the subscriptions read).
+pub const RECORD_YEARLY_RATING: &str = "RECORD_YEARLY_RATING";
+pub const UPDATE_YEARLY_RATING: &str = "UPDATE_YEARLY_RATING";
 
 /// The yearly titles (DOMAIN: emulation ratings).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -150,16 +154,7 @@ fn position(r: &rating::Model) -> Position {
 }
 
 fn can_see(ctx: &Context<'_>, r: &rating::Model) -> bool {
-    let members = state(ctx).scope.members;
-    match r.member_id {
-        Some(m) => members.contains_member(r.province_id, r.base_id, r.chapter_id.unwrap_or(0), m),
-        None => match members {
-            crate::auth::policy::Subtree::All => true,
-            crate::auth::policy::Subtree::Province(p) => p == r.province_id,
-            crate::auth::policy::Subtree::Base(b) => b == r.base_id,
-            _ => false,
-        },
-    }
+    can_see_rating(&state(ctx).scope, &position(r))
 }
 
 /// A rating the viewer may see (members' ratings inside their member scope, a base's inside their subtree).
@@ -188,7 +183,7 @@ impl RatingQuery {
         let st = state(ctx);
         let filter = filter.unwrap_or_default();
         let mut conditions = crate::sql::Filter::default();
-        if let Some(cond) = st.scope.members.condition("t.member_id") {
+        if let Some(cond) = ratings_condition(&st.scope) {
             conditions.and(cond);
         }
         if let Some(kind) = filter.kind {
@@ -305,7 +300,7 @@ impl RatingMutation {
         input::year("input.year", Some(input.year), 1945..=Utc::now().year())?;
         let note = input::opt_text("input.note", input.note.as_deref(), 1000)?;
         let cmid = input.client_mutation_id.clone();
-        let (_, id) = mutate(ctx, "RECORD_YEARLY_RATING", cmid.as_deref(), async |txn, actor| {
+        let (_, id) = mutate(ctx, RECORD_YEARLY_RATING, cmid.as_deref(), async |txn, actor| {
             let st = state(ctx);
             let resolved = write::resolve_recipient(txn, recipient)
                 .await?
@@ -381,7 +376,7 @@ impl RatingMutation {
         let id = GlobalId::parse_kind("input.id", &input.id, NodeKind::YearlyRating)?;
         let note = input::opt_text("input.note", input.note.as_deref(), 1000)?;
         let cmid = input.client_mutation_id.clone();
-        let (_, id) = mutate(ctx, "UPDATE_YEARLY_RATING", cmid.as_deref(), async |txn, actor| {
+        let (_, id) = mutate(ctx, UPDATE_YEARLY_RATING, cmid.as_deref(), async |txn, actor| {
             let current = rating::Entity::find_by_id(id)
                 .one(txn)
                 .await?

@@ -1,7 +1,9 @@
-//! Subscriptions (over `graphql-transport-ws` on `/graphql`): events for members, units and awards as they
-//! commit, on any instance. Each event is delivered only to viewers whose scope covers the record, before or
-//! after the change; its record resolves through the same scoped loaders as queries, so personal fields are
-//! masked exactly as there. A member who moves out of a viewer's scope reaches that viewer as `LEFT`.
+//! Subscriptions (over `graphql-transport-ws` on `/graphql`): events for members, units, awards, award
+//! proposals and yearly ratings as they commit, on any instance. Each event is delivered only to viewers whose
+//! scope covers the record, before or after the change (for proposals and ratings: the rule of their queries,
+//! applied to the change as it was recorded, see `realtime::changes`); its record resolves through the same
+//! scoped reads as queries, so personal fields are masked exactly as there. A member who moves out of a
+//! viewer's scope reaches that viewer as `LEFT`.
 
 use std::sync::Arc;
 
@@ -13,6 +15,8 @@ use tokio::sync::broadcast::error::RecvError;
 use super::award::Award;
 use super::member::Member;
 use super::node::Node;
+use super::proposals::{self, Proposal};
+use super::ratings::{self, YearlyRating};
 use super::{load, loaders::*, state};
 use crate::error::AppResult;
 use crate::ids::{GlobalId, NodeKind};
@@ -45,6 +49,54 @@ pub enum AwardEventKind {
     Granted,
     Changed,
     Revoked,
+}
+
+/// A step of an award proposal.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProposalEventKind {
+    /// Proposed to the level above the proposer.
+    Proposed,
+    /// Sent on to the next level (for that level's officials, the proposal arrives with this event).
+    Forwarded,
+    /// Approved: the award exists (`awardEvents` announces it as `GRANTED`).
+    Approved,
+    /// Refused, with a reason.
+    Rejected,
+    /// Taken back by the proposer.
+    Withdrawn,
+}
+
+impl ProposalEventKind {
+    /// The event of a proposal step's audit action.
+    fn of_action(action: &str) -> Option<Self> {
+        Some(match action {
+            proposals::PROPOSE_AWARD => Self::Proposed,
+            proposals::FORWARD_PROPOSAL => Self::Forwarded,
+            proposals::APPROVE_PROPOSAL => Self::Approved,
+            proposals::REJECT_PROPOSAL => Self::Rejected,
+            proposals::WITHDRAW_PROPOSAL => Self::Withdrawn,
+            _ => return None,
+        })
+    }
+}
+
+/// What happened to a yearly rating.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YearlyRatingEventKind {
+    /// Recorded for the first time for its subject, kind and year.
+    Recorded,
+    /// Changed (earned or not, note).
+    Changed,
+}
+
+impl YearlyRatingEventKind {
+    fn of_action(action: &str) -> Option<Self> {
+        Some(match action {
+            ratings::RECORD_YEARLY_RATING => Self::Recorded,
+            ratings::UPDATE_YEARLY_RATING => Self::Changed,
+            _ => return None,
+        })
+    }
 }
 
 /// The common part of every event.
@@ -126,6 +178,69 @@ impl AwardEvent {
     }
 }
 
+/// An award proposal event.
+pub struct ProposalEvent(Event<ProposalEventKind>);
+
+#[Object]
+impl ProposalEvent {
+    async fn kind(&self) -> ProposalEventKind {
+        self.0.kind
+    }
+    async fn proposal_id(&self) -> ID {
+        GlobalId::new(NodeKind::Proposal, self.0.row.target_id).encode().into()
+    }
+    /// The proposal as it is now (a later step may already have moved it on).
+    async fn proposal(&self, ctx: &Context<'_>) -> AppResult<Option<Proposal>> {
+        proposals::visible(ctx, self.0.row.target_id).await
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.row.at
+    }
+    async fn cursor(&self) -> String {
+        super::changes::cursor(self.0.row.id)
+    }
+}
+
+/// A yearly rating event.
+pub struct YearlyRatingEvent(Event<YearlyRatingEventKind>);
+
+#[Object]
+impl YearlyRatingEvent {
+    async fn kind(&self) -> YearlyRatingEventKind {
+        self.0.kind
+    }
+    async fn rating_id(&self) -> ID {
+        GlobalId::new(NodeKind::YearlyRating, self.0.row.target_id)
+            .encode()
+            .into()
+    }
+    /// The rating as it is now.
+    async fn rating(&self, ctx: &Context<'_>) -> AppResult<Option<YearlyRating>> {
+        ratings::visible(ctx, self.0.row.target_id).await
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.row.at
+    }
+    async fn cursor(&self) -> String {
+        super::changes::cursor(self.0.row.id)
+    }
+}
+
+/// The committed changes of `kind` this viewer sees, with how they see each (never `Seen::Hidden`).
+fn seen(ctx: &Context<'_>, kind: NodeKind) -> impl Stream<Item = (Arc<ChangeRow>, Seen)> + use<> {
+    let st = state(ctx);
+    let (viewer, scope) = (st.viewer.clone(), st.scope);
+    committed(ctx).filter_map(move |row| {
+        let seen = (row.kind == kind).then(|| row.seen_by(&viewer, &scope));
+        async move {
+            match seen {
+                None | Some(Seen::Hidden) => None,
+                Some(seen) => Some((row, seen)),
+            }
+        }
+    })
+}
+
 /// The committed changes this instance hears, as a stream (a subscriber that falls behind skips ahead).
 fn committed(ctx: &Context<'_>) -> impl Stream<Item = Arc<ChangeRow>> + use<> {
     let receiver = state(ctx).services.realtime.subscribe();
@@ -160,14 +275,7 @@ pub struct Subscription;
 impl Subscription {
     /// Members admitted, changed, moved or gone, within the viewer's scope (the public sees none).
     async fn member_events(&self, ctx: &Context<'_>) -> impl Stream<Item = MemberEvent> + use<> {
-        let scope = state(ctx).scope.members;
-        committed(ctx).filter_map(move |row| async move {
-            if row.kind != NodeKind::Member {
-                return None;
-            }
-            let seen = row.seen_by(scope);
-            member_event(row, seen)
-        })
+        seen(ctx, NodeKind::Member).filter_map(|(row, seen)| async move { member_event(row, seen) })
     }
 
     /// Provinces, bases and chapters created, renamed or closed (units are public).
@@ -201,6 +309,25 @@ impl Subscription {
                 AwardEventKind::Changed
             };
             Some(AwardEvent(Event { kind, row }))
+        })
+    }
+
+    /// Award proposals proposed, forwarded, approved, rejected or withdrawn, seen by the levels they pass
+    /// through exactly as `proposals` decides: the chapter or base they came from sees every step, a province
+    /// official from the step that brought the proposal to the province (`FORWARDED`) on, admins all; members
+    /// and the public none.
+    async fn proposal_events(&self, ctx: &Context<'_>) -> impl Stream<Item = ProposalEvent> + use<> {
+        seen(ctx, NodeKind::Proposal).filter_map(|(row, _)| async move {
+            let kind = ProposalEventKind::of_action(&row.action)?;
+            Some(ProposalEvent(Event { kind, row }))
+        })
+    }
+
+    /// Yearly ratings recorded or changed, inside the viewer's scope as `yearlyRatings` decides.
+    async fn yearly_rating_events(&self, ctx: &Context<'_>) -> impl Stream<Item = YearlyRatingEvent> + use<> {
+        seen(ctx, NodeKind::YearlyRating).filter_map(|(row, _)| async move {
+            let kind = YearlyRatingEventKind::of_action(&row.action)?;
+            Some(YearlyRatingEvent(Event { kind, row }))
         })
     }
 }

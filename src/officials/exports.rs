@@ -494,7 +494,7 @@ pub fn authorize_statistics(scope: &ReadScope, unit: &Unit) -> AppResult<()> {
 }
 
 /// The headers of the report's table after the unit's name and code.
-const REPORT_HEADERS: [&str; 24] = [
+const REPORT_HEADERS: [&str; 27] = [
     "Cơ sở hội",
     "Chi hội",
     "Hội viên",
@@ -518,6 +518,9 @@ const REPORT_HEADERS: [&str; 24] = [
     "Cờ thi đua",
     "Bằng khen",
     "Giấy khen",
+    "Cơ sở hội trong sạch, vững mạnh",
+    "Hội viên CCB gương mẫu",
+    "Gia đình CCB văn hóa",
     "Ghi chú",
 ];
 
@@ -547,6 +550,8 @@ fn report_row(code: &str, name: &str, f: &statistics::Figures, note: &str) -> Ve
         n(f.removed),
     ]);
     cells.extend(KINDS.iter().map(|k| n(f.awards_of_kind(*k))));
+    // The yearly ratings earned in the year, which the year-end report counts once recorded.
+    cells.extend([n(f.strong_bases), n(f.model_members), n(f.cultured_families)]);
     cells.push(if note.is_empty() {
         Cell::Empty
     } else {

@@ -726,29 +726,6 @@ impl Plan {
     }
 }
 
-fn roster_of(m: &member::Model) -> MemberData {
-    MemberData {
-        family_name: m.family_name.clone(),
-        middle_name: m.middle_name.clone(),
-        given_name: m.given_name.clone(),
-        sex: m.sex,
-        birth_date: m.birth_date,
-        birth_year: m.birth_year,
-        home_town: m.home_town.clone(),
-        address: m.address.clone(),
-        phone: m.phone.clone(),
-        enlisted_on: m.enlisted_on,
-        discharged_on: m.discharged_on,
-        military_rank: m.military_rank.clone(),
-        last_unit: m.last_unit.clone(),
-        member_type: m.member_type,
-        joined_on: m.joined_on,
-        party_member: m.party_member,
-        war_invalid: m.war_invalid,
-        card_number: m.card_number.clone(),
-    }
-}
-
 fn same(a: &MemberData, b: &MemberData) -> bool {
     a.family_name == b.family_name
         && a.middle_name == b.middle_name
@@ -914,7 +891,7 @@ pub async fn plan(
                     );
                     continue;
                 }
-                let now = roster_of(current);
+                let now = MemberData::of(current);
                 let mut data = r.data;
                 // A name that reads the same keeps its stored split (compound family names survive a round trip).
                 if text::full_name(&now.family_name, &now.middle_name, &now.given_name) == r.full_name {

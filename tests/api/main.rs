@@ -16,6 +16,7 @@ mod officials;
 mod ops;
 mod pagination;
 mod persisted;
+mod proposal_sync;
 mod proposals;
 mod realtime;
 mod search_and_order;

@@ -357,6 +357,69 @@ async fn the_membership_report_is_a_workbook_with_a_row_per_base_and_a_total() {
     assert_eq!((status, error_code(&body).as_str()), (403, "FORBIDDEN"));
 }
 
+#[tokio::test]
+async fn the_membership_report_counts_the_yearly_ratings_earned_per_base_and_in_total() {
+    use crate::proposals::{RECORD_RATING, rating_input};
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let province = app.token(Role::ProvinceOfficial, ScopeNode::Province(tree.provinces["QN"]));
+    let base = app.token(Role::BaseOfficial, ScopeNode::Base(tree.bases["A1"]));
+    let dung = gid(NodeKind::Member, tree.member("Trần Thị Dung"));
+    let truong = gid(NodeKind::Member, tree.member("Nguyễn Văn Trường"));
+    for (token, kind, subject, achieved) in [
+        (&province, "STRONG_BASE", gid(NodeKind::Base, tree.bases["A1"]), true),
+        (&province, "STRONG_BASE", gid(NodeKind::Base, tree.bases["A2"]), false),
+        (&base, "MODEL_MEMBER", dung.clone(), true),
+        (&base, "MODEL_MEMBER", truong.clone(), true),
+        (&base, "CULTURED_FAMILY", dung, true),
+        (&base, "CULTURED_FAMILY", truong, false),
+    ] {
+        app.data(Some(token), RECORD_RATING, rating_input(kind, &subject, achieved))
+            .await;
+    }
+
+    let qn = gid(NodeKind::Province, tree.provinces["QN"]);
+    let read = async |year: i32| {
+        let path = format!("/reports/membership.xlsx?unitId={qn}&year={year}");
+        let (status, _, body) = download(&app, Some(&province), &path).await;
+        assert_eq!(status, 200);
+        let rows = sheet(&body);
+        let header = rows.iter().position(|r| text(&r[0]) == "Đơn vị").expect("header row");
+        let column = |name: &str| {
+            rows[header]
+                .iter()
+                .position(|c| text(c) == name)
+                .unwrap_or_else(|| panic!("column {name}"))
+        };
+        let columns = [
+            column("Cơ sở hội trong sạch, vững mạnh"),
+            column("Hội viên CCB gương mẫu"),
+            column("Gia đình CCB văn hóa"),
+        ];
+        rows[header + 1..]
+            .iter()
+            .map(|r| {
+                let figures: Vec<f64> = columns.iter().map(|c| r[*c].as_f64().unwrap_or(-1.0)).collect();
+                (text(&r[0]), figures)
+            })
+            .collect::<Vec<_>>()
+    };
+    // Only the ratings earned count: one strong base of two rated, two model members, one cultured family.
+    let rows = read(2024).await;
+    let by_name = |name: &str| {
+        rows.iter()
+            .find(|(n, _)| n.contains(name))
+            .map(|(_, f)| f.clone())
+            .unwrap_or_else(|| panic!("row {name}: {rows:?}"))
+    };
+    assert_eq!(by_name("Phường Đông Triều"), vec![1.0, 2.0, 1.0]);
+    assert_eq!(by_name("Xã Tiên Yên"), vec![0.0, 0.0, 0.0]);
+    assert_eq!(by_name("Tổng cộng"), vec![1.0, 2.0, 1.0]);
+    // Another year's report counts none of them.
+    let rows = read(2023).await;
+    assert!(rows.iter().all(|(_, f)| f == &vec![0.0, 0.0, 0.0]), "{rows:?}");
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Roster import, through real HTTP in the GraphQL multipart request spec with a bearer token.
 

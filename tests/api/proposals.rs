@@ -18,12 +18,12 @@ fn propose_input(kind: &str, recipient: &str) -> Value {
     json!({ "input": { "kind": kind, "recipientId": recipient, "year": 2024, "movement": "CCB gương mẫu", "citation": "Gương mẫu trong phong trào" } })
 }
 
-struct Api<'a> {
-    app: &'a TestApp,
+pub(crate) struct Api<'a> {
+    pub(crate) app: &'a TestApp,
 }
 
 impl Api<'_> {
-    async fn propose(&self, token: &str, kind: &str, recipient: &str) -> Value {
+    pub(crate) async fn propose(&self, token: &str, kind: &str, recipient: &str) -> Value {
         let data = self
             .app
             .data(
@@ -35,13 +35,13 @@ impl Api<'_> {
         data["proposeAward"]["proposal"].clone()
     }
 
-    async fn step(&self, token: &str, name: &str, input_type: &str, input: Value) -> (u16, Value) {
+    pub(crate) async fn step(&self, token: &str, name: &str, input_type: &str, input: Value) -> (u16, Value) {
         self.app
             .post(Some(token), &mutation(name, input_type), json!({ "input": input }))
             .await
     }
 
-    async fn forward(&self, token: &str, p: &Value) -> Value {
+    pub(crate) async fn forward(&self, token: &str, p: &Value) -> Value {
         let (_, body) = self
             .step(
                 token,
@@ -53,7 +53,7 @@ impl Api<'_> {
         body
     }
 
-    async fn approve(&self, token: &str, p: &Value, number: &str) -> Value {
+    pub(crate) async fn approve(&self, token: &str, p: &Value, number: &str) -> Value {
         let (_, body) = self
             .step(
                 token,
@@ -336,11 +336,11 @@ async fn a_repeated_client_mutation_id_returns_the_first_result_and_only_the_pro
     assert_eq!(code(&api.step(&leader, w, ty, withdraw).await.1), "CONFLICT");
 }
 
-const RECORD_RATING: &str = "mutation($input: RecordYearlyRatingInput!) { recordYearlyRating(input: $input) { clientMutationId rating { id kind year achieved subjectName version base { id } member { id } } } }";
-const UPDATE_RATING: &str = "mutation($input: UpdateYearlyRatingInput!) { updateYearlyRating(input: $input) { rating { achieved note version history { nodes { action } } } } }";
+pub(crate) const RECORD_RATING: &str = "mutation($input: RecordYearlyRatingInput!) { recordYearlyRating(input: $input) { clientMutationId rating { id kind year achieved subjectName version base { id } member { id } } } }";
+pub(crate) const UPDATE_RATING: &str = "mutation($input: UpdateYearlyRatingInput!) { updateYearlyRating(input: $input) { rating { achieved note version history { nodes { action } } } } }";
 const RATINGS: &str = "query($f: YearlyRatingFilter) { yearlyRatings(filter: $f) { totalCount } }";
 
-fn rating_input(kind: &str, subject: &str, achieved: bool) -> Value {
+pub(crate) fn rating_input(kind: &str, subject: &str, achieved: bool) -> Value {
     json!({ "input": { "kind": kind, "subjectId": subject, "year": 2024, "achieved": achieved } })
 }
 

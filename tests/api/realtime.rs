@@ -126,7 +126,7 @@ async fn a_malformed_change_cursor_or_page_size_is_bad_user_input() {
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn open(base_url: &str) -> Socket {
     let url = format!("{}/graphql", base_url.replacen("http://", "ws://", 1));
@@ -164,7 +164,7 @@ async fn next(socket: &mut Socket, wait: Duration) -> Option<Message> {
     }
 }
 
-async fn next_json(socket: &mut Socket, wait: Duration) -> Option<Value> {
+pub(crate) async fn next_json(socket: &mut Socket, wait: Duration) -> Option<Value> {
     match next(socket, wait).await? {
         Message::Text(t) => serde_json::from_str(t.as_str()).ok(),
         _ => None,
@@ -173,6 +173,16 @@ async fn next_json(socket: &mut Socket, wait: Duration) -> Option<Value> {
 
 /// A socket past `connection_init`, subscribed to member events.
 async fn subscribed(base_url: &str, token: &str) -> Socket {
+    subscribed_to(
+        base_url,
+        token,
+        "subscription { memberEvents { kind memberId member { fullName phone } cursor } }",
+    )
+    .await
+}
+
+/// A socket past `connection_init`, subscribed with `query` under the operation id "1".
+pub(crate) async fn subscribed_to(base_url: &str, token: &str, query: &str) -> Socket {
     let mut socket = open(base_url).await;
     send(
         &mut socket,
@@ -183,8 +193,7 @@ async fn subscribed(base_url: &str, token: &str) -> Socket {
     assert_eq!(ack["type"], "connection_ack", "{ack}");
     send(
         &mut socket,
-        json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription { memberEvents { kind memberId member { fullName phone } cursor } }" } }),
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
     )
     .await;
     // Give the subscription a moment to register before anything is written.
@@ -243,7 +252,7 @@ async fn a_chapter_leader_receives_events_of_their_chapter_and_not_of_another() 
 }
 
 /// A second instance of the app on the same database, with `tune` applied to its settings.
-async fn second_instance(app: &TestApp, tune: impl FnOnce(&mut hoi_ccb::config::Config)) -> String {
+pub(crate) async fn second_instance(app: &TestApp, tune: impl FnOnce(&mut hoi_ccb::config::Config)) -> String {
     let mut config = (*app.state.services.config).clone();
     tune(&mut config);
     let state = server::prepare(config).await.expect("prepares");
