@@ -59,6 +59,8 @@ impl OfficialsMutation {
         if applied {
             st.loader.enable_all_cache(false);
             import::apply(&st.db, &actor, &plan).await?;
+            // Subscriptions hear of the imported members at once, as after any other mutation.
+            st.services.realtime.committed();
         }
         Ok(ImportMembersPayload {
             created: plan.count(|a| matches!(a, Action::Create { .. })) as i32,
