@@ -8,6 +8,7 @@
 //! order after execution (and on every event of a subscription), using the parsed document and the schema's
 //! types, without serializing execution: siblings still run concurrently and batch through the loaders.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -246,26 +247,65 @@ fn named(base: &BaseType) -> String {
 #[derive(Default)]
 pub struct SelectionOrder {
     index: Arc<OnceLock<TypeIndex>>,
+    documents: Arc<Documents>,
 }
 
 impl ExtensionFactory for SelectionOrder {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(OrderPerRequest {
             index: self.index.clone(),
+            documents: self.documents.clone(),
             captured: Arc::default(),
         })
+    }
+}
+
+/// How many parsed documents are kept; when full, the cache starts over.
+const DOCUMENTS_KEPT: usize = 256;
+/// Longer documents are parsed every time rather than kept.
+const DOCUMENT_KEPT_BYTES: usize = 16 * 1024;
+
+/// Documents already parsed (probes added), by their text. Clients send the same few documents over and over with
+/// different variables, and parsing was the largest fixed cost of a small request: a document seen before is
+/// cloned from here instead. Only documents that parsed are kept; every request is still validated and measured
+/// against the limits with its own variables.
+#[derive(Default)]
+struct Documents(Mutex<HashMap<Arc<str>, Arc<ExecutableDocument>>>);
+
+impl Documents {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<ExecutableDocument>>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        if query.len() > DOCUMENT_KEPT_BYTES {
+            return None;
+        }
+        self.lock().get(query).cloned()
+    }
+
+    fn keep(&self, query: &str, document: Arc<ExecutableDocument>) {
+        if query.len() > DOCUMENT_KEPT_BYTES {
+            return;
+        }
+        let mut documents = self.lock();
+        if documents.len() >= DOCUMENTS_KEPT {
+            documents.clear();
+        }
+        documents.insert(Arc::from(query), document);
     }
 }
 
 /// What one request's ordering needs from its earlier stages.
 #[derive(Default)]
 struct Captured {
-    document: Option<Arc<(ExecutableDocument, Variables)>>,
+    document: Option<(Arc<ExecutableDocument>, Arc<Variables>)>,
     operation_name: Option<String>,
 }
 
 struct OrderPerRequest {
     index: Arc<OnceLock<TypeIndex>>,
+    documents: Arc<Documents>,
     captured: Arc<Mutex<Captured>>,
 }
 
@@ -279,8 +319,8 @@ fn reorder(index: &TypeIndex, captured: &Mutex<Captured>, response: &mut Respons
         let captured = lock(captured);
         (captured.document.clone(), captured.operation_name.clone())
     };
-    let Some(document) = document else { return };
-    let (doc, variables) = &*document;
+    let Some((doc, variables)) = document else { return };
+    let (doc, variables) = (&*doc, &*variables);
     let operation = match (&doc.operations, operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => &op.node,
         (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
@@ -334,11 +374,20 @@ impl Extension for OrderPerRequest {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let mut document = next.run(ctx, query, variables).await?;
-        let index = self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
-        index.add_probes(&mut document);
-        lock(&self.captured).document = Some(Arc::new((document.clone(), variables.clone())));
-        Ok(document)
+        let document = match self.documents.get(query) {
+            Some(document) => document,
+            None => {
+                let mut document = next.run(ctx, query, variables).await?;
+                let index = self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
+                index.add_probes(&mut document);
+                let document = Arc::new(document);
+                self.documents.keep(query, document.clone());
+                document
+            }
+        };
+        let executed = (*document).clone();
+        lock(&self.captured).document = Some((document, Arc::new(variables.clone())));
+        Ok(executed)
     }
 
     async fn execute(
@@ -385,36 +434,87 @@ struct Cx<'a> {
 /// The fields of one object in response order: response key → (field name, the selection sets under it).
 type Plan<'a> = Vec<(&'a Name, &'a Name, Vec<&'a SelectionSet>)>;
 
+/// A plan ready to apply: each response key, the named type of its field (when it has a selection set under
+/// it) and the selection sets under it.
+type Ready<'a> = Vec<(&'a Name, Option<&'a str>, Vec<&'a SelectionSet>)>;
+
 impl<'a> Cx<'a> {
+    /// Puts `value` (an object or a list of them, of type `ty`, asked for by `sets`) into selection order. The
+    /// objects of one list share their plan: it is worked out once per runtime type, not once per object.
     fn order(&self, value: &mut Value, ty: &str, sets: &[&'a SelectionSet]) {
+        let mut last: Option<(Cow<'a, str>, Ready<'a>)> = None;
+        self.order_with(value, ty, sets, &mut last);
+    }
+
+    fn order_with(
+        &self,
+        value: &mut Value,
+        ty: &str,
+        sets: &[&'a SelectionSet],
+        last: &mut Option<(Cow<'a, str>, Ready<'a>)>,
+    ) {
         match value {
             Value::List(items) => {
                 for item in items {
-                    self.order(item, ty, sets);
+                    self.order_with(item, ty, sets, last);
                 }
             }
             Value::Object(map) => {
                 let Some(object) = self.concrete(ty, map) else { return };
-                let mut plan: Plan<'a> = Vec::new();
-                let mut visited = HashSet::new();
-                self.collect(&object, sets, &mut plan, &mut visited);
-                let mut old = std::mem::take(map);
-                for (key, field, subsets) in plan {
-                    let Some(mut child) = old.swap_remove(key) else {
-                        continue;
-                    };
-                    if !subsets.is_empty()
-                        && let Some(child_ty) = self.index.field_type(&object, field)
-                    {
-                        self.order(&mut child, child_ty, &subsets);
+                let plan = match last {
+                    Some((known, plan)) if *known == object => plan,
+                    _ => {
+                        let ready = self.plan(&object, sets);
+                        &last.insert((object, ready)).1
                     }
-                    map.insert(key.clone(), child);
-                }
-                // Anything the plan did not foresee stays, after the rest, rather than being lost.
-                map.extend(old);
+                };
+                self.apply(map, plan);
             }
             _ => {}
         }
+    }
+
+    /// CollectFields for an object of type `object`, with each field's type looked up once.
+    fn plan(&self, object: &str, sets: &[&'a SelectionSet]) -> Ready<'a> {
+        let mut plan: Plan<'a> = Vec::new();
+        let mut visited = HashSet::new();
+        self.collect(object, sets, &mut plan, &mut visited);
+        plan.into_iter()
+            .map(|(key, field, subsets)| {
+                let child = if subsets.is_empty() {
+                    None
+                } else {
+                    self.index.field_type(object, field)
+                };
+                (key, child, subsets)
+            })
+            .collect()
+    }
+
+    /// Orders one object's keys by `plan` and its children by their own selection sets. An object already in
+    /// order (the usual case: fields that finish in the order they were asked) is left in place.
+    fn apply(&self, map: &mut IndexMap<Name, Value>, plan: &Ready<'a>) {
+        let in_order = map.len() == plan.len() && map.keys().zip(plan).all(|(key, (wanted, _, _))| key == *wanted);
+        if in_order {
+            for (child, (_, child_ty, subsets)) in map.values_mut().zip(plan) {
+                if let Some(child_ty) = child_ty {
+                    self.order(child, child_ty, subsets);
+                }
+            }
+            return;
+        }
+        let mut old = std::mem::take(map);
+        for (key, child_ty, subsets) in plan {
+            let Some(mut child) = old.swap_remove(*key) else {
+                continue;
+            };
+            if let Some(child_ty) = child_ty {
+                self.order(&mut child, child_ty, subsets);
+            }
+            map.insert((*key).clone(), child);
+        }
+        // Anything the plan did not foresee stays, after the rest, rather than being lost.
+        map.extend(old);
     }
 
     /// CollectFields of the GraphQL spec for an object of type `object`.
@@ -486,11 +586,15 @@ impl<'a> Cx<'a> {
 
     /// The runtime type of an object: the field's type when it is an object type; for an interface or union, the
     /// probe's answer (taken out of the object here).
-    fn concrete(&self, ty: &str, map: &mut IndexMap<Name, Value>) -> Option<String> {
-        match self.index.types.get(ty)? {
-            TypeInfo::Object { .. } => Some(ty.to_owned()),
-            TypeInfo::Abstract { .. } => match map.shift_remove(PROBE) {
-                Some(Value::String(name)) => Some(name),
+    fn concrete(&self, ty: &str, map: &mut IndexMap<Name, Value>) -> Option<Cow<'a, str>> {
+        let index: &'a TypeIndex = self.index;
+        match index.types.get_key_value(ty)? {
+            (name, TypeInfo::Object { .. }) => Some(Cow::Borrowed(name.as_str())),
+            (_, TypeInfo::Abstract { .. }) => match map.shift_remove(PROBE) {
+                Some(Value::String(name)) => Some(match index.types.get_key_value(name.as_str()) {
+                    Some((known, _)) => Cow::Borrowed(known.as_str()),
+                    None => Cow::Owned(name),
+                }),
                 _ => None,
             },
         }
