@@ -106,3 +106,31 @@ impl Filter {
         }
     }
 }
+
+/// An enum's stored value as an SQL literal (`'ACTIVE'`), read from its type, so the value is spelled once, in
+/// the entity. Stored values are upper-case ASCII words; anything else would be a bug in an entity and becomes
+/// `NULL` (which matches nothing) instead of being spliced.
+pub fn literal<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
+    let text = value.to_value();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        format!("'{text}'")
+    } else {
+        "NULL".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use entity::base::BaseKind;
+    use entity::member::MemberStatus;
+    use entity::transfer::TransferStatus;
+
+    use super::literal;
+
+    #[test]
+    fn an_enum_literal_is_its_stored_value_quoted() {
+        assert_eq!(literal(MemberStatus::Active), "'ACTIVE'");
+        assert_eq!(literal(BaseKind::SpecialZone), "'SPECIAL_ZONE'");
+        assert_eq!(literal(TransferStatus::Accepted), "'ACCEPTED'");
+    }
+}

@@ -142,8 +142,9 @@ async fn member_rows(db: &DatabaseConnection, req: &Request, sink: &mpsc::Sender
     for batch in chapters.chunks(CHAPTERS_PER_BATCH) {
         let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
         let mut sql = Sql::new(&format!(
-            "SELECT {} FROM members t WHERE t.status = 'ACTIVE' AND t.chapter_id IN ",
-            crate::store::select_list("members")
+            "SELECT {} FROM members t WHERE t.status = {} AND t.chapter_id IN ",
+            crate::store::select_list("members"),
+            crate::sql::literal(entity::member::MemberStatus::Active)
         ));
         sql.bind_list(&ids);
         if let Some(cond) = req.scope.members.members_condition() {

@@ -11,13 +11,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use entity::award::{AwardKind, GrantingLevel};
+use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
+use entity::transfer::TransferStatus;
 use entity::{base, chapter, province};
 use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, EntityTrait};
 
 use crate::auth::policy::Subtree;
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
-use crate::sql::Sql;
+use crate::sql::{Sql, literal};
 
 /// The first year the association's records can describe (it was founded in 1989).
 pub const FIRST_YEAR: i32 = 1989;
@@ -327,23 +329,32 @@ async fn figures(db: &DatabaseConnection, unit: &Unit, year: i32, group: &str) -
     let mut out: HashMap<i64, Figures> = HashMap::new();
 
     // Members: the standing roster (active) and the year's admissions, deaths and removals, in one pass.
-    let active = "t.status = 'ACTIVE'";
+    let active = format!("t.status = {}", literal(MemberStatus::Active));
     let mut sql = Sql::new(&format!("SELECT t.{group} AS g, "));
     let sum = |sql: &mut Sql, name: &str, cond: Sql| {
         sql.push("SUM(CASE WHEN ")
             .append(&cond)
             .push(&format!(" THEN 1 ELSE 0 END) AS {name}, "));
     };
-    sum(&mut sql, "members", Sql::new(active));
+    sum(&mut sql, "members", Sql::new(&active));
     for (name, cond) in [
-        ("veterans", "t.member_type = 'VETERAN'"),
-        ("ex_servicemen", "t.member_type = 'EX_SERVICEMAN'"),
-        ("men", "t.sex = 'MALE'"),
-        ("women", "t.sex = 'FEMALE'"),
-        ("party_members", "t.party_member = TRUE"),
-        ("war_invalids", "t.war_invalid = 'WAR_INVALID'"),
-        ("sick_soldiers", "t.war_invalid = 'SICK_SOLDIER'"),
-        ("age_unknown", "t.birth_year IS NULL"),
+        ("veterans", format!("t.member_type = {}", literal(MemberType::Veteran))),
+        (
+            "ex_servicemen",
+            format!("t.member_type = {}", literal(MemberType::ExServiceman)),
+        ),
+        ("men", format!("t.sex = {}", literal(Sex::Male))),
+        ("women", format!("t.sex = {}", literal(Sex::Female))),
+        ("party_members", "t.party_member = TRUE".to_owned()),
+        (
+            "war_invalids",
+            format!("t.war_invalid = {}", literal(WarInvalid::WarInvalid)),
+        ),
+        (
+            "sick_soldiers",
+            format!("t.war_invalid = {}", literal(WarInvalid::SickSoldier)),
+        ),
+        ("age_unknown", "t.birth_year IS NULL".to_owned()),
     ] {
         sum(&mut sql, name, Sql::new(&format!("{active} AND {cond}")));
     }
@@ -420,7 +431,8 @@ async fn figures(db: &DatabaseConnection, unit: &Unit, year: i32, group: &str) -
         ));
         sql.bind(unit.id)
             .push(&format!(
-                " AND t.status = 'ACCEPTED' AND COALESCE(t.{other}_{group}, 0) <> COALESCE(t.{dir}_{group}, 0) AND t.decided_at >= "
+                " AND t.status = {} AND COALESCE(t.{other}_{group}, 0) <> COALESCE(t.{dir}_{group}, 0) AND t.decided_at >= ",
+                literal(TransferStatus::Accepted)
             ))
             .bind(from)
             .push(" AND t.decided_at < ")

@@ -35,7 +35,6 @@ use crate::config::Config;
 use crate::db::{self, Metrics};
 use crate::error::AppError;
 use crate::graphql::{self, AppSchema};
-use crate::sql::Sql;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -310,17 +309,10 @@ pub(crate) async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<(Vie
             role: Role::Member,
             scope: ScopeNode::Member(id),
             ..
-        } => member_chapter(&state.db, id).await?,
+        } => crate::store::members::chapter_of(&state.db, id).await?,
         _ => None,
     };
     let viewer = Viewer::Account(principal);
     let scope = ReadScope::of(&viewer, member_chapter);
     Ok((viewer, scope))
-}
-
-async fn member_chapter(db: &DatabaseConnection, member_id: i64) -> Result<Option<i64>, AppError> {
-    let mut sql = Sql::new("SELECT chapter_id FROM members WHERE id = ");
-    sql.bind(member_id);
-    let row = db.query_one_raw(sql.build(db.get_database_backend())).await?;
-    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?)
 }

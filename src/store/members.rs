@@ -298,3 +298,14 @@ pub async fn by_ids_with_units(
         })
         .collect()
 }
+
+/// The chapter a member belongs to, `None` if there is no such member: what a member's own read scope needs.
+pub async fn chapter_of<C: sea_orm::ConnectionTrait>(db: &C, member_id: i64) -> Result<Option<i64>, sea_orm::DbErr> {
+    use sea_orm::{EntityTrait, QuerySelect};
+    entity::member::Entity::find_by_id(member_id)
+        .select_only()
+        .column(entity::member::Column::ChapterId)
+        .into_tuple::<i64>()
+        .one(db)
+        .await
+}

@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use entity::base::BaseKind;
+use entity::member::{MemberStatus, MemberType, Sex};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Iterable};
 
 use crate::error::AppResult;
-use crate::sql::Sql;
+use crate::sql::{Sql, literal};
 
 /// The level whose nodes are counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,12 +37,24 @@ pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppRe
         Level::Base => ("bases", "base_id"),
         Level::Chapter => ("chapters", "chapter_id"),
     };
-    let active = format!("FROM members m WHERE m.{column} = n.id AND m.status = 'ACTIVE'");
+    let active = format!(
+        "FROM members m WHERE m.{column} = n.id AND m.status = {}",
+        literal(MemberStatus::Active)
+    );
     let mut select = vec![
         format!("(SELECT COUNT(*) {active}) AS members"),
-        format!("(SELECT COUNT(*) {active} AND m.member_type = 'VETERAN') AS veterans"),
-        format!("(SELECT COUNT(*) {active} AND m.member_type = 'EX_SERVICEMAN') AS ex_servicemen"),
-        format!("(SELECT COUNT(*) {active} AND m.sex = 'FEMALE') AS women"),
+        format!(
+            "(SELECT COUNT(*) {active} AND m.member_type = {}) AS veterans",
+            literal(MemberType::Veteran)
+        ),
+        format!(
+            "(SELECT COUNT(*) {active} AND m.member_type = {}) AS ex_servicemen",
+            literal(MemberType::ExServiceman)
+        ),
+        format!(
+            "(SELECT COUNT(*) {active} AND m.sex = {}) AS women",
+            literal(Sex::Female)
+        ),
         format!("(SELECT COUNT(*) {active} AND m.party_member = TRUE) AS party_members"),
     ];
     if level != Level::Chapter {
@@ -51,9 +65,12 @@ pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppRe
     if level == Level::Province {
         select
             .push("(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL) AS bases".into());
-        select.push(
-            "(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL AND b.kind IN ('WARD', 'COMMUNE', 'SPECIAL_ZONE')) AS territorial_bases".into(),
-        );
+        let territorial: Vec<String> = BaseKind::iter().filter(|k| k.is_territorial()).map(literal).collect();
+        select.push(format!(
+            "(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL AND b.kind IN ({})) \
+             AS territorial_bases",
+            territorial.join(", ")
+        ));
     }
     let mut sql = Sql::new(&format!(
         "SELECT n.id, {} FROM {table} n WHERE n.id IN ",
