@@ -12,7 +12,7 @@ pub mod units;
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::Value as Json;
 
 use crate::auth::policy::{Position, ReadScope};
@@ -66,15 +66,17 @@ macro_rules! versioned_update {
             changes: entity::$module::ActiveModel,
         ) -> AppResult<entity::$module::Model> {
             use entity::$module::{Column, Entity};
-            let result = Entity::update_many()
+            let update = Entity::update_many()
                 .set(changes)
                 .col_expr(Column::Version, Expr::col(Column::Version).add(1))
                 .filter(Column::Id.eq(id))
-                .filter(Column::Version.eq(expected))
-                .exec(txn)
-                .await
-                .map_err(map_write_error)?;
-            if result.rows_affected == 0 {
+                .filter(Column::Version.eq(expected));
+            if txn.support_returning() {
+                // The written row comes back with the write (`UPDATE … RETURNING`): one round trip, not two.
+                let written = update.exec_with_returning(txn).await.map_err(map_write_error)?;
+                return written.into_iter().next().ok_or_else(|| stale($what, expected));
+            }
+            if update.exec(txn).await.map_err(map_write_error)?.rows_affected == 0 {
                 return Err(stale($what, expected));
             }
             Entity::find_by_id(id)

@@ -284,8 +284,12 @@ impl crate::graphql::connection::Prefetch for Award {
                 .filter(move |a| a.recipient_type == kind)
                 .map(|a| a.recipient_id)
         };
+        // Member recipients with the units above them that the selection asks for, in one joined statement,
+        // first: the unit recipients' batch then skips what it brought, the same way whatever the timing.
+        let member_ids: Vec<i64> = of(DbRecipientType::Member).collect();
+        warm_members_with_units(ctx, &member_ids, &recipient).await?;
         let (members, units) = async_graphql::futures_util::future::join(
-            state(ctx).loader.load_many(of(DbRecipientType::Member).map(MemberById)),
+            state(ctx).loader.load_many(member_ids.iter().copied().map(MemberById)),
             warm_units(
                 ctx,
                 of(DbRecipientType::Chapter).collect(),

@@ -353,6 +353,40 @@ impl Member {
     }
 }
 
+/// The key of the `awards` page that a member's selection asks for, from the arguments its resolver will read,
+/// so `node(id:)` loads the page alongside the member row instead of one round trip after it. `None` when the
+/// selection has no `awards`, has it under several aliases, or its arguments do not parse (the resolver then
+/// loads and reports in its place, as without this).
+pub fn selected_awards_page(member_id: i64, selection: &async_graphql::Lookahead<'_>) -> Option<AwardsReceived> {
+    use async_graphql::InputType;
+    let awards = selection.field("awards");
+    let [field] = awards.selection_fields().try_into().ok()?;
+    let args = field.arguments().ok()?;
+    let arg = |name: &str| args.iter().find(|(n, _)| n.as_str() == name).map(|(_, v)| v.clone());
+    let filter = Option::<AwardFilterInput>::parse(arg("filter")).ok()?;
+    let order = match arg("orderBy") {
+        None => AwardOrder::default(),
+        Some(v) => AwardOrder::parse(Some(v)).ok()?,
+    };
+    let first = Option::<i32>::parse(arg("first")).ok()?;
+    let after = Option::<String>::parse(arg("after")).ok()?;
+    let last = Option::<i32>::parse(arg("last")).ok()?;
+    let before = Option::<String>::parse(arg("before")).ok()?;
+    let total = awards.field("totalCount").exists();
+    let order = order.order();
+    let args = ListArgs {
+        filter: filter.unwrap_or_default().parse().ok()?,
+        window: window(&order, first, after, last, before).ok()?,
+        order,
+        total,
+    };
+    Some(AwardsReceived(
+        RecipientType::Member,
+        member_id,
+        std::sync::Arc::new(args),
+    ))
+}
+
 connection!(MemberConnection, MemberEdge, Member, store::Listed, "members");
 
 #[derive(Default)]

@@ -1,6 +1,7 @@
 //! `node(id:)` and `nodes(ids:)`: any object by its global id, through the same scoped loaders as the graph,
 //! so a record outside the viewer's scope is `null` exactly like one that does not exist.
 
+use async_graphql::futures_util;
 use async_graphql::{Context, ID, Interface, Object};
 
 use super::award::Award;
@@ -57,7 +58,19 @@ impl NodeQuery {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Node>> {
         let id = GlobalId::parse("id", &id)?;
         if id.kind == NodeKind::Member {
-            warm_members_with_units(ctx, &[id.id], &ctx.look_ahead()).await?;
+            // The member row (with the units above it) and its awards page go out together: neither waits for
+            // the other's round trip. An out-of-scope member's page is loaded for nothing and never shown.
+            let selection = ctx.look_ahead();
+            let ids = [id.id];
+            let member = warm_members_with_units(ctx, &ids, &selection);
+            match super::member::selected_awards_page(id.id, &selection) {
+                Some(awards) => {
+                    let (member, awards) = futures_util::future::join(member, super::page_of(ctx, awards)).await;
+                    member?;
+                    awards?;
+                }
+                None => member.await?,
+            }
         }
         fetch(ctx, id).await
     }

@@ -248,6 +248,34 @@ const MEMBER_WITH_ANCESTRY: &str = "query($id: ID!) { node(id: $id) { ... on Mem
     chapter { name base { name province { name } } } awards(first: 5) { totalCount nodes { kind } } } } }";
 
 #[tokio::test]
+async fn member_recipients_of_an_award_page_come_with_their_chapter_and_base_in_one_statement() {
+    let app = TestApp::spawn().await;
+    Tree::build(&app).await;
+    let admin = app.admin();
+    let names = "{ awards { nodes { recipient { ... on Member { fullName } } } } }";
+    let with_units = "{ awards { nodes { recipient { ... on Member { fullName chapter { name base { name } } } } } } }";
+    let (bare, _) = app.count_statements(Some(&admin), names, json!({})).await;
+    let (statements, data) = app.count_statements(Some(&admin), with_units, json!({})).await;
+    let members: Vec<_> = data["awards"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a["recipient"]["fullName"].is_string())
+        .collect();
+    assert!(!members.is_empty(), "{data}");
+    for award in &members {
+        assert!(award["recipient"]["chapter"]["base"]["name"].is_string(), "{data}");
+    }
+    // The member recipients' chapters and bases are joined into the statement that loads the members: asking
+    // for them adds no statement.
+    assert!(
+        statements <= bare,
+        "{statements} statements against {bare} without the units"
+    );
+}
+
+#[tokio::test]
 async fn a_member_by_id_with_its_ancestry_is_one_statement_and_its_awards_one_more() {
     let app = TestApp::spawn().await;
     let tree = Tree::build(&app).await;
