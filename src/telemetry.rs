@@ -4,32 +4,23 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Response, ServerResult, Variables};
+use async_graphql::Response;
+use async_graphql::extensions::ExtensionContext;
 
 use crate::db::Metrics;
 
-/// The extension factory registered on the schema.
-pub struct ErrorMetrics;
-
-impl ExtensionFactory for ErrorMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorMetricsExtension::default())
-    }
-}
-
-/// One per request. The request's data (and with it the metrics) is reachable only from parsing on, so the
-/// metrics are picked up there and used once the response is complete.
+/// One per request (a part of the schema's extension, `graphql::extension`). The request's data (and with it
+/// the metrics) is reachable only from parsing on, so the metrics are picked up there and used once the
+/// response is complete.
 #[derive(Default)]
-struct ErrorMetricsExtension {
+pub struct ErrorCounter {
     metrics: std::sync::Mutex<Option<Arc<Metrics>>>,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorMetricsExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let response = next.run(ctx).await;
+impl ErrorCounter {
+    /// Counts the errors of the response that `rest` (the whole request) produces.
+    pub async fn request(&self, rest: impl Future<Output = Response>) -> Response {
+        let response = rest.await;
         let metrics = self.metrics.lock().ok().and_then(|m| m.clone());
         if !response.errors.is_empty()
             && let Some(metrics) = metrics
@@ -45,19 +36,13 @@ impl Extension for ErrorMetricsExtension {
         response
     }
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+    /// Picks up the metrics from the request's data, when parsing starts.
+    pub fn capture(&self, ctx: &ExtensionContext<'_>) {
         if let Some(state) = ctx.data_opt::<crate::graphql::State>()
             && let Ok(mut slot) = self.metrics.lock()
         {
             *slot = Some(state.services.metrics.clone());
         }
-        next.run(ctx, query, variables).await
     }
 }
 

@@ -1,8 +1,9 @@
 //! Batch loading without a clock. A request's loaders gather the keys its resolvers ask for and load each type's
 //! keys in one call to [`Loader::load`]; the batch is sent when the resolvers of the current level have all run
 //! (the request's execution has nothing left to do but wait), not after a timer. The request's execution and its
-//! batches are driven together in one task by [`Batching`], so a lone request sends its statements back to back
-//! and a busy server batches just as well: what joins a batch depends on the query, never on the CPU's load.
+//! batches are driven together in one task by [`drive_execution`] (called from the schema's extension), so a lone
+//! request sends its statements back to back and a busy server batches just as well: what joins a batch depends
+//! on the query, never on the CPU's load.
 //!
 //! Outside a driven execution (code that builds a [`State`](super::State) and loads without going through the
 //! schema) a batch is loaded on its own task after one yield, so nothing waits forever for a driver.
@@ -15,11 +16,11 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
+use async_graphql::Response;
 use async_graphql::dataloader::Loader;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::futures_util::future::{BoxFuture, poll_fn};
 use async_graphql::futures_util::stream::{FuturesUnordered, StreamExt};
-use async_graphql::{Response, async_trait};
 use tokio::sync::oneshot;
 
 use super::loaders::Store;
@@ -299,29 +300,12 @@ where
     }
 }
 
-/// The schema extension that drives each request's batches together with its execution.
-pub struct Batching;
-
-impl ExtensionFactory for Batching {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(BatchingExtension)
-    }
-}
-
-struct BatchingExtension;
-
-#[async_trait::async_trait]
-impl Extension for BatchingExtension {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        match ctx.data_opt::<super::State>() {
-            Some(state) => state.loader.drive(next.run(ctx, operation_name)).await,
-            None => next.run(ctx, operation_name).await,
-        }
+/// Runs a request's execution (`rest`) with its batches driven in the same task, when the request carries a
+/// [`State`](super::State) (a part of the schema's extension, `graphql::extension`).
+pub async fn drive_execution(ctx: &ExtensionContext<'_>, rest: impl Future<Output = Response>) -> Response {
+    match ctx.data_opt::<super::State>() {
+        Some(state) => state.loader.drive(rest).await,
+        None => rest.await,
     }
 }
 

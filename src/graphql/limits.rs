@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::registry::{MetaTypeName, Registry};
 use async_graphql::{Name, ServerError, ServerResult, Value, Variables};
@@ -169,7 +169,7 @@ async fn read_bounds(db: &DatabaseConnection) -> Option<Bounds> {
 
 type BoundsCache = tokio::sync::Mutex<Option<(Instant, Arc<Bounds>)>>;
 
-/// The extension factory registered on the schema. Holds the limits and this schema's cache of list sizes.
+/// The limits and this schema's cache of list sizes, held by the schema's extension (`graphql::extension`).
 pub struct DocumentLimits {
     limits: Arc<Limits>,
     bounds: Arc<BoundsCache>,
@@ -182,18 +182,18 @@ impl DocumentLimits {
             bounds: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
-}
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsExtension {
+    /// The limits' part of one request's extension (`graphql::extension`).
+    pub fn per_request(&self) -> LimitsExtension {
+        LimitsExtension {
             limits: self.limits.clone(),
             bounds: self.bounds.clone(),
-        })
+        }
     }
 }
 
-struct LimitsExtension {
+/// The limits' part of one request's extension.
+pub struct LimitsExtension {
     limits: Arc<Limits>,
     bounds: Arc<BoundsCache>,
 }
@@ -231,14 +231,14 @@ impl LimitsExtension {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for LimitsExtension {
-    async fn parse_query(
+impl LimitsExtension {
+    /// Refuses a document over a limit: its text before `parse` (the parse that follows) runs, its shape after.
+    pub async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
-        next: NextParseQuery<'_>,
+        parse: impl Future<Output = ServerResult<ExecutableDocument>>,
     ) -> ServerResult<ExecutableDocument> {
         let limits = &self.limits;
         let tokens = count_tokens(query, limits.max_tokens + 1);
@@ -253,7 +253,7 @@ impl Extension for LimitsExtension {
                 },
             ));
         }
-        let doc = next.run(ctx, query, variables).await?;
+        let doc = parse.await?;
         let registry = &ctx.schema_env.registry;
         let mut measured = measure(registry, &doc, variables, None);
         if measured.cost > limits.max_cost

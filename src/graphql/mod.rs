@@ -7,6 +7,7 @@ pub mod award_mutations;
 pub mod batch;
 pub mod changes;
 pub mod connection;
+pub mod extension;
 pub mod history;
 pub mod limits;
 pub mod loaders;
@@ -74,10 +75,7 @@ pub fn build_schema() -> AppSchema {
 /// configured ones.
 pub fn build_schema_with(limits: &limits::Limits) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
-        .extension(crate::telemetry::ErrorMetrics)
-        .extension(limits::DocumentLimits::new(limits.clone()))
-        .extension(order::SelectionOrder::default())
-        .extension(batch::Batching);
+        .extension(extension::RequestExtension::new(limits));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

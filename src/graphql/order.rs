@@ -12,9 +12,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextSubscribe,
-};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::futures_util::StreamExt;
 use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::indexmap::IndexMap;
@@ -243,20 +241,22 @@ fn named(base: &BaseType) -> String {
     }
 }
 
-/// The extension: registered once on the schema, one instance per request.
+/// The ordering's state across requests (the type index and the parsed documents), held by the schema's
+/// extension (`graphql::extension`), which makes one [`OrderPerRequest`] per request.
 #[derive(Default)]
 pub struct SelectionOrder {
     index: Arc<OnceLock<TypeIndex>>,
     documents: Arc<Documents>,
 }
 
-impl ExtensionFactory for SelectionOrder {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OrderPerRequest {
+impl SelectionOrder {
+    /// The ordering's part of one request's extension (`graphql::extension`).
+    pub fn per_request(&self) -> OrderPerRequest {
+        OrderPerRequest {
             index: self.index.clone(),
             documents: self.documents.clone(),
             captured: Arc::default(),
-        })
+        }
     }
 }
 
@@ -303,7 +303,7 @@ struct Captured {
     operation_name: Option<String>,
 }
 
-struct OrderPerRequest {
+pub struct OrderPerRequest {
     index: Arc<OnceLock<TypeIndex>>,
     documents: Arc<Documents>,
     captured: Arc<Mutex<Captured>>,
@@ -354,30 +354,27 @@ fn reorder(index: &TypeIndex, captured: &Mutex<Captured>, response: &mut Respons
     );
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for OrderPerRequest {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let request = next.run(ctx, request).await?;
+impl OrderPerRequest {
+    /// Notes the operation name of the request that `prepare` (the preparation that follows) returns.
+    pub async fn prepare_request(&self, prepare: impl Future<Output = ServerResult<Request>>) -> ServerResult<Request> {
+        let request = prepare.await?;
         lock(&self.captured).operation_name = request.operation_name.clone();
         Ok(request)
     }
 
-    async fn parse_query(
+    /// A document seen before, from the cache; otherwise what `parse` (the parse that follows) gives, with its
+    /// probes added, kept for next time.
+    pub async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
-        next: NextParseQuery<'_>,
+        parse: impl Future<Output = ServerResult<ExecutableDocument>>,
     ) -> ServerResult<ExecutableDocument> {
         let document = match self.documents.get(query) {
             Some(document) => document,
             None => {
-                let mut document = next.run(ctx, query, variables).await?;
+                let mut document = parse.await?;
                 let index = self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
                 index.add_probes(&mut document);
                 let document = Arc::new(document);
@@ -390,29 +387,25 @@ impl Extension for OrderPerRequest {
         Ok(executed)
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+    /// The response of `execute` (the execution that follows), in selection order.
+    pub async fn execute(&self, ctx: &ExtensionContext<'_>, execute: impl Future<Output = Response>) -> Response {
+        let mut response = execute.await;
         let index = self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
         reorder(index, &self.captured, &mut response);
         response
     }
 
-    fn subscribe<'s>(
+    /// Each event of a subscription's `stream`, in selection order.
+    pub fn subscribe<'s>(
         &self,
         ctx: &ExtensionContext<'_>,
         stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
         // The document is parsed lazily inside the stream; each event is ordered once it is known.
         self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
         let index = self.index.clone();
         let captured = self.captured.clone();
-        next.run(ctx, stream)
+        stream
             .map(move |mut response| {
                 if let Some(index) = index.get() {
                     reorder(index, &captured, &mut response);
