@@ -169,6 +169,26 @@ pub fn opt_id(field: &str, id: Option<&async_graphql::ID>, kind: crate::ids::Nod
     id.map(|raw| GlobalId::parse_kind(field, raw, kind)).transpose()
 }
 
+/// Parses an optional id of a province, base, chapter or member that a listed record must lie under.
+pub fn opt_under(field: &str, id: Option<&async_graphql::ID>) -> AppResult<Option<crate::store::reviews::Under>> {
+    use crate::store::reviews::Under;
+    use crate::store::stats::Level;
+    let Some(raw) = id else { return Ok(None) };
+    let id = GlobalId::parse(field, raw)?;
+    Ok(Some(match id.kind {
+        crate::ids::NodeKind::Province => Under::Unit(Level::Province, id.id),
+        crate::ids::NodeKind::Base => Under::Unit(Level::Base, id.id),
+        crate::ids::NodeKind::Chapter => Under::Unit(Level::Chapter, id.id),
+        crate::ids::NodeKind::Member => Under::Member(id.id),
+        _ => {
+            return Err(AppError::bad_input(
+                field,
+                "must be a province, base, chapter or member",
+            ));
+        }
+    }))
+}
+
 /// Complexity of a connection field: its page size times what each node costs.
 pub fn page_complexity(child: usize, first: Option<i32>, last: Option<i32>) -> usize {
     let n = first

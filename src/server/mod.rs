@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -92,10 +92,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
 /// Applies pending migrations. On PostgreSQL an advisory lock keeps several instances starting at once from
 /// racing each other.
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
-    let pg = db.get_database_backend() == DbBackend::Postgres;
-    if pg {
-        db.execute_unprepared("SELECT pg_advisory_lock(727274)").await?;
-    }
+    crate::store::schema::lock_migrations(db).await?;
     let mut result = Migrator::up(db, None).await;
     if let Err(err) = &result {
         // Every migration runs in one transaction with its version row (see the migration crate), so a failure
@@ -109,9 +106,7 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
             "a migration failed and was rolled back; the schema stays at {at}: {err}"
         )));
     }
-    if pg {
-        db.execute_unprepared("SELECT pg_advisory_unlock(727274)").await?;
-    }
+    crate::store::schema::unlock_migrations(db).await?;
     result
 }
 
@@ -265,7 +260,7 @@ async fn readyz(AxumState(state): AxumState<AppState>) -> Response {
         )
             .into_response()
     };
-    match tokio::time::timeout(READY_CHECK_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await {
+    match tokio::time::timeout(READY_CHECK_TIMEOUT, crate::store::schema::ping(&state.db)).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");

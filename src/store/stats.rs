@@ -18,6 +18,36 @@ pub enum Level {
     Chapter,
 }
 
+impl Level {
+    /// The table of this level's units.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Province => "provinces",
+            Self::Base => "bases",
+            Self::Chapter => "chapters",
+        }
+    }
+
+    /// The column of a row below (a unit, member, award, rating; a transfer's with a `from_`/`to_` prefix)
+    /// that carries the id of its unit of this level.
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Province => "province_id",
+            Self::Base => "base_id",
+            Self::Chapter => "chapter_id",
+        }
+    }
+
+    /// The level one down, if it is still above members.
+    pub fn child(self) -> Option<Self> {
+        match self {
+            Self::Province => Some(Self::Base),
+            Self::Base => Some(Self::Chapter),
+            Self::Chapter => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub bases: i64,
@@ -32,11 +62,7 @@ pub struct Counts {
 
 /// Counts open units and active members below each node of `level`.
 pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppResult<HashMap<i64, Counts>> {
-    let (table, column) = match level {
-        Level::Province => ("provinces", "province_id"),
-        Level::Base => ("bases", "base_id"),
-        Level::Chapter => ("chapters", "chapter_id"),
-    };
+    let (table, column) = (level.table(), level.column());
     let active = format!(
         "FROM members m WHERE m.{column} = n.id AND m.status = {}",
         literal(MemberStatus::Active)
@@ -97,4 +123,34 @@ pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppRe
         );
     }
     Ok(out)
+}
+
+/// The real sizes of the unit lists: how many provinces, bases and chapters there are, and the most bases one
+/// province has and the most chapters one base has. One statement.
+#[derive(Clone, Copy, Debug)]
+pub struct TreeSizes {
+    pub provinces: i64,
+    pub bases: i64,
+    pub chapters: i64,
+    pub bases_per_province: i64,
+    pub chapters_per_base: i64,
+}
+
+pub async fn tree_sizes(db: &DatabaseConnection) -> AppResult<Option<TreeSizes>> {
+    let sql = Sql::new(
+        "SELECT (SELECT COUNT(*) FROM provinces), (SELECT COUNT(*) FROM bases), \
+         (SELECT COUNT(*) FROM chapters), \
+         (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM bases GROUP BY province_id) b), \
+         (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM chapters GROUP BY base_id) c)",
+    );
+    let Some(row) = db.query_one_raw(sql.build(db.get_database_backend())).await? else {
+        return Ok(None);
+    };
+    Ok(Some(TreeSizes {
+        provinces: row.try_get_by_index(0)?,
+        bases: row.try_get_by_index(1)?,
+        chapters: row.try_get_by_index(2)?,
+        bases_per_province: row.try_get_by_index(3)?,
+        chapters_per_base: row.try_get_by_index(4)?,
+    }))
 }
