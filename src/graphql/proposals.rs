@@ -177,12 +177,6 @@ connection!(
     "award proposals"
 );
 
-const PROPOSALS_NEWEST: Order = Order {
-    tag: "proposal:NEWEST",
-    columns: &[("id", false)],
-    descending: true,
-};
-
 /// Which proposals to list.
 #[derive(InputObject, Default)]
 pub struct ProposalFilter {
@@ -217,7 +211,7 @@ impl ProposalQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<ProposalConnection> {
-        let order = PROPOSALS_NEWEST;
+        let order = reviews::PROPOSALS_NEWEST;
         let w = window(&order, first, after, None, None)?;
         let st = state(ctx);
         let filter = filter.unwrap_or_default();

@@ -128,12 +128,6 @@ connection!(
     "yearly ratings"
 );
 
-const RATINGS_NEWEST: Order = Order {
-    tag: "rating:NEWEST",
-    columns: &[("id", false)],
-    descending: true,
-};
-
 /// Which ratings to list.
 #[derive(InputObject, Default)]
 pub struct YearlyRatingFilter {
@@ -179,7 +173,7 @@ impl RatingQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<YearlyRatingConnection> {
-        let order = RATINGS_NEWEST;
+        let order = reviews::RATINGS_NEWEST;
         let w = window(&order, first, after, None, None)?;
         let st = state(ctx);
         let filter = filter.unwrap_or_default();

@@ -495,7 +495,7 @@ impl TreeQuery {
         let w = window(&order, first, after, last, before)?;
         let mut unit_filter = filter.unwrap_or_default().parse()?;
         unit_filter.parent =
-            super::opt_id("provinceId", province_id.as_ref(), NodeKind::Province)?.map(|id| ("province_id", id));
+            super::opt_id("provinceId", province_id.as_ref(), NodeKind::Province)?.map(|id| (Level::Province, id));
         Ok(BaseConnection(
             store::bases(&unit_filter, order).page(&state(ctx).db, &w).await?,
         ))
@@ -517,7 +517,7 @@ impl TreeQuery {
         let order = order_by.order();
         let w = window(&order, first, after, last, before)?;
         let mut unit_filter = filter.unwrap_or_default().parse_not_bases()?;
-        unit_filter.parent = super::opt_id("baseId", base_id.as_ref(), NodeKind::Base)?.map(|id| ("base_id", id));
+        unit_filter.parent = super::opt_id("baseId", base_id.as_ref(), NodeKind::Base)?.map(|id| (Level::Base, id));
         Ok(ChapterConnection(
             store::chapters(&unit_filter, order).page(&state(ctx).db, &w).await?,
         ))

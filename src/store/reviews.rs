@@ -10,6 +10,20 @@ use super::page::{ListQuery, Order};
 use super::stats::Level;
 use crate::sql::{Filter, Sql};
 
+/// Proposals newest first.
+pub const PROPOSALS_NEWEST: Order = Order {
+    tag: "proposal:NEWEST",
+    columns: &[("id", false)],
+    descending: true,
+};
+
+/// Ratings newest first.
+pub const RATINGS_NEWEST: Order = Order {
+    tag: "rating:NEWEST",
+    columns: &[("id", false)],
+    descending: true,
+};
+
 /// What a record lies under: a unit (its ancestor column) or a member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Under {
