@@ -34,7 +34,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::sync::Arc;
 
-/// Process-wide services a request may need besides the database.
+/// Process-wide services a GraphQL request may need besides the database: built once at start-up and shared by
+/// the HTTP layer and the GraphQL layer. It is its own type, not part of [`server::AppState`], because calls go
+/// down the layers: the GraphQL layer sees these, never the HTTP server's state. The four holders of state are
+/// [`Services`] (the process), [`server::AppState`] (the HTTP server: these plus the schema and what only HTTP
+/// uses), [`graphql::State`] (one request: the viewer, its loaders, these) and [`graphql::loaders::Store`] (what
+/// the loaders may read with: the database and the read scope, nothing about the viewer).
 #[derive(Clone)]
 pub struct Services {
     pub config: Arc<config::Config>,

@@ -20,6 +20,10 @@ use crate::store::stats::{self, Counts, Level};
 use crate::store::tree::{self, UnitFilter};
 use crate::store::{self as st};
 
+/// What the loaders read with: the database and the viewer's read scope, copied from the request's
+/// [`super::State`] when its batcher is built. Deliberately not the whole state: a loader's rows may depend on
+/// the read scope and nothing else about the viewer, which is what lets the request's cache answer every
+/// resolver that asks for the same key.
 pub struct Store {
     pub db: DatabaseConnection,
     pub scope: ReadScope,

@@ -92,7 +92,8 @@ pub fn sdl() -> String {
     build_schema().sdl()
 }
 
-/// What one request carries: the database, the viewer, the viewer's read scope and per-request loaders.
+/// What one request carries: the database, the viewer, the viewer's read scope, per-request loaders and the
+/// process-wide [`crate::Services`]. Built per request (and per viewer), so nothing in it outlives the request.
 pub struct State {
     pub db: DatabaseConnection,
     pub viewer: Viewer,

@@ -36,6 +36,9 @@ use crate::db::{self, Metrics};
 use crate::error::AppError;
 use crate::graphql::{self, AppSchema};
 
+/// The HTTP server's state, cloned into every handler: the process-wide [`Services`] the GraphQL layer also sees,
+/// and what only the HTTP layer uses (the schema it executes, the token service and the address throttle it
+/// attaches to each request, the persisted-query cache in front of the database).
 #[derive(Clone)]
 pub struct AppState {
     pub schema: AppSchema,
@@ -55,9 +58,9 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     // Schema changes and the first load happen on a connection of their own, closed before serving starts.
     let maintenance = db::connect_maintenance(&config.database).await?;
     migrate_up(&maintenance).await?;
-    if config.database.is_embedded() && !crate::demo::is_seeded(&maintenance).await? {
+    if config.database.is_embedded() && !crate::store::demo::is_seeded(&maintenance).await? {
         let started = Instant::now();
-        let summary = crate::demo::seed(&maintenance).await?;
+        let summary = crate::store::demo::seed(&maintenance).await?;
         tracing::info!(
             ?summary,
             elapsed_ms = started.elapsed().as_millis() as u64,
