@@ -176,11 +176,9 @@ pub fn opt_under(field: &str, id: Option<&async_graphql::ID>) -> AppResult<Optio
     use crate::store::stats::Level;
     let Some(raw) = id else { return Ok(None) };
     let id = GlobalId::parse(field, raw)?;
-    Ok(Some(match id.kind {
-        crate::ids::NodeKind::Province => Under::Unit(Level::Province, id.id),
-        crate::ids::NodeKind::Base => Under::Unit(Level::Base, id.id),
-        crate::ids::NodeKind::Chapter => Under::Unit(Level::Chapter, id.id),
-        crate::ids::NodeKind::Member => Under::Member(id.id),
+    Ok(Some(match (Level::of(id.kind), id.kind) {
+        (Some(level), _) => Under::Unit(level, id.id),
+        (None, crate::ids::NodeKind::Member) => Under::Member(id.id),
         _ => {
             return Err(AppError::bad_input(
                 field,

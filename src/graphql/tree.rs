@@ -182,6 +182,7 @@ impl From<Counts> for Stats {
 /// lack these fields. The check of `schema.graphql` in CI shows it at once if that ever happens.
 pub struct UnitFields<'a> {
     kind: NodeKind,
+    level: Level,
     id: i64,
     code: &'a str,
     name: &'a str,
@@ -190,14 +191,6 @@ pub struct UnitFields<'a> {
 }
 
 impl UnitFields<'_> {
-    fn level(&self) -> Level {
-        match self.kind {
-            NodeKind::Province => Level::Province,
-            NodeKind::Base => Level::Base,
-            _ => Level::Chapter,
-        }
-    }
-
     fn global_id(&self) -> String {
         GlobalId::new(self.kind, self.id).encode()
     }
@@ -233,7 +226,7 @@ impl UnitFields<'_> {
         self.version
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
-        Ok(load(ctx, StatsOf(self.level(), self.id))
+        Ok(load(ctx, StatsOf(self.level, self.id))
             .await?
             .unwrap_or_default()
             .into())
@@ -261,13 +254,13 @@ impl UnitFields<'_> {
     ) -> AppResult<AwardConnection> {
         let filter = filter.unwrap_or_default().parse()?;
         let args = list_args(ctx, filter, order_by.order(), first, after, last, before)?;
-        let recipient = match self.kind {
-            NodeKind::Province => RecipientType::Province,
-            NodeKind::Base => RecipientType::Base,
-            _ => RecipientType::Chapter,
+        let recipient = match self.level {
+            Level::Province => RecipientType::Province,
+            Level::Base => RecipientType::Base,
+            Level::Chapter => RecipientType::Chapter,
         };
         Ok(AwardConnection(if include_descendants {
-            page_of(ctx, AwardsWithin(self.level(), self.id, args)).await?
+            page_of(ctx, AwardsWithin(self.level, self.id, args)).await?
         } else {
             page_of(ctx, AwardsReceived(recipient, self.id, args)).await?
         }))
@@ -276,7 +269,7 @@ impl UnitFields<'_> {
 
 /// A unit object over its model: [`UnitFields`] over the model, and the `id` the `Node` interface asks for.
 macro_rules! unit_object {
-    ($object:ident, $model:ty, $kind:expr) => {
+    ($object:ident, $model:ty, $kind:expr, $level:expr) => {
         impl From<$model> for $object {
             fn from(m: $model) -> Self {
                 Self(m)
@@ -287,6 +280,7 @@ macro_rules! unit_object {
             fn fields(&self) -> UnitFields<'_> {
                 UnitFields {
                     kind: $kind,
+                    level: $level,
                     id: self.0.id,
                     code: &self.0.code,
                     name: &self.0.name,
@@ -306,7 +300,7 @@ macro_rules! unit_object {
 /// A province association (Hội CCB tỉnh).
 pub struct Province(pub entity::province::Model);
 
-unit_object!(Province, entity::province::Model, NodeKind::Province);
+unit_object!(Province, entity::province::Model, NodeKind::Province, Level::Province);
 
 #[Object]
 impl Province {
@@ -336,7 +330,7 @@ impl Province {
 /// A base association (cơ sở hội).
 pub struct Base(pub entity::base::Model);
 
-unit_object!(Base, entity::base::Model, NodeKind::Base);
+unit_object!(Base, entity::base::Model, NodeKind::Base, Level::Base);
 
 #[Object]
 impl Base {
@@ -399,7 +393,7 @@ impl Base {
 /// A chapter (chi hội).
 pub struct Chapter(pub entity::chapter::Model);
 
-unit_object!(Chapter, entity::chapter::Model, NodeKind::Chapter);
+unit_object!(Chapter, entity::chapter::Model, NodeKind::Chapter, Level::Chapter);
 
 #[Object]
 impl Chapter {

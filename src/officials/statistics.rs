@@ -43,11 +43,8 @@ impl Unit {
 
     /// The level of the tree the unit is at.
     pub fn level(&self) -> Level {
-        match self.kind {
-            NodeKind::Province => Level::Province,
-            NodeKind::Base => Level::Base,
-            _ => Level::Chapter,
-        }
+        // A unit is always one of the three (see `resolve_unit`).
+        Level::of(self.kind).unwrap_or(Level::Chapter)
     }
 
     /// The rows inside the unit.

@@ -19,6 +19,17 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level of a node of the tree above members; `None` for any other kind.
+    pub fn of(kind: crate::ids::NodeKind) -> Option<Self> {
+        use crate::ids::NodeKind;
+        match kind {
+            NodeKind::Province => Some(Self::Province),
+            NodeKind::Base => Some(Self::Base),
+            NodeKind::Chapter => Some(Self::Chapter),
+            _ => None,
+        }
+    }
+
     /// The table of this level's units.
     pub fn table(self) -> &'static str {
         match self {
