@@ -45,9 +45,10 @@ pub fn columns_of<E: sea_orm::EntityTrait>(alias: &str) -> String {
 pub fn select_list(table: &str) -> &'static str {
     static MEMBERS: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| columns_of::<entity::member::Entity>("t"));
-    match table {
-        "members" => MEMBERS.as_str(),
-        _ => "t.*",
+    if table == self::table::<entity::member::Entity>() {
+        MEMBERS.as_str()
+    } else {
+        "t.*"
     }
 }
 

@@ -89,9 +89,10 @@ pub async fn active_members(
     chapter_ids: &[i64],
     scope: Subtree,
 ) -> AppResult<Vec<member::Model>> {
+    let members = super::table::<member::Entity>();
     let mut sql = Sql::new(&format!(
-        "SELECT {} FROM members t WHERE t.status = {} AND t.chapter_id IN ",
-        super::select_list("members"),
+        "SELECT {} FROM {members} t WHERE t.status = {} AND t.chapter_id IN ",
+        super::select_list(members),
         literal(member::MemberStatus::Active)
     ));
     sql.bind_list(chapter_ids);

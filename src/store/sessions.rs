@@ -9,6 +9,10 @@ use crate::sql::Sql;
 const SESSIONS: &str = "sessions";
 const REFRESH_TOKENS: &str = "refresh_tokens";
 
+fn accounts() -> &'static str {
+    super::table::<entity::account::Entity>()
+}
+
 /// Inserts a refresh token (by its hash) for `session`.
 pub async fn add_refresh_token(
     db: &impl ConnectionTrait,
@@ -95,8 +99,9 @@ pub async fn refresh_token(db: &impl ConnectionTrait, token_hash: String) -> App
     let mut sql = Sql::new(&format!(
         "SELECT r.id, r.session_id, r.expires_at, r.retired_at, s.revoked_at, s.expires_at, s.password_stamp, \
          a.id, a.disabled, a.password_hash \
-         FROM {REFRESH_TOKENS} r JOIN {SESSIONS} s ON s.id = r.session_id JOIN accounts a ON a.id = s.account_id \
-         WHERE r.token_hash = "
+         FROM {REFRESH_TOKENS} r JOIN {SESSIONS} s ON s.id = r.session_id JOIN {} a ON a.id = s.account_id \
+         WHERE r.token_hash = ",
+        accounts()
     ));
     sql.bind(token_hash);
     let Some(row) = db.query_one_raw(sql.build(db.get_database_backend())).await? else {
@@ -153,7 +158,8 @@ pub struct SessionRow {
 pub async fn session(db: &impl ConnectionTrait, account_id: i64, session: i64) -> AppResult<Option<SessionRow>> {
     let mut sql = Sql::new(&format!(
         "SELECT s.revoked_at, s.expires_at, s.password_stamp, a.disabled, a.password_hash \
-         FROM {SESSIONS} s JOIN accounts a ON a.id = s.account_id WHERE s.id = "
+         FROM {SESSIONS} s JOIN {} a ON a.id = s.account_id WHERE s.id = ",
+        accounts()
     ));
     sql.bind(session).push(" AND s.account_id = ").bind(account_id);
     let Some(row) = db.query_one_raw(sql.build(db.get_database_backend())).await? else {

@@ -33,9 +33,9 @@ impl Level {
     /// The table of this level's units.
     pub fn table(self) -> &'static str {
         match self {
-            Self::Province => "provinces",
-            Self::Base => "bases",
-            Self::Chapter => "chapters",
+            Self::Province => super::table::<entity::province::Entity>(),
+            Self::Base => super::table::<entity::base::Entity>(),
+            Self::Chapter => super::table::<entity::chapter::Entity>(),
         }
     }
 
@@ -74,8 +74,13 @@ pub struct Counts {
 /// Counts open units and active members below each node of `level`.
 pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppResult<HashMap<i64, Counts>> {
     let (table, column) = (level.table(), level.column());
+    let (members, chapters, bases) = (
+        super::table::<entity::member::Entity>(),
+        Level::Chapter.table(),
+        Level::Base.table(),
+    );
     let active = format!(
-        "FROM members m WHERE m.{column} = n.id AND m.status = {}",
+        "FROM {members} m WHERE m.{column} = n.id AND m.status = {}",
         literal(MemberStatus::Active)
     );
     let mut select = vec![
@@ -96,15 +101,16 @@ pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppRe
     ];
     if level != Level::Chapter {
         select.push(format!(
-            "(SELECT COUNT(*) FROM chapters c WHERE c.{column} = n.id AND c.closed_at IS NULL) AS chapters"
+            "(SELECT COUNT(*) FROM {chapters} c WHERE c.{column} = n.id AND c.closed_at IS NULL) AS chapters"
         ));
     }
     if level == Level::Province {
-        select
-            .push("(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL) AS bases".into());
+        select.push(format!(
+            "(SELECT COUNT(*) FROM {bases} b WHERE b.province_id = n.id AND b.closed_at IS NULL) AS bases"
+        ));
         let territorial: Vec<String> = BaseKind::iter().filter(|k| k.is_territorial()).map(literal).collect();
         select.push(format!(
-            "(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL AND b.kind IN ({})) \
+            "(SELECT COUNT(*) FROM {bases} b WHERE b.province_id = n.id AND b.closed_at IS NULL AND b.kind IN ({})) \
              AS territorial_bases",
             territorial.join(", ")
         ));
@@ -148,12 +154,14 @@ pub struct TreeSizes {
 }
 
 pub async fn tree_sizes(db: &DatabaseConnection) -> AppResult<Option<TreeSizes>> {
-    let sql = Sql::new(
-        "SELECT (SELECT COUNT(*) FROM provinces), (SELECT COUNT(*) FROM bases), \
-         (SELECT COUNT(*) FROM chapters), \
-         (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM bases GROUP BY province_id) b), \
-         (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM chapters GROUP BY base_id) c)",
-    );
+    let (provinces, bases, chapters) = (Level::Province.table(), Level::Base.table(), Level::Chapter.table());
+    let (province_id, base_id) = (Level::Province.column(), Level::Base.column());
+    let sql = Sql::new(&format!(
+        "SELECT (SELECT COUNT(*) FROM {provinces}), (SELECT COUNT(*) FROM {bases}), \
+         (SELECT COUNT(*) FROM {chapters}), \
+         (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM {bases} GROUP BY {province_id}) b), \
+         (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM {chapters} GROUP BY {base_id}) c)"
+    ));
     let Some(row) = db.query_one_raw(sql.build(db.get_database_backend())).await? else {
         return Ok(None);
     };

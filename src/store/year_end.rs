@@ -12,8 +12,10 @@ use entity::yearly_rating::RatingKind;
 use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection};
 
 use super::stats::Level;
+use super::table;
 use crate::error::AppResult;
 use crate::sql::{Sql, literal};
+use entity::{award, member, transfer, yearly_rating};
 
 /// The rows inside one unit: those whose column of `level` holds `id`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,9 +232,12 @@ pub async fn figures(
         cond.bind(start).push(" AND t.left_on <= ").bind(end);
         sum(&mut sql, name, cond);
     }
-    sql.push("COUNT(*) AS all_rows FROM members t WHERE ")
-        .append(&unit.condition())
-        .push(&format!(" GROUP BY t.{group}"));
+    sql.push(&format!(
+        "COUNT(*) AS all_rows FROM {} t WHERE ",
+        table::<member::Entity>()
+    ))
+    .append(&unit.condition())
+    .push(&format!(" GROUP BY t.{group}"));
     for row in db.query_all_raw(sql.build(backend)).await? {
         let g: i64 = row.try_get("", "g")?;
         let get = |name: &str| row.try_get::<Option<i64>>("", name).ok().flatten().unwrap_or(0);
@@ -266,7 +271,8 @@ pub async fn figures(
     let col = unit.level.column();
     for (dir, other) in [("to", "from"), ("from", "to")] {
         let mut sql = Sql::new(&format!(
-            "SELECT t.{dir}_{group} AS g, COUNT(*) AS n FROM transfers t WHERE t.{dir}_{col} = "
+            "SELECT t.{dir}_{group} AS g, COUNT(*) AS n FROM {} t WHERE t.{dir}_{col} = ",
+            table::<transfer::Entity>()
         ));
         sql.bind(unit.id)
             .push(&format!(
@@ -293,7 +299,8 @@ pub async fn figures(
 
     // Awards of the year (revoked ones are not counted).
     let mut sql = Sql::new(&format!(
-        "SELECT t.{group} AS g, t.kind AS kind, t.granting_level AS level, COUNT(*) AS n FROM awards t WHERE "
+        "SELECT t.{group} AS g, t.kind AS kind, t.granting_level AS level, COUNT(*) AS n FROM {} t WHERE ",
+        table::<award::Entity>()
     ));
     sql.append(&unit.condition())
         .push(" AND t.revoked_at IS NULL AND t.year = ")
@@ -317,7 +324,8 @@ pub async fn figures(
 
     // Yearly ratings earned in the year, by kind.
     let mut sql = Sql::new(&format!(
-        "SELECT t.{group} AS g, t.kind AS kind, COUNT(*) AS n FROM yearly_ratings t WHERE "
+        "SELECT t.{group} AS g, t.kind AS kind, COUNT(*) AS n FROM {} t WHERE ",
+        table::<yearly_rating::Entity>()
     ));
     sql.append(&unit.condition())
         .push(" AND t.achieved = ")
