@@ -6,7 +6,7 @@ use std::time::Duration;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
-use sea_orm::{ConnectOptions, ConnectionTrait, Database as SeaDatabase, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database as SeaDatabase, DatabaseConnection, DbErr};
 
 use crate::config::Database;
 
@@ -230,20 +230,15 @@ fn unreachable(database: &Database, err: DbErr) -> DbErr {
 /// release would otherwise serve against a schema it does not understand.
 pub async fn check_schema_not_newer(conn: &DatabaseConnection) -> Result<(), DbErr> {
     use migration::MigratorTrait;
-    let stmt = sea_orm::Statement::from_string(conn.get_database_backend(), "SELECT version FROM seaql_migrations");
     // A database that was never migrated has no such table: nothing is newer than this binary.
-    let Ok(rows) = conn.query_all_raw(stmt).await else {
+    let Ok(applied) = crate::store::schema::applied_migrations(conn).await else {
         return Ok(());
     };
     let known: std::collections::HashSet<String> = migration::Migrator::migrations()
         .iter()
         .map(|m| m.name().to_owned())
         .collect();
-    let unknown: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.try_get_by_index::<String>(0).ok())
-        .filter(|v| !known.contains(v))
-        .collect();
+    let unknown: Vec<String> = applied.into_iter().filter(|v| !known.contains(v)).collect();
     if unknown.is_empty() {
         return Ok(());
     }

@@ -6,12 +6,12 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::Utc;
 use entity::account;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use super::{Principal, Role, ScopeNode};
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
-use crate::sql::Sql;
+use crate::store::throttle;
 
 /// Failed logins in a row for one username before it is locked for [`LOCK_MINUTES`].
 pub const MAX_FAILED_LOGINS: i32 = 5;
@@ -130,9 +130,7 @@ pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> A
     .await?;
     match found {
         Some(account) if matches && !account.disabled => {
-            let mut sql = Sql::new("DELETE FROM login_throttle WHERE username = ");
-            sql.bind(username);
-            db.execute_raw(sql.build(db.get_database_backend())).await?;
+            throttle::forget(db, &username).await?;
             Ok(account)
         }
         _ => {
@@ -163,27 +161,7 @@ pub async fn login_from(
 /// Counts a login attempt for `username` in one statement and answers `RATE_LIMITED` while it is locked (or
 /// when parallel attempts already used up the allowance). Returns the attempt's number in the current run.
 async fn reserve_attempt(db: &DatabaseConnection, username: &str, now: i64) -> AppResult<i32> {
-    let mut sql = Sql::new("INSERT INTO login_throttle (username, failed, locked_until, updated_at) VALUES (");
-    sql.bind(username.to_owned()).push(", 1, NULL, ").bind(now);
-    sql.push(
-        ") ON CONFLICT (username) DO UPDATE SET \
-         failed = CASE WHEN login_throttle.locked_until IS NOT NULL AND login_throttle.locked_until <= ",
-    )
-    .bind(now)
-    .push(
-        " THEN 1 ELSE login_throttle.failed + 1 END, \
-         locked_until = CASE WHEN login_throttle.locked_until IS NOT NULL AND login_throttle.locked_until <= ",
-    )
-    .bind(now)
-    .push(" THEN NULL ELSE login_throttle.locked_until END, updated_at = ")
-    .bind(now)
-    .push(" RETURNING failed, locked_until");
-    let row = db
-        .query_one_raw(sql.build(db.get_database_backend()))
-        .await?
-        .ok_or_else(|| AppError::Internal("the login throttle upsert returned no row".into()))?;
-    let attempt: i32 = row.try_get_by_index(0)?;
-    let locked_until: Option<i64> = row.try_get_by_index(1)?;
+    let (attempt, locked_until) = throttle::count_attempt(db, username, now).await?;
     match locked_until {
         Some(until) if until > now => Err(AppError::RateLimited {
             retry_after_seconds: until - now,
@@ -198,21 +176,11 @@ async fn reserve_attempt(db: &DatabaseConnection, username: &str, now: i64) -> A
 /// After a failed check: locks the username when this was the last allowed attempt, and now and then forgets
 /// usernames that have been quiet for a day so guessed names do not pile up.
 async fn record_failure(db: &DatabaseConnection, username: &str, attempt: i32, now: i64) -> AppResult<()> {
-    let backend = db.get_database_backend();
     if attempt >= MAX_FAILED_LOGINS {
-        let mut sql = Sql::new("UPDATE login_throttle SET locked_until = ");
-        sql.bind(now + LOCK_MINUTES * 60)
-            .push(" WHERE username = ")
-            .bind(username.to_owned());
-        db.execute_raw(sql.build(backend)).await?;
+        throttle::lock(db, username, now + LOCK_MINUTES * 60).await?;
     }
     if rand::random::<u8>() < 4 {
-        let mut sql = Sql::new("DELETE FROM login_throttle WHERE updated_at < ");
-        sql.bind(now - 24 * 3600)
-            .push(" AND (locked_until IS NULL OR locked_until < ")
-            .bind(now)
-            .push(")");
-        db.execute_raw(sql.build(backend)).await?;
+        throttle::prune(db, now - 24 * 3600, now).await?;
     }
     Ok(())
 }

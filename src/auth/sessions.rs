@@ -11,15 +11,15 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
 use super::token::TokenService;
 use crate::config::Realtime;
 use crate::error::{AppError, AppResult};
-use crate::sql::Sql;
+use crate::store::sessions::{self as store, Revoke};
 
 /// What `login` and `refresh` hand out.
 pub struct Issued {
@@ -92,16 +92,7 @@ async fn add_refresh_token(
     let now = Utc::now().timestamp();
     let raw = new_refresh_token();
     let expires = (now + settings.refresh_ttl_seconds).min(session_expires);
-    let mut sql = Sql::new("INSERT INTO refresh_tokens (session_id, token_hash, issued_at, expires_at) VALUES (");
-    sql.bind(session)
-        .push(", ")
-        .bind(token_hash(&raw))
-        .push(", ")
-        .bind(now)
-        .push(", ")
-        .bind(expires)
-        .push(")");
-    txn.execute_raw(sql.build(txn.get_database_backend())).await?;
+    store::add_refresh_token(txn, session, token_hash(&raw), now, expires).await?;
     Ok((raw, expires))
 }
 
@@ -116,20 +107,14 @@ pub async fn start(
     let now = Utc::now().timestamp();
     let session_expires = now + settings.session_max_age_seconds;
     let txn = begin(db).await?;
-    let mut sql = Sql::new("INSERT INTO sessions (account_id, password_stamp, created_at, expires_at) VALUES (");
-    sql.bind(account.id)
-        .push(", ")
-        .bind(password_stamp(&account.password_hash))
-        .push(", ")
-        .bind(now)
-        .push(", ")
-        .bind(session_expires)
-        .push(") RETURNING id");
-    let row = txn
-        .query_one_raw(sql.build(txn.get_database_backend()))
-        .await?
-        .ok_or_else(|| AppError::Internal("session insert returned no id".into()))?;
-    let session: i64 = row.try_get_by_index(0)?;
+    let session = store::add_session(
+        &txn,
+        account.id,
+        password_stamp(&account.password_hash),
+        now,
+        session_expires,
+    )
+    .await?;
     let (refresh_token, refresh_expires) = add_refresh_token(&txn, session, session_expires, settings).await?;
     txn.commit().await?;
     let (token, expires_at) = tokens.issue_for_session(&principal, Some(session))?;
@@ -142,14 +127,7 @@ pub async fn start(
 }
 
 async fn revoke_in(txn: &impl ConnectionTrait, session: i64, ending: Ending) -> AppResult<()> {
-    let mut sql = Sql::new("UPDATE sessions SET revoked_at = ");
-    sql.bind(Utc::now().timestamp())
-        .push(", revoked_reason = ")
-        .bind(ending.as_str())
-        .push(" WHERE id = ")
-        .bind(session)
-        .push(" AND revoked_at IS NULL");
-    txn.execute_raw(sql.build(txn.get_database_backend())).await?;
+    store::revoke(txn, Revoke::Session(session), Utc::now().timestamp(), ending.as_str()).await?;
     revoked_here();
     Ok(())
 }
@@ -166,26 +144,21 @@ pub async fn refresh(
         return Err(AppError::Unauthenticated);
     }
     let txn = begin(db).await?;
-    let mut sql = Sql::new(
-        "SELECT r.id, r.session_id, r.expires_at, r.retired_at, s.revoked_at, s.expires_at, s.password_stamp, \
-         a.id, a.disabled, a.password_hash \
-         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN accounts a ON a.id = s.account_id \
-         WHERE r.token_hash = ",
-    );
-    sql.bind(token_hash(raw));
-    let Some(row) = txn.query_one_raw(sql.build(txn.get_database_backend())).await? else {
+    let Some(store::RefreshRow {
+        token_id,
+        session,
+        token_expires,
+        retired,
+        revoked,
+        session_expires,
+        stamp,
+        account_id,
+        disabled,
+        password_hash,
+    }) = store::refresh_token(&txn, token_hash(raw)).await?
+    else {
         return Err(AppError::Unauthenticated);
     };
-    let token_id: i64 = row.try_get_by_index(0)?;
-    let session: i64 = row.try_get_by_index(1)?;
-    let token_expires: i64 = row.try_get_by_index(2)?;
-    let retired: Option<i64> = row.try_get_by_index(3)?;
-    let revoked: Option<i64> = row.try_get_by_index(4)?;
-    let session_expires: i64 = row.try_get_by_index(5)?;
-    let stamp: String = row.try_get_by_index(6)?;
-    let account_id: i64 = row.try_get_by_index(7)?;
-    let disabled: bool = row.try_get_by_index(8)?;
-    let password_hash: String = row.try_get_by_index(9)?;
     let now = Utc::now().timestamp();
     if revoked.is_some() {
         return Err(AppError::Unauthenticated);
@@ -213,14 +186,7 @@ pub async fn refresh(
         return Err(AppError::Unauthenticated);
     }
     // Retire it only if nobody else did in between: two concurrent refreshes with one token are reuse too.
-    let mut retire = Sql::new("UPDATE refresh_tokens SET retired_at = ");
-    retire
-        .bind(now)
-        .push(" WHERE id = ")
-        .bind(token_id)
-        .push(" AND retired_at IS NULL");
-    let result = txn.execute_raw(retire.build(txn.get_database_backend())).await?;
-    if result.rows_affected() == 0 {
+    if !store::retire_refresh_token(&txn, token_id, now).await? {
         revoke_in(&txn, session, Ending::Reuse).await?;
         txn.commit().await?;
         return Err(AppError::Unauthenticated);
@@ -247,34 +213,23 @@ pub async fn logout(db: &DatabaseConnection, raw: &str) -> AppResult<bool> {
     if raw.is_empty() || raw.len() > 128 {
         return Ok(false);
     }
-    let mut sql = Sql::new("SELECT session_id FROM refresh_tokens WHERE token_hash = ");
-    sql.bind(token_hash(raw));
-    let Some(row) = db.query_one_raw(sql.build(db.get_database_backend())).await? else {
+    let Some(session) = store::session_of_token(db, token_hash(raw)).await? else {
         return Ok(false);
     };
-    let session: i64 = row.try_get_by_index(0)?;
-    let mut sql = Sql::new("UPDATE sessions SET revoked_at = ");
-    sql.bind(Utc::now().timestamp())
-        .push(", revoked_reason = ")
-        .bind(Ending::Logout.as_str())
-        .push(" WHERE id = ")
-        .bind(session)
-        .push(" AND revoked_at IS NULL");
-    let result = db.execute_raw(sql.build(db.get_database_backend())).await?;
+    let ended = store::revoke(
+        db,
+        Revoke::Session(session),
+        Utc::now().timestamp(),
+        Ending::Logout.as_str(),
+    )
+    .await?;
     revoked_here();
-    Ok(result.rows_affected() > 0)
+    Ok(ended > 0)
 }
 
 /// Ends every open session of an account (disabled, or its password changed).
 pub async fn end_all(db: &impl ConnectionTrait, account_id: i64, ending: Ending) -> AppResult<()> {
-    let mut sql = Sql::new("UPDATE sessions SET revoked_at = ");
-    sql.bind(Utc::now().timestamp())
-        .push(", revoked_reason = ")
-        .bind(ending.as_str())
-        .push(" WHERE account_id = ")
-        .bind(account_id)
-        .push(" AND revoked_at IS NULL");
-    db.execute_raw(sql.build(db.get_database_backend())).await?;
+    store::revoke(db, Revoke::Account(account_id), Utc::now().timestamp(), ending.as_str()).await?;
     revoked_here();
     Ok(())
 }
@@ -283,20 +238,16 @@ pub async fn end_all(db: &impl ConnectionTrait, account_id: i64, ending: Ending)
 /// not revoked or past its lifetime, the account is enabled and its password is the one the session began
 /// with; answers when the session ends (Unix seconds). One statement.
 pub async fn check(db: &DatabaseConnection, account_id: i64, session: i64) -> AppResult<i64> {
-    let mut sql = Sql::new(
-        "SELECT s.revoked_at, s.expires_at, s.password_stamp, a.disabled, a.password_hash \
-         FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ",
-    );
-    sql.bind(session).push(" AND s.account_id = ").bind(account_id);
-    let backend: DbBackend = db.get_database_backend();
-    let Some(row) = db.query_one_raw(sql.build(backend)).await? else {
+    let Some(store::SessionRow {
+        revoked,
+        expires,
+        stamp,
+        disabled,
+        password_hash,
+    }) = store::session(db, account_id, session).await?
+    else {
         return Err(AppError::Unauthenticated);
     };
-    let revoked: Option<i64> = row.try_get_by_index(0)?;
-    let expires: i64 = row.try_get_by_index(1)?;
-    let stamp: String = row.try_get_by_index(2)?;
-    let disabled: bool = row.try_get_by_index(3)?;
-    let password_hash: String = row.try_get_by_index(4)?;
     if revoked.is_some() || expires <= Utc::now().timestamp() || disabled || stamp != password_stamp(&password_hash) {
         return Err(AppError::Unauthenticated);
     }

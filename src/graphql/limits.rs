@@ -17,7 +17,7 @@ use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::registry::{MetaTypeName, Registry};
 use async_graphql::{Name, ServerError, ServerResult, Value, Variables};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::DatabaseConnection;
 
 use crate::config::ConfigError;
 use crate::store::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -135,7 +135,8 @@ impl Refusal {
 #[derive(Debug, Default)]
 struct Bounds(HashMap<(&'static str, &'static str), u64>);
 
-/// Lists whose real size is cheap to know: one statement reads all of them.
+/// Lists whose real size is cheap to know, in the order of [`crate::store::stats::TreeSizes`]'s fields: one
+/// statement reads all of them.
 const BOUNDED: [(&str, &str); 5] = [
     ("Query", "provinces"),
     ("Query", "bases"),
@@ -144,27 +145,25 @@ const BOUNDED: [(&str, &str); 5] = [
     ("Base", "chapters"),
 ];
 
-const BOUNDS_SQL: &str = "SELECT (SELECT COUNT(*) FROM provinces), (SELECT COUNT(*) FROM bases), \
-     (SELECT COUNT(*) FROM chapters), \
-     (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM bases GROUP BY province_id) b), \
-     (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM chapters GROUP BY base_id) c)";
-
 async fn read_bounds(db: &DatabaseConnection) -> Option<Bounds> {
-    let stmt = Statement::from_string(db.get_database_backend(), BOUNDS_SQL);
-    let row = match db.query_one_raw(stmt).await {
-        Ok(Some(row)) => row,
+    let sizes = match crate::store::stats::tree_sizes(db).await {
+        Ok(Some(sizes)) => sizes,
         Ok(None) => return None,
         Err(e) => {
-            tracing::warn!(error = %e, "could not read list sizes for the cost limit; using page sizes");
+            tracing::warn!(error = %e.message(), "could not read list sizes for the cost limit; using page sizes");
             return None;
         }
     };
-    let mut bounds = HashMap::new();
-    for (i, key) in BOUNDED.into_iter().enumerate() {
-        let n: i64 = row.try_get_by_index(i).ok()?;
-        bounds.insert(key, n.max(0) as u64);
-    }
-    Some(Bounds(bounds))
+    let sizes = [
+        sizes.provinces,
+        sizes.bases,
+        sizes.chapters,
+        sizes.bases_per_province,
+        sizes.chapters_per_base,
+    ];
+    Some(Bounds(
+        BOUNDED.into_iter().zip(sizes.map(|n| n.max(0) as u64)).collect(),
+    ))
 }
 
 type BoundsCache = tokio::sync::Mutex<Option<(Instant, Arc<Bounds>)>>;

@@ -13,12 +13,17 @@ use crate::auth::policy::ReadScope;
 use crate::error::AppError;
 use crate::sql::Filter;
 use crate::store::awards::{self, AwardFilter};
+use crate::store::history;
 use crate::store::members::{self, MemberFilter};
 use crate::store::page::{ListQuery, Order, Page, Row, Window};
 use crate::store::stats::{self, Counts, Level};
 use crate::store::tree::{self, UnitFilter};
 use crate::store::{self as st};
 
+/// What the loaders read with: the database and the viewer's read scope, copied from the request's
+/// [`super::State`] when its batcher is built. Deliberately not the whole state: a loader's rows may depend on
+/// the read scope and nothing else about the viewer, which is what lets the request's cache answer every
+/// resolver that asks for the same key.
 pub struct Store {
     pub db: DatabaseConnection,
     pub scope: ReadScope,
@@ -35,34 +40,29 @@ pub struct ListArgs<F> {
 }
 
 macro_rules! by_id_key {
-    ($key:ident, $model:ty, $table:literal, |$scope:ident| $filter:expr) => {
+    ($key:ident, $entity:ident, |$scope:ident| $filter:expr) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct $key(pub i64);
 
         impl Loader<$key> for Store {
-            type Value = $model;
+            type Value = entity::$entity::Model;
             type Error = AppError;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $model>, AppError> {
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, entity::$entity::Model>, AppError> {
                 let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
                 let $scope = &self.scope;
-                let rows: Vec<$model> = st::by_ids(&self.db, $table, &ids, $filter).await?;
+                let rows = st::by_ids::<entity::$entity::Entity>(&self.db, &ids, $filter).await?;
                 Ok(rows.into_iter().map(|m| ($key(m.id), m)).collect())
             }
         }
     };
 }
 
-by_id_key!(
-    ProvinceById,
-    entity::province::Model,
-    "provinces",
-    |_s| Filter::default()
-);
-by_id_key!(BaseById, entity::base::Model, "bases", |_s| Filter::default());
-by_id_key!(ChapterById, entity::chapter::Model, "chapters", |_s| Filter::default());
-by_id_key!(AwardById, entity::award::Model, "awards", |_s| Filter::default());
-by_id_key!(MemberById, entity::member::Model, "members", |s| {
+by_id_key!(ProvinceById, province, |_s| Filter::default());
+by_id_key!(BaseById, base, |_s| Filter::default());
+by_id_key!(ChapterById, chapter, |_s| Filter::default());
+by_id_key!(AwardById, award, |_s| Filter::default());
+by_id_key!(MemberById, member, |s| {
     let mut f = Filter::default();
     if let Some(cond) = s.members.members_condition() {
         f.and(cond);
@@ -146,18 +146,34 @@ macro_rules! child_key {
     };
 }
 
-child_key!(BasesOf, UnitFilter, entity::base::Model, "province_id", |_s, a| {
-    tree::bases(&a.filter, a.order)
-});
-child_key!(ChaptersOf, UnitFilter, entity::chapter::Model, "base_id", |_s, a| {
-    tree::chapters(&a.filter, a.order)
-});
-child_key!(MembersOfChapter, MemberFilter, members::Listed, "chapter_id", |s, a| {
-    members::list(&a.filter, &s.scope.members, a.order, s.db.get_database_backend())
-});
-child_key!(MembersOfBase, MemberFilter, members::Listed, "base_id", |s, a| {
-    members::list(&a.filter, &s.scope.members, a.order, s.db.get_database_backend())
-});
+child_key!(
+    BasesOf,
+    UnitFilter,
+    entity::base::Model,
+    Level::Province.column(),
+    |_s, a| { tree::bases(&a.filter, a.order) }
+);
+child_key!(
+    ChaptersOf,
+    UnitFilter,
+    entity::chapter::Model,
+    Level::Base.column(),
+    |_s, a| { tree::chapters(&a.filter, a.order) }
+);
+child_key!(
+    MembersOfChapter,
+    MemberFilter,
+    members::Listed,
+    Level::Chapter.column(),
+    |s, a| { members::list(&a.filter, &s.scope.members, a.order, s.db.get_database_backend()) }
+);
+child_key!(
+    MembersOfBase,
+    MemberFilter,
+    members::Listed,
+    Level::Base.column(),
+    |s, a| { members::list(&a.filter, &s.scope.members, a.order, s.db.get_database_backend()) }
+);
 
 /// Awards received by a node itself.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -189,7 +205,7 @@ impl Loader<AwardsReceived> for Store {
             let pages = child_pages(
                 &of_kind,
                 &self.db,
-                "recipient_id",
+                awards::recipient_column(),
                 |k| (k.0, &k.1),
                 |a| awards::received_by(kind, &a.filter, a.order),
             )
@@ -214,11 +230,7 @@ impl Loader<AwardsWithin> for Store {
 
     async fn load(&self, keys: &[AwardsWithin]) -> Result<HashMap<AwardsWithin, Page<entity::award::Model>>, AppError> {
         let mut out = HashMap::new();
-        for (level, column) in [
-            (Level::Province, "province_id"),
-            (Level::Base, "base_id"),
-            (Level::Chapter, "chapter_id"),
-        ] {
+        for level in [Level::Province, Level::Base, Level::Chapter] {
             let of_level: Vec<(i64, Arc<ListArgs<AwardFilter>>)> = keys
                 .iter()
                 .filter(|k| k.0 == level)
@@ -230,7 +242,7 @@ impl Loader<AwardsWithin> for Store {
             let pages = child_pages(
                 &of_level,
                 &self.db,
-                column,
+                level.column(),
                 |k| (k.0, &k.1),
                 |a| awards::list(&a.filter, a.order),
             )
@@ -249,12 +261,7 @@ impl Loader<AwardsWithin> for Store {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HistoryOf(pub crate::ids::NodeKind, pub i64, pub Arc<ListArgs<()>>);
 
-/// History pages are ordered by event id, newest first.
-pub const HISTORY_ORDER: Order = Order {
-    tag: "history",
-    columns: &[("id", false)],
-    descending: true,
-};
+pub use crate::store::history::ORDER as HISTORY_ORDER;
 
 impl Loader<HistoryOf> for Store {
     type Value = Page<entity::audit_event::Model>;
@@ -273,15 +280,9 @@ impl Loader<HistoryOf> for Store {
             let pages = child_pages(
                 &of_kind,
                 &self.db,
-                "target_id",
+                history::record_column(),
                 |k| (k.0, &k.1),
-                |a| {
-                    let mut filter = Filter::default();
-                    let mut cond = crate::sql::Sql::new("t.target_type = ");
-                    cond.bind(kind.name());
-                    filter.and(cond);
-                    ListQuery::new("audit_events", filter, a.order)
-                },
+                |a| history::of_kind(kind, a.order),
             )
             .await?;
             out.extend(
@@ -294,12 +295,7 @@ impl Loader<HistoryOf> for Store {
     }
 }
 
-by_id_key!(
-    TransferById,
-    entity::transfer::Model,
-    "transfers",
-    |_s| Filter::default()
-);
+by_id_key!(TransferById, transfer, |_s| Filter::default());
 
 /// The pending transfer of a member, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -90,7 +90,8 @@ pub fn sdl() -> String {
     build_schema().sdl()
 }
 
-/// What one request carries: the database, the viewer, the viewer's read scope and per-request loaders.
+/// What one request carries: the database, the viewer, the viewer's read scope, per-request loaders and the
+/// process-wide [`crate::Services`]. Built per request (and per viewer), so nothing in it outlives the request.
 pub struct State {
     pub db: DatabaseConnection,
     pub viewer: Viewer,
@@ -165,6 +166,24 @@ where
 /// Parses an optional global id argument of one kind.
 pub fn opt_id(field: &str, id: Option<&async_graphql::ID>, kind: crate::ids::NodeKind) -> AppResult<Option<i64>> {
     id.map(|raw| GlobalId::parse_kind(field, raw, kind)).transpose()
+}
+
+/// Parses an optional id of a province, base, chapter or member that a listed record must lie under.
+pub fn opt_under(field: &str, id: Option<&async_graphql::ID>) -> AppResult<Option<crate::store::reviews::Under>> {
+    use crate::store::reviews::Under;
+    use crate::store::stats::Level;
+    let Some(raw) = id else { return Ok(None) };
+    let id = GlobalId::parse(field, raw)?;
+    Ok(Some(match (Level::of(id.kind), id.kind) {
+        (Some(level), _) => Under::Unit(level, id.id),
+        (None, crate::ids::NodeKind::Member) => Under::Member(id.id),
+        _ => {
+            return Err(AppError::bad_input(
+                field,
+                "must be a province, base, chapter or member",
+            ));
+        }
+    }))
 }
 
 /// Complexity of a connection field: its page size times what each node costs.

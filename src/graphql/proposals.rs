@@ -36,6 +36,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, KeyValue, NodeKind};
 use crate::input;
 use crate::store::page::{Order, Row};
+use crate::store::reviews::{self, ProposalFilter as ProposalFilterOf};
 use crate::store::write::{self, AwardData, GrantingBody, Recipient};
 
 /// The audit actions of a proposal's steps (also the change log's, which the subscriptions read).
@@ -176,12 +177,6 @@ connection!(
     "award proposals"
 );
 
-const PROPOSALS_NEWEST: Order = Order {
-    tag: "proposal:NEWEST",
-    columns: &[("id", false)],
-    descending: true,
-};
-
 /// Which proposals to list.
 #[derive(InputObject, Default)]
 pub struct ProposalFilter {
@@ -216,48 +211,17 @@ impl ProposalQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<ProposalConnection> {
-        let order = PROPOSALS_NEWEST;
+        let order = reviews::PROPOSALS_NEWEST;
         let w = window(&order, first, after, None, None)?;
         let st = state(ctx);
         let filter = filter.unwrap_or_default();
-        let mut conditions = crate::sql::Filter::default();
-        if let Some(cond) = proposals_condition(&st.viewer) {
-            conditions.and(cond);
-        }
-        if let Some(status) = filter.status {
-            let mut cond = crate::sql::Sql::new("t.status = ");
-            cond.bind(sea_orm::ActiveEnum::to_value(&DbStatus::from(status)));
-            conditions.and(cond);
-        }
-        if let Some(kind) = filter.kind {
-            let mut cond = crate::sql::Sql::new("t.kind = ");
-            cond.bind(sea_orm::ActiveEnum::to_value(&DbKind::from(kind)));
-            conditions.and(cond);
-        }
-        if let Some(year) = filter.year {
-            let mut cond = crate::sql::Sql::new("t.year = ");
-            cond.bind(year);
-            conditions.and(cond);
-        }
-        if let Some(raw) = &filter.unit_id {
-            let unit = GlobalId::parse("filter.unitId", raw)?;
-            let column = match unit.kind {
-                NodeKind::Province => "t.province_id",
-                NodeKind::Base => "t.base_id",
-                NodeKind::Chapter => "t.chapter_id",
-                NodeKind::Member => "t.member_id",
-                _ => {
-                    return Err(AppError::bad_input(
-                        "filter.unitId",
-                        "must be a province, base, chapter or member",
-                    ));
-                }
-            };
-            let mut cond = crate::sql::Sql::new(&format!("{column} = "));
-            cond.bind(unit.id);
-            conditions.and(cond);
-        }
-        let query = crate::store::page::ListQuery::new("award_proposals", conditions, order);
+        let filter = ProposalFilterOf {
+            status: filter.status.map(DbStatus::from),
+            kind: filter.kind.map(DbKind::from),
+            year: filter.year,
+            under: super::opt_under("filter.unitId", filter.unit_id.as_ref())?,
+        };
+        let query = reviews::proposals(proposals_condition(&st.viewer), filter, order);
         Ok(ProposalConnection(query.page(&st.db, &w).await?))
     }
 }

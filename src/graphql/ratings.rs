@@ -24,6 +24,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, KeyValue, NodeKind};
 use crate::input;
 use crate::store::page::{Order, Row};
+use crate::store::reviews::{self, RatingFilter};
 use crate::store::write::{self, Recipient};
 
 /// The audit actions of ratings (also the change log's, which the subscriptions read).
@@ -127,12 +128,6 @@ connection!(
     "yearly ratings"
 );
 
-const RATINGS_NEWEST: Order = Order {
-    tag: "rating:NEWEST",
-    columns: &[("id", false)],
-    descending: true,
-};
-
 /// Which ratings to list.
 #[derive(InputObject, Default)]
 pub struct YearlyRatingFilter {
@@ -178,48 +173,17 @@ impl RatingQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<YearlyRatingConnection> {
-        let order = RATINGS_NEWEST;
+        let order = reviews::RATINGS_NEWEST;
         let w = window(&order, first, after, None, None)?;
         let st = state(ctx);
         let filter = filter.unwrap_or_default();
-        let mut conditions = crate::sql::Filter::default();
-        if let Some(cond) = ratings_condition(&st.scope) {
-            conditions.and(cond);
-        }
-        if let Some(kind) = filter.kind {
-            let mut cond = crate::sql::Sql::new("t.kind = ");
-            cond.bind(sea_orm::ActiveEnum::to_value(&DbKind::from(kind)));
-            conditions.and(cond);
-        }
-        if let Some(year) = filter.year {
-            let mut cond = crate::sql::Sql::new("t.year = ");
-            cond.bind(year);
-            conditions.and(cond);
-        }
-        if let Some(achieved) = filter.achieved {
-            let mut cond = crate::sql::Sql::new("t.achieved = ");
-            cond.bind(achieved);
-            conditions.and(cond);
-        }
-        if let Some(raw) = &filter.unit_id {
-            let unit = GlobalId::parse("filter.unitId", raw)?;
-            let column = match unit.kind {
-                NodeKind::Province => "t.province_id",
-                NodeKind::Base => "t.base_id",
-                NodeKind::Chapter => "t.chapter_id",
-                NodeKind::Member => "t.member_id",
-                _ => {
-                    return Err(AppError::bad_input(
-                        "filter.unitId",
-                        "must be a province, base, chapter or member",
-                    ));
-                }
-            };
-            let mut cond = crate::sql::Sql::new(&format!("{column} = "));
-            cond.bind(unit.id);
-            conditions.and(cond);
-        }
-        let query = crate::store::page::ListQuery::new("yearly_ratings", conditions, order);
+        let filter = RatingFilter {
+            kind: filter.kind.map(DbKind::from),
+            year: filter.year,
+            achieved: filter.achieved,
+            under: super::opt_under("filter.unitId", filter.unit_id.as_ref())?,
+        };
+        let query = reviews::ratings(ratings_condition(&st.scope), filter, order);
         Ok(YearlyRatingConnection(query.page(&st.db, &w).await?))
     }
 }

@@ -100,13 +100,6 @@ connection!(
     "transfers"
 );
 
-/// Orderings of transfers: newest first.
-const TRANSFERS_NEWEST: crate::store::page::Order = crate::store::page::Order {
-    tag: "transfer:NEWEST",
-    columns: &[("id", false)],
-    descending: true,
-};
-
 #[derive(Default)]
 pub struct TransferQuery;
 
@@ -122,7 +115,7 @@ impl TransferQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<TransferConnection> {
-        let order = TRANSFERS_NEWEST;
+        let order = crate::store::transfers::NEWEST;
         let w = window(&order, first, after, None, None)?;
         let st = state(ctx);
         let statuses: Option<Vec<entity::transfer::TransferStatus>> =

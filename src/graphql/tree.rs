@@ -172,48 +172,32 @@ impl From<Counts> for Stats {
     }
 }
 
-async fn stats(ctx: &Context<'_>, level: Level, id: i64) -> AppResult<Stats> {
-    Ok(load(ctx, StatsOf(level, id)).await?.unwrap_or_default().into())
-}
-
-/// Awards of a unit: received by the unit itself, or with `includeDescendants` by anything inside it.
-async fn unit_awards(
-    ctx: &Context<'_>,
-    recipient: RecipientType,
+/// What provinces, bases and chapters have in common, written once: these fields are flattened into each of the
+/// three objects (the type itself never appears in the schema).
+///
+/// The flattened field comes last in each object, after the fields that lead to the other two (`bases`,
+/// `chapters`, `base`, `province`). async-graphql copies a flattened type's fields when the flattening object
+/// is registered, and `awards` here leads back to all three objects (through an award's recipient): the other
+/// two must already be under registration when this type is, or one of them would copy it half-registered and
+/// lack these fields. The check of `schema.graphql` in CI shows it at once if that ever happens.
+pub struct UnitFields<'a> {
+    kind: NodeKind,
     level: Level,
     id: i64,
-    include_descendants: bool,
-    filter: Option<AwardFilterInput>,
-    order_by: AwardOrder,
-    (first, after, last, before): (Option<i32>, Option<String>, Option<i32>, Option<String>),
-) -> AppResult<AwardConnection> {
-    let args = list_args(
-        ctx,
-        filter.unwrap_or_default().parse()?,
-        order_by.order(),
-        first,
-        after,
-        last,
-        before,
-    )?;
-    Ok(AwardConnection(if include_descendants {
-        page_of(ctx, AwardsWithin(level, id, args)).await?
-    } else {
-        page_of(ctx, AwardsReceived(recipient, id, args)).await?
-    }))
+    code: &'a str,
+    name: &'a str,
+    closed_at: Option<DateTime<Utc>>,
+    version: i32,
 }
 
-/// A province association (Hội CCB tỉnh).
-pub struct Province(pub entity::province::Model);
-
-impl From<entity::province::Model> for Province {
-    fn from(m: entity::province::Model) -> Self {
-        Self(m)
+impl UnitFields<'_> {
+    fn global_id(&self) -> String {
+        GlobalId::new(self.kind, self.id).encode()
     }
 }
 
 #[Object]
-impl Province {
+impl UnitFields<'_> {
     /// Changes to this record, newest first (authenticated viewers only).
     #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
     async fn history(
@@ -222,50 +206,30 @@ impl Province {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<super::history::AuditEventConnection> {
-        super::history::history(ctx, (NodeKind::Province, self.0.id), false, first, after).await
+        super::history::history(ctx, (self.kind, self.id), false, first, after).await
     }
-    pub async fn id(&self) -> ID {
-        GlobalId::new(NodeKind::Province, self.0.id).encode().into()
+    async fn id(&self) -> ID {
+        self.global_id().into()
     }
     async fn code(&self) -> &str {
-        &self.0.code
+        self.code
     }
     async fn name(&self) -> &str {
-        &self.0.name
+        self.name
     }
-    /// Set when the province association was closed or merged; its history stays.
+    /// Set when the unit was closed or merged; its history stays.
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.closed_at
+        self.closed_at
     }
     /// The record's version; pass it back with a rename or close so a stale edit is refused.
     async fn version(&self) -> i32 {
-        self.0.version
-    }
-    /// The base associations of the province.
-    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    async fn bases(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<UnitFilterInput>,
-        #[graphql(default)] order_by: UnitOrder,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> AppResult<BaseConnection> {
-        let args = list_args(
-            ctx,
-            filter.unwrap_or_default().parse()?,
-            order_by.order(),
-            first,
-            after,
-            last,
-            before,
-        )?;
-        Ok(BaseConnection(page_of(ctx, BasesOf(self.0.id, args)).await?))
+        self.version
     }
     async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
-        stats(ctx, Level::Province, self.0.id).await
+        Ok(load(ctx, StatsOf(self.level, self.id))
+            .await?
+            .unwrap_or_default()
+            .into())
     }
     /// The year-end statistics of this unit (officials of this unit or above).
     async fn year_end_statistics(
@@ -273,9 +237,9 @@ impl Province {
         ctx: &Context<'_>,
         year: i32,
     ) -> AppResult<super::statistics::YearEndStatistics> {
-        super::statistics::year_end_of(ctx, &GlobalId::new(NodeKind::Province, self.0.id).encode(), year).await
+        super::statistics::year_end_of(ctx, &self.global_id(), year).await
     }
-    /// Awards to the province association itself, or with `includeDescendants` to anything in the province.
+    /// Awards to the unit itself, or with `includeDescendants` to anything inside it (its units and members).
     #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
     async fn awards(
         &self,
@@ -288,51 +252,88 @@ impl Province {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<AwardConnection> {
-        let id = self.0.id;
-        unit_awards(
-            ctx,
-            RecipientType::Province,
-            Level::Province,
-            id,
-            include_descendants,
-            filter,
-            order_by,
-            (first, after, last, before),
-        )
-        .await
+        let filter = filter.unwrap_or_default().parse()?;
+        let args = list_args(ctx, filter, order_by.order(), first, after, last, before)?;
+        let recipient = match self.level {
+            Level::Province => RecipientType::Province,
+            Level::Base => RecipientType::Base,
+            Level::Chapter => RecipientType::Chapter,
+        };
+        Ok(AwardConnection(if include_descendants {
+            page_of(ctx, AwardsWithin(self.level, self.id, args)).await?
+        } else {
+            page_of(ctx, AwardsReceived(recipient, self.id, args)).await?
+        }))
+    }
+}
+
+/// A unit object over its model: [`UnitFields`] over the model, and the `id` the `Node` interface asks for.
+macro_rules! unit_object {
+    ($object:ident, $model:ty, $kind:expr, $level:expr) => {
+        impl From<$model> for $object {
+            fn from(m: $model) -> Self {
+                Self(m)
+            }
+        }
+
+        impl $object {
+            fn fields(&self) -> UnitFields<'_> {
+                UnitFields {
+                    kind: $kind,
+                    level: $level,
+                    id: self.0.id,
+                    code: &self.0.code,
+                    name: &self.0.name,
+                    closed_at: self.0.closed_at,
+                    version: self.0.version,
+                }
+            }
+
+            /// The global id (what the `Node` interface resolves).
+            pub async fn id(&self, _ctx: &Context<'_>) -> async_graphql::Result<ID> {
+                Ok(self.fields().global_id().into())
+            }
+        }
+    };
+}
+
+/// A province association (Hội CCB tỉnh).
+pub struct Province(pub entity::province::Model);
+
+unit_object!(Province, entity::province::Model, NodeKind::Province, Level::Province);
+
+#[Object]
+impl Province {
+    /// The base associations of the province.
+    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
+    async fn bases(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UnitFilterInput>,
+        #[graphql(default)] order_by: UnitOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<BaseConnection> {
+        let filter = filter.unwrap_or_default().parse()?;
+        let args = list_args(ctx, filter, order_by.order(), first, after, last, before)?;
+        Ok(BaseConnection(page_of(ctx, BasesOf(self.0.id, args)).await?))
+    }
+    /// The fields every unit has ([`UnitFields`]); last, see there.
+    #[graphql(flatten)]
+    async fn unit(&self) -> UnitFields<'_> {
+        self.fields()
     }
 }
 
 /// A base association (cơ sở hội).
 pub struct Base(pub entity::base::Model);
 
-impl From<entity::base::Model> for Base {
-    fn from(m: entity::base::Model) -> Self {
-        Self(m)
-    }
-}
+unit_object!(Base, entity::base::Model, NodeKind::Base, Level::Base);
 
 #[Object]
 impl Base {
-    /// Changes to this record, newest first (authenticated viewers only).
-    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> AppResult<super::history::AuditEventConnection> {
-        super::history::history(ctx, (NodeKind::Base, self.0.id), false, first, after).await
-    }
-    pub async fn id(&self) -> ID {
-        GlobalId::new(NodeKind::Base, self.0.id).encode().into()
-    }
-    async fn code(&self) -> &str {
-        &self.0.code
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
     async fn kind(&self) -> BaseKind {
         self.0.kind.into()
     }
@@ -342,13 +343,6 @@ impl Base {
         } else {
             BaseCategory::Bloc
         }
-    }
-    async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.closed_at
-    }
-    /// The record's version; pass it back with a rename or close so a stale edit is refused.
-    async fn version(&self) -> i32 {
-        self.0.version
     }
     async fn province(&self, ctx: &Context<'_>) -> AppResult<Province> {
         load(ctx, ProvinceById(self.0.province_id))
@@ -368,15 +362,8 @@ impl Base {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<ChapterConnection> {
-        let args = list_args(
-            ctx,
-            filter.unwrap_or_default().parse_not_bases()?,
-            order_by.order(),
-            first,
-            after,
-            last,
-            before,
-        )?;
+        let filter = filter.unwrap_or_default().parse_not_bases()?;
+        let args = list_args(ctx, filter, order_by.order(), first, after, last, before)?;
         Ok(ChapterConnection(page_of(ctx, ChaptersOf(self.0.id, args)).await?))
     }
     /// Members of all chapters of the base, within the viewer's scope.
@@ -396,82 +383,20 @@ impl Base {
         let args = list_args(ctx, filter, order, first, after, last, before)?;
         Ok(MemberConnection(page_of(ctx, MembersOfBase(self.0.id, args)).await?))
     }
-    async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
-        stats(ctx, Level::Base, self.0.id).await
-    }
-    /// The year-end statistics of this unit (officials of this unit or above).
-    async fn year_end_statistics(
-        &self,
-        ctx: &Context<'_>,
-        year: i32,
-    ) -> AppResult<super::statistics::YearEndStatistics> {
-        super::statistics::year_end_of(ctx, &GlobalId::new(NodeKind::Base, self.0.id).encode(), year).await
-    }
-    /// Awards to the base itself, or with `includeDescendants` to anything in the base.
-    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    async fn awards(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default)] include_descendants: bool,
-        filter: Option<AwardFilterInput>,
-        #[graphql(default)] order_by: AwardOrder,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> AppResult<AwardConnection> {
-        let id = self.0.id;
-        unit_awards(
-            ctx,
-            RecipientType::Base,
-            Level::Base,
-            id,
-            include_descendants,
-            filter,
-            order_by,
-            (first, after, last, before),
-        )
-        .await
+    /// The fields every unit has ([`UnitFields`]); last, see there.
+    #[graphql(flatten)]
+    async fn unit(&self) -> UnitFields<'_> {
+        self.fields()
     }
 }
 
 /// A chapter (chi hội).
 pub struct Chapter(pub entity::chapter::Model);
 
-impl From<entity::chapter::Model> for Chapter {
-    fn from(m: entity::chapter::Model) -> Self {
-        Self(m)
-    }
-}
+unit_object!(Chapter, entity::chapter::Model, NodeKind::Chapter, Level::Chapter);
 
 #[Object]
 impl Chapter {
-    /// Changes to this record, newest first (authenticated viewers only).
-    #[graphql(complexity = "page_complexity(child_complexity, first, None)")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> AppResult<super::history::AuditEventConnection> {
-        super::history::history(ctx, (NodeKind::Chapter, self.0.id), false, first, after).await
-    }
-    pub async fn id(&self) -> ID {
-        GlobalId::new(NodeKind::Chapter, self.0.id).encode().into()
-    }
-    async fn code(&self) -> &str {
-        &self.0.code
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.closed_at
-    }
-    /// The record's version; pass it back with a rename or close so a stale edit is refused.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
     async fn base(&self, ctx: &Context<'_>) -> AppResult<Base> {
         load(ctx, BaseById(self.0.base_id))
             .await?
@@ -501,42 +426,10 @@ impl Chapter {
         let args = list_args(ctx, filter, order, first, after, last, before)?;
         Ok(MemberConnection(page_of(ctx, MembersOfChapter(self.0.id, args)).await?))
     }
-    async fn stats(&self, ctx: &Context<'_>) -> AppResult<Stats> {
-        stats(ctx, Level::Chapter, self.0.id).await
-    }
-    /// The year-end statistics of this unit (officials of this unit or above).
-    async fn year_end_statistics(
-        &self,
-        ctx: &Context<'_>,
-        year: i32,
-    ) -> AppResult<super::statistics::YearEndStatistics> {
-        super::statistics::year_end_of(ctx, &GlobalId::new(NodeKind::Chapter, self.0.id).encode(), year).await
-    }
-    /// Awards to the chapter itself, or with `includeDescendants` to its members too.
-    #[graphql(complexity = "page_complexity(child_complexity, first, last)")]
-    async fn awards(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default)] include_descendants: bool,
-        filter: Option<AwardFilterInput>,
-        #[graphql(default)] order_by: AwardOrder,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> AppResult<AwardConnection> {
-        let id = self.0.id;
-        unit_awards(
-            ctx,
-            RecipientType::Chapter,
-            Level::Chapter,
-            id,
-            include_descendants,
-            filter,
-            order_by,
-            (first, after, last, before),
-        )
-        .await
+    /// The fields every unit has ([`UnitFields`]); last, see there.
+    #[graphql(flatten)]
+    async fn unit(&self) -> UnitFields<'_> {
+        self.fields()
     }
 }
 
@@ -596,7 +489,7 @@ impl TreeQuery {
         let w = window(&order, first, after, last, before)?;
         let mut unit_filter = filter.unwrap_or_default().parse()?;
         unit_filter.parent =
-            super::opt_id("provinceId", province_id.as_ref(), NodeKind::Province)?.map(|id| ("province_id", id));
+            super::opt_id("provinceId", province_id.as_ref(), NodeKind::Province)?.map(|id| (Level::Province, id));
         Ok(BaseConnection(
             store::bases(&unit_filter, order).page(&state(ctx).db, &w).await?,
         ))
@@ -618,7 +511,7 @@ impl TreeQuery {
         let order = order_by.order();
         let w = window(&order, first, after, last, before)?;
         let mut unit_filter = filter.unwrap_or_default().parse_not_bases()?;
-        unit_filter.parent = super::opt_id("baseId", base_id.as_ref(), NodeKind::Base)?.map(|id| ("base_id", id));
+        unit_filter.parent = super::opt_id("baseId", base_id.as_ref(), NodeKind::Base)?.map(|id| (Level::Base, id));
         Ok(ChapterConnection(
             store::chapters(&unit_filter, order).page(&state(ctx).db, &w).await?,
         ))

@@ -15,17 +15,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use entity::award::{AwardKind, GrantingLevel, RecipientType};
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, XlsxError};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
 use super::columns::{Cell, Column, date_text, member_row};
 use super::statistics::{self, KINDS, Unit, YearEnd};
 use crate::auth::Viewer;
-use crate::auth::policy::{ReadScope, Subtree};
+use crate::auth::policy::ReadScope;
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
-use crate::sql::Sql;
-use crate::store::page::query_models;
+use crate::store::officials as store;
 
 /// Members are read this many chapters at a time (about 30 members each).
 const CHAPTERS_PER_BATCH: usize = 60;
@@ -111,47 +110,13 @@ fn attachment(content_type: &'static str, name: &str, body: Body) -> Response {
 // ---------------------------------------------------------------------------------------------------------
 // Reading in batches
 
-/// The chapters whose members the export covers, in roster order, with their codes.
-async fn chapters(db: &DatabaseConnection, unit: Option<&Unit>, scope: &Subtree) -> AppResult<Vec<(i64, String)>> {
-    let mut sql = Sql::new("SELECT t.id, t.code FROM chapters t WHERE 1 = 1");
-    if let Some(u) = unit {
-        sql.push(" AND ").append(&u.condition());
-    }
-    let by_scope = match *scope {
-        Subtree::Nothing => return Ok(Vec::new()),
-        Subtree::Province(id) => Some(("t.province_id = ", id)),
-        Subtree::Base(id) => Some(("t.base_id = ", id)),
-        Subtree::Chapter(id) => Some(("t.id = ", id)),
-        // A member-bound scope is applied to member rows below.
-        Subtree::All | Subtree::Member(_) => None,
-    };
-    if let Some((cond, id)) = by_scope {
-        sql.push(" AND ").push(cond).bind(id);
-    }
-    sql.push(" ORDER BY t.province_id, t.base_id, t.sort_key, t.id");
-    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get::<i64>("", "id")?, r.try_get::<String>("", "code")?)))
-        .collect()
-}
-
 /// Reads active members chapter batch by chapter batch and hands each batch's rows to `sink` in roster order.
 async fn member_rows(db: &DatabaseConnection, req: &Request, sink: &mpsc::Sender<Vec<Vec<Cell>>>) -> AppResult<()> {
-    let chapters = chapters(db, req.unit.as_ref(), &req.scope.members).await?;
+    let chapters = store::roster_chapters(db, req.unit.as_ref().map(Unit::within), req.scope.members).await?;
     let mut row_number = 0;
     for batch in chapters.chunks(CHAPTERS_PER_BATCH) {
         let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-        let mut sql = Sql::new(&format!(
-            "SELECT {} FROM members t WHERE t.status = {} AND t.chapter_id IN ",
-            crate::store::select_list("members"),
-            crate::sql::literal(entity::member::MemberStatus::Active)
-        ));
-        sql.bind_list(&ids);
-        if let Some(cond) = req.scope.members.members_condition() {
-            sql.push(" AND ").append(&cond);
-        }
-        sql.push(" ORDER BY t.sort_key, t.id");
-        let members: Vec<entity::member::Model> = query_models(db, sql).await?;
+        let members = store::active_members(db, &ids, req.scope.members).await?;
         let mut by_chapter: HashMap<i64, Vec<entity::member::Model>> = HashMap::new();
         for m in members {
             by_chapter.entry(m.chapter_id).or_default().push(m);
@@ -242,16 +207,8 @@ async fn award_rows(db: &DatabaseConnection, req: &Request, sink: &mpsc::Sender<
     let mut after = 0i64;
     let mut n = 0;
     loop {
-        let mut sql = Sql::new("SELECT t.* FROM awards t WHERE t.revoked_at IS NULL AND t.id > ");
-        sql.bind(after);
-        if let Some(u) = &req.unit {
-            sql.push(" AND ").append(&u.condition());
-        }
-        if let Some(y) = req.year {
-            sql.push(" AND t.year = ").bind(y);
-        }
-        sql.push(&format!(" ORDER BY t.id LIMIT {AWARDS_PER_BATCH}"));
-        let awards: Vec<entity::award::Model> = query_models(db, sql).await?;
+        let unit = req.unit.as_ref().map(Unit::within);
+        let awards = store::award_roll(db, after, unit, req.year, AWARDS_PER_BATCH).await?;
         let Some(last) = awards.last() else { return Ok(()) };
         after = last.id;
         let full = awards.len() as u64 == AWARDS_PER_BATCH;

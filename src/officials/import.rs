@@ -11,7 +11,7 @@ use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::{Datelike, NaiveDate, Utc};
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
 use entity::{chapter, member};
-use sea_orm::{ConnectionTrait, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::{DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
 use super::columns::Column;
 use crate::audit::{self, Event};
@@ -20,8 +20,7 @@ use crate::auth::{Principal, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::ids::NodeKind;
 use crate::input;
-use crate::sql::Sql;
-use crate::store::page::query_models;
+use crate::store::officials as store;
 use crate::store::write::{self, MemberData};
 use crate::text;
 
@@ -759,29 +758,6 @@ fn write_subtree(scope: crate::auth::ScopeNode) -> Subtree {
     }
 }
 
-/// The open chapters a principal may write members into.
-async fn chapters_in_scope<C: ConnectionTrait>(db: &C, principal: &Principal) -> AppResult<Vec<chapter::Model>> {
-    let mut sql = Sql::new("SELECT t.* FROM chapters t WHERE t.closed_at IS NULL");
-    match write_subtree(principal.scope) {
-        Subtree::All => {}
-        Subtree::Province(id) => {
-            sql.push(" AND t.province_id = ").bind(id);
-        }
-        Subtree::Base(id) => {
-            sql.push(" AND t.base_id = ").bind(id);
-        }
-        Subtree::Chapter(id) => {
-            sql.push(" AND t.id = ").bind(id);
-        }
-        Subtree::Member(_) | Subtree::Nothing => return Ok(Vec::new()),
-    }
-    let stmt = sql.build(db.get_database_backend());
-    let rows = db.query_all_raw(stmt).await?;
-    rows.iter()
-        .map(|r| <chapter::Model as sea_orm::FromQueryResult>::from_query_result(r, "").map_err(AppError::from))
-        .collect()
-}
-
 /// Plans an import for `viewer`: resolves chapters inside the viewer's scope, matches card numbers against the
 /// registry and decides create, update or unchanged for every valid row.
 pub async fn plan(
@@ -791,7 +767,8 @@ pub async fn plan(
     mut errors: Vec<RowError>,
 ) -> AppResult<Plan> {
     let principal = crate::auth::policy::require_account(viewer)?;
-    let chapters = chapters_in_scope(db, principal).await?;
+    // The open chapters the principal may write members into.
+    let chapters = store::open_chapters(db, write_subtree(principal.scope)).await?;
     let by_code: HashMap<String, &chapter::Model> = chapters.iter().map(|c| (c.code.to_lowercase(), c)).collect();
     let mut by_name: HashMap<String, Vec<&chapter::Model>> = HashMap::new();
     for c in &chapters {
@@ -801,12 +778,7 @@ pub async fn plan(
     let cards: Vec<String> = rows.iter().filter_map(|r| r.data.card_number.clone()).collect();
     let mut existing: HashMap<String, member::Model> = HashMap::new();
     for chunk in cards.chunks(500) {
-        let mut sql = Sql::new(&format!(
-            "SELECT {} FROM members t WHERE t.card_number IN ",
-            crate::store::select_list("members")
-        ));
-        sql.bind_list(chunk);
-        let found: Vec<member::Model> = query_models(db, sql).await?;
+        let found = store::members_by_card(db, chunk).await?;
         for m in found {
             if let Some(card) = m.card_number.clone() {
                 existing.insert(card, m);

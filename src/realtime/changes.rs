@@ -19,46 +19,18 @@
 //! kind ever leaves a reader's view (a proposal's recipient and a rating's subject are fixed on the row, and a
 //! proposal's level only rises), so both are always `UPSERT`.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use serde_json::Value as Json;
 
 use crate::auth::Viewer;
-use crate::auth::policy::{
-    Position, ReadScope, Subtree, can_see_rating, level_name, proposals_condition, ratings_condition, sees_proposal_at,
-};
+use crate::auth::policy::{Position, ReadScope, Subtree, can_see_rating, sees_proposal_at};
 use crate::ids::NodeKind;
-use crate::sql::Sql;
-use entity::award::GrantingLevel;
+use crate::store::changes::{self as store, Entry, Place};
+pub use crate::store::changes::{CHANGE_LOG_LOCK, CHANNEL, ChangeRow, count, head, read, visible};
 use entity::member::MemberStatus;
 
-/// The advisory lock key that serializes change-log inserts on PostgreSQL.
-pub const CHANGE_LOG_LOCK: i64 = 727_275;
-/// The PostgreSQL channel a committed change is announced on (the payload is empty: listeners read the log).
-pub const CHANNEL: &str = "hoi_ccb_changes";
-
-/// One committed change of one record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChangeRow {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub action: String,
-    pub kind: NodeKind,
-    pub target_id: i64,
-    /// The record no longer exists for anyone: revoked, deceased, removed.
-    pub gone: bool,
-    /// Where the record is now: province, base, chapter (`None` where it does not apply).
-    pub now: (Option<i64>, Option<i64>, Option<i64>),
-    /// Where it was before this change.
-    pub before: (Option<i64>, Option<i64>, Option<i64>),
-    /// The member the record is about (a member, an award's, a proposal's or a rating's member), if any.
-    pub member_id: Option<i64>,
-    /// For a proposal: the level it had reached by this change.
-    pub level: Option<GrantingLevel>,
-}
-
 /// Whether the record is within `subtree` (a member scope) at `at`.
-fn within(subtree: Subtree, kind: NodeKind, member: i64, at: (Option<i64>, Option<i64>, Option<i64>)) -> bool {
+fn within(subtree: Subtree, kind: NodeKind, member: i64, at: Place) -> bool {
     if kind != NodeKind::Member {
         // Units and the award roll are public.
         return true;
@@ -124,121 +96,6 @@ impl ChangeRow {
     }
 }
 
-/// The condition on member change rows (alias `t`): the member is in `scope` now or was before.
-fn members_visible(scope: Subtree) -> Option<Sql> {
-    let (column, id) = match scope {
-        Subtree::All => return None,
-        Subtree::Nothing => return Some(Sql::new("1 = 0")),
-        Subtree::Province(id) => ("province_id", id),
-        Subtree::Base(id) => ("base_id", id),
-        Subtree::Chapter(id) => ("chapter_id", id),
-        Subtree::Member(id) => {
-            let mut sql = Sql::new("t.target_id = ");
-            sql.bind(id);
-            return Some(sql);
-        }
-    };
-    let mut sql = Sql::new(&format!("t.{column} = "));
-    sql.bind(id).push(&format!(" OR t.old_{column} = ")).bind(id);
-    Some(sql)
-}
-
-/// The SQL condition (alias `t`) keeping the change rows `viewer` (read scope `scope`) may see, by the rules of
-/// [`ChangeRow::seen_by`]: every row of a public kind, and rows of members, proposals and ratings under their
-/// own rules. `None`: the viewer sees every change.
-pub fn visible(viewer: &Viewer, scope: &ReadScope) -> Option<Sql> {
-    let scoped = [
-        (NodeKind::Member, members_visible(scope.members)),
-        (NodeKind::Proposal, proposals_condition(viewer)),
-        (NodeKind::YearlyRating, ratings_condition(scope)),
-    ];
-    if scoped.iter().all(|(_, c)| c.is_none()) {
-        return None;
-    }
-    let names: Vec<String> = scoped.iter().map(|(k, _)| format!("'{}'", k.name())).collect();
-    let mut sql = Sql::new(&format!("(t.target_type NOT IN ({})", names.join(", ")));
-    for (kind, condition) in &scoped {
-        sql.push(&format!(" OR (t.target_type = '{}'", kind.name()));
-        if let Some(c) = condition {
-            sql.push(" AND (").append(c).push(")");
-        }
-        sql.push(")");
-    }
-    sql.push(")");
-    Some(sql)
-}
-
-const COLUMNS: &str = "t.id, t.at, t.action, t.target_type, t.target_id, t.gone, t.province_id, t.base_id, \
-                       t.chapter_id, t.old_province_id, t.old_base_id, t.old_chapter_id, t.member_id, t.level";
-
-/// The kinds the change log records.
-fn kind_of(name: &str) -> Option<NodeKind> {
-    NodeKind::from_name(name).filter(|k| !matches!(k, NodeKind::Account | NodeKind::Transfer))
-}
-
-fn level_of(name: Option<String>) -> Option<GrantingLevel> {
-    [GrantingLevel::Base, GrantingLevel::Province, GrantingLevel::Central]
-        .into_iter()
-        .find(|l| name.as_deref() == Some(level_name(*l)))
-}
-
-/// Change rows after `after` in commit order, at most `limit`, filtered by `condition`.
-pub async fn read<C: ConnectionTrait>(
-    db: &C,
-    after: i64,
-    limit: u64,
-    condition: Option<Sql>,
-) -> Result<Vec<ChangeRow>, DbErr> {
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM changes t WHERE t.id > "));
-    sql.bind(after);
-    if let Some(c) = condition {
-        sql.push(" AND ").append(&c);
-    }
-    sql.push(" ORDER BY t.id LIMIT ").bind(limit as i64);
-    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let target_type: String = r.try_get_by_index(3)?;
-        let Some(kind) = kind_of(&target_type) else {
-            continue;
-        };
-        out.push(ChangeRow {
-            id: r.try_get_by_index(0)?,
-            at: r.try_get_by_index(1)?,
-            action: r.try_get_by_index(2)?,
-            kind,
-            target_id: r.try_get_by_index(4)?,
-            gone: r.try_get_by_index(5)?,
-            now: (r.try_get_by_index(6)?, r.try_get_by_index(7)?, r.try_get_by_index(8)?),
-            before: (r.try_get_by_index(9)?, r.try_get_by_index(10)?, r.try_get_by_index(11)?),
-            member_id: r.try_get_by_index(12)?,
-            level: level_of(r.try_get_by_index(13)?),
-        });
-    }
-    Ok(out)
-}
-
-/// How many change rows after `after` pass `condition`.
-pub async fn count<C: ConnectionTrait>(db: &C, after: i64, condition: Option<Sql>) -> Result<i64, DbErr> {
-    let mut sql = Sql::new("SELECT COUNT(*) FROM changes t WHERE t.id > ");
-    sql.bind(after);
-    if let Some(c) = condition {
-        sql.push(" AND ").append(&c);
-    }
-    let row = db.query_one_raw(sql.build(db.get_database_backend())).await?;
-    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
-}
-
-/// The id of the newest committed change (0 for an empty log).
-pub async fn head<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Sql::new("SELECT COALESCE(MAX(id), 0) FROM changes").build(db.get_database_backend()))
-        .await?;
-    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
-}
-
-type Place = (Option<i64>, Option<i64>, Option<i64>);
-
 /// The unit ids a record's `before` image of the audit trail names, over `fallback` where it names none.
 fn place_before(before: Option<&Json>, fallback: Place) -> Place {
     let get = |key: &str, dflt: Option<i64>| before.and_then(|b| b.get(key)).and_then(Json::as_i64).or(dflt);
@@ -247,32 +104,6 @@ fn place_before(before: Option<&Json>, fallback: Place) -> Place {
         get("base_id", fallback.1),
         get("chapter_id", fallback.2),
     )
-}
-
-/// One change-log row to write.
-struct Entry {
-    kind: NodeKind,
-    id: i64,
-    gone: bool,
-    now: Place,
-    was: Place,
-    member_id: Option<i64>,
-    level: Option<GrantingLevel>,
-}
-
-impl Entry {
-    /// A record that stays where it is.
-    fn fixed(kind: NodeKind, id: i64, gone: bool, place: Place, member_id: Option<i64>) -> Self {
-        Self {
-            kind,
-            id,
-            gone,
-            now: place,
-            was: place,
-            member_id,
-            level: None,
-        }
-    }
 }
 
 /// Records the changes a mutation made, inside its transaction, just after its audit event: which records it
@@ -365,62 +196,8 @@ pub async fn record<C: ConnectionTrait>(
         // Accounts are not synced.
         NodeKind::Account => None,
     };
-    let Some(Entry {
-        kind,
-        id,
-        gone,
-        now,
-        was,
-        member_id,
-        level,
-    }) = entry
-    else {
+    let Some(entry) = entry else {
         return Ok(());
     };
-    let backend = db.get_database_backend();
-    if backend == DbBackend::Postgres {
-        let mut lock = Sql::new("SELECT pg_advisory_xact_lock(");
-        lock.bind(CHANGE_LOG_LOCK).push(")");
-        db.execute_raw(lock.build(backend)).await?;
-    }
-    let mut sql = Sql::new(
-        "INSERT INTO changes (at, audit_event_id, action, target_type, target_id, gone, province_id, base_id, \
-         chapter_id, old_province_id, old_base_id, old_chapter_id, member_id, level) VALUES (",
-    );
-    sql.bind(Utc::now())
-        .push(", ")
-        .bind(audit_event_id)
-        .push(", ")
-        .bind(action)
-        .push(", ")
-        .bind(kind.name())
-        .push(", ")
-        .bind(id)
-        .push(", ")
-        .bind(gone)
-        .push(", ")
-        .bind(now.0)
-        .push(", ")
-        .bind(now.1)
-        .push(", ")
-        .bind(now.2)
-        .push(", ")
-        .bind(was.0)
-        .push(", ")
-        .bind(was.1)
-        .push(", ")
-        .bind(was.2)
-        .push(", ")
-        .bind(member_id)
-        .push(", ")
-        .bind(level.map(level_name))
-        .push(")");
-    db.execute_raw(sql.build(backend)).await?;
-    if backend == DbBackend::Postgres {
-        // Delivered to every listening instance when (and only if) this transaction commits.
-        let mut notify = Sql::new("SELECT pg_notify(");
-        notify.bind(CHANNEL).push(", '')");
-        db.execute_raw(notify.build(backend)).await?;
-    }
-    Ok(())
+    store::insert(db, audit_event_id, action, &entry).await
 }

@@ -105,13 +105,7 @@ async fn read_scope(state: &AppState, principal: &Principal) -> Result<ReadScope
             role: Role::Member,
             scope: ScopeNode::Member(id),
             ..
-        } => {
-            let mut sql = crate::sql::Sql::new("SELECT chapter_id FROM members WHERE id = ");
-            sql.bind(*id);
-            let db = &state.db;
-            let row = sea_orm::ConnectionTrait::query_one_raw(db, sql.build(db.get_database_backend())).await?;
-            row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?
-        }
+        } => crate::store::members::chapter_of(&state.db, *id).await?,
         _ => None,
     };
     Ok(ReadScope::of(&Viewer::Account(principal.clone()), member_chapter))

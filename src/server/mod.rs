@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -36,6 +36,9 @@ use crate::db::{self, Metrics};
 use crate::error::AppError;
 use crate::graphql::{self, AppSchema};
 
+/// The HTTP server's state, cloned into every handler: the process-wide [`Services`] the GraphQL layer also sees,
+/// and what only the HTTP layer uses (the schema it executes, the token service and the address throttle it
+/// attaches to each request, the persisted-query cache in front of the database).
 #[derive(Clone)]
 pub struct AppState {
     pub schema: AppSchema,
@@ -55,9 +58,9 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     // Schema changes and the first load happen on a connection of their own, closed before serving starts.
     let maintenance = db::connect_maintenance(&config.database).await?;
     migrate_up(&maintenance).await?;
-    if config.database.is_embedded() && !crate::demo::is_seeded(&maintenance).await? {
+    if config.database.is_embedded() && !crate::store::demo::is_seeded(&maintenance).await? {
         let started = Instant::now();
-        let summary = crate::demo::seed(&maintenance).await?;
+        let summary = crate::store::demo::seed(&maintenance).await?;
         tracing::info!(
             ?summary,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -92,10 +95,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
 /// Applies pending migrations. On PostgreSQL an advisory lock keeps several instances starting at once from
 /// racing each other.
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
-    let pg = db.get_database_backend() == DbBackend::Postgres;
-    if pg {
-        db.execute_unprepared("SELECT pg_advisory_lock(727274)").await?;
-    }
+    crate::store::schema::lock_migrations(db).await?;
     let mut result = Migrator::up(db, None).await;
     if let Err(err) = &result {
         // Every migration runs in one transaction with its version row (see the migration crate), so a failure
@@ -109,9 +109,7 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
             "a migration failed and was rolled back; the schema stays at {at}: {err}"
         )));
     }
-    if pg {
-        db.execute_unprepared("SELECT pg_advisory_unlock(727274)").await?;
-    }
+    crate::store::schema::unlock_migrations(db).await?;
     result
 }
 
@@ -265,7 +263,7 @@ async fn readyz(AxumState(state): AxumState<AppState>) -> Response {
         )
             .into_response()
     };
-    match tokio::time::timeout(READY_CHECK_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await {
+    match tokio::time::timeout(READY_CHECK_TIMEOUT, crate::store::schema::ping(&state.db)).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -11,12 +11,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use axum::http::StatusCode;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use super::refusal::{MediaType, Refusal};
-use crate::error::AppError;
-use crate::sql::Sql;
+use crate::store::persisted as store;
 
 /// How many documents the in-process cache holds in front of the database.
 const CACHE_CAPACITY: usize = 512;
@@ -196,7 +195,7 @@ impl PersistedQueries {
                 )
                 .detail("computed", computed));
             }
-            self.store(db, &hash, &request.query, now)
+            store::store(db, &hash, &request.query, now, self.max_documents as i64)
                 .await
                 .map_err(Refusal::from_app)?;
             self.remember(&hash, &request.query, now);
@@ -205,14 +204,14 @@ impl PersistedQueries {
         if let Some((document, touch)) = self.cached(&hash, now) {
             if touch {
                 // A failed touch only costs LRU precision; the request is served either way.
-                if let Err(e) = self.touch(db, &hash, now).await {
+                if let Err(e) = store::touch(db, &hash, now).await {
                     tracing::warn!(error = %e.message(), "refreshing a persisted query's last use failed");
                 }
             }
             request.query = document;
             return Ok(request);
         }
-        match self.fetch(db, &hash, now).await.map_err(Refusal::from_app)? {
+        match store::fetch(db, &hash, now).await.map_err(Refusal::from_app)? {
             Some(document) => {
                 self.remember(&hash, &document, now);
                 request.query = document;
@@ -232,48 +231,6 @@ impl PersistedQueries {
                 ))
             }
         }
-    }
-
-    async fn fetch(&self, db: &DatabaseConnection, hash: &str, now: i64) -> Result<Option<String>, AppError> {
-        let mut sql = Sql::new("UPDATE persisted_queries SET last_used_at = ");
-        sql.bind(now)
-            .push(" WHERE hash = ")
-            .bind(hash.to_owned())
-            .push(" RETURNING document");
-        let row = db.query_one_raw(sql.build(db.get_database_backend())).await?;
-        match row {
-            Some(row) => Ok(Some(row.try_get_by_index(0)?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn touch(&self, db: &DatabaseConnection, hash: &str, now: i64) -> Result<(), AppError> {
-        let mut sql = Sql::new("UPDATE persisted_queries SET last_used_at = ");
-        sql.bind(now).push(" WHERE hash = ").bind(hash.to_owned());
-        db.execute_raw(sql.build(db.get_database_backend())).await?;
-        Ok(())
-    }
-
-    /// Registers a document (or refreshes its last use), then evicts the least recently used past the bound.
-    async fn store(&self, db: &DatabaseConnection, hash: &str, document: &str, now: i64) -> Result<(), AppError> {
-        let backend = db.get_database_backend();
-        let mut sql = Sql::new("INSERT INTO persisted_queries (hash, document, created_at, last_used_at) VALUES (");
-        sql.bind(hash.to_owned())
-            .push(", ")
-            .bind(document.to_owned())
-            .push(", ")
-            .bind(now)
-            .push(", ")
-            .bind(now)
-            .push(") ON CONFLICT (hash) DO UPDATE SET last_used_at = excluded.last_used_at");
-        db.execute_raw(sql.build(backend)).await?;
-        let mut evict = Sql::new(
-            "DELETE FROM persisted_queries WHERE hash NOT IN (SELECT hash FROM persisted_queries \
-             ORDER BY last_used_at DESC, created_at DESC LIMIT ",
-        );
-        evict.bind(self.max_documents as i64).push(")");
-        db.execute_raw(evict.build(backend)).await?;
-        Ok(())
     }
 }
 

@@ -101,7 +101,12 @@ pub fn list(filter: &AwardFilter, order: Order) -> ListQuery {
     ListQuery::new("awards", filter.to_filter(), order)
 }
 
-/// Awards received by one node itself (not its descendants): `recipient_id` is the partition column.
+/// The column awards received by one node are partitioned by ([`received_by`]).
+pub fn recipient_column() -> &'static str {
+    sea_orm::IdenStatic::as_str(&entity::award::Column::RecipientId)
+}
+
+/// Awards received by one node itself (not its descendants): [`recipient_column`] is the partition column.
 pub fn received_by(kind: RecipientType, filter: &AwardFilter, order: Order) -> ListQuery {
     let mut f = filter.to_filter();
     let mut cond = Sql::new("t.recipient_type = ");

@@ -1,13 +1,27 @@
-//! Data access for reads: every function takes the viewer's row scope as a SQL condition, so pages, counts,
-//! searches and batched loads all see the same subtree.
+//! Data access: every SQL statement the server runs lives under this module (the access policy's conditions
+//! are built in [`crate::auth::policy`] and handed in). Reads take the viewer's row scope as a SQL condition, so
+//! pages, counts, searches and batched loads all see the same subtree; writes take the caller's transaction.
+//! Tables with an entity (`entity/`) are named through it; the tables without one (sessions, the login
+//! throttle, persisted queries, the change log) are named once, at the top of their module.
 
 pub mod awards;
+pub mod changes;
+pub mod demo;
+pub mod history;
 pub mod members;
+pub mod officials;
 pub mod page;
+pub mod persisted;
+pub mod reviews;
+pub mod schema;
+pub mod sessions;
+pub mod sql;
 pub mod stats;
+pub mod throttle;
 pub mod transfers;
 pub mod tree;
 pub mod write;
+pub mod year_end;
 
 use sea_orm::DatabaseConnection;
 
@@ -31,19 +45,25 @@ pub fn columns_of<E: sea_orm::EntityTrait>(alias: &str) -> String {
 pub fn select_list(table: &str) -> &'static str {
     static MEMBERS: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| columns_of::<entity::member::Entity>("t"));
-    match table {
-        "members" => MEMBERS.as_str(),
-        _ => "t.*",
+    if table == self::table::<entity::member::Entity>() {
+        MEMBERS.as_str()
+    } else {
+        "t.*"
     }
 }
 
-/// Loads rows of `table` by primary key, restricted by `filter` (the scope); missing ids are simply absent.
-pub async fn by_ids<M: sea_orm::FromQueryResult>(
-    db: &DatabaseConnection,
-    table: &'static str,
-    ids: &[i64],
-    mut filter: Filter,
-) -> AppResult<Vec<M>> {
+/// The table of entity `E`, as its entity names it.
+pub fn table<E: sea_orm::EntityTrait>() -> &'static str {
+    E::default().table_name()
+}
+
+/// Loads rows of `E`'s table by primary key, restricted by `filter` (the scope); missing ids are simply absent.
+pub async fn by_ids<E>(db: &DatabaseConnection, ids: &[i64], mut filter: Filter) -> AppResult<Vec<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: sea_orm::FromQueryResult,
+{
+    let table = table::<E>();
     let mut id_in = Sql::new("t.id IN ");
     id_in.bind_list(ids);
     filter.and(id_in);

@@ -18,6 +18,47 @@ pub enum Level {
     Chapter,
 }
 
+impl Level {
+    /// The level of a node of the tree above members; `None` for any other kind.
+    pub fn of(kind: crate::ids::NodeKind) -> Option<Self> {
+        use crate::ids::NodeKind;
+        match kind {
+            NodeKind::Province => Some(Self::Province),
+            NodeKind::Base => Some(Self::Base),
+            NodeKind::Chapter => Some(Self::Chapter),
+            _ => None,
+        }
+    }
+
+    /// The table of this level's units.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Province => super::table::<entity::province::Entity>(),
+            Self::Base => super::table::<entity::base::Entity>(),
+            Self::Chapter => super::table::<entity::chapter::Entity>(),
+        }
+    }
+
+    /// The column of a row below (a unit, member, award, rating; a transfer's with a `from_`/`to_` prefix)
+    /// that carries the id of its unit of this level.
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Province => "province_id",
+            Self::Base => "base_id",
+            Self::Chapter => "chapter_id",
+        }
+    }
+
+    /// The level one down, if it is still above members.
+    pub fn child(self) -> Option<Self> {
+        match self {
+            Self::Province => Some(Self::Base),
+            Self::Base => Some(Self::Chapter),
+            Self::Chapter => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub bases: i64,
@@ -32,13 +73,14 @@ pub struct Counts {
 
 /// Counts open units and active members below each node of `level`.
 pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppResult<HashMap<i64, Counts>> {
-    let (table, column) = match level {
-        Level::Province => ("provinces", "province_id"),
-        Level::Base => ("bases", "base_id"),
-        Level::Chapter => ("chapters", "chapter_id"),
-    };
+    let (table, column) = (level.table(), level.column());
+    let (members, chapters, bases) = (
+        super::table::<entity::member::Entity>(),
+        Level::Chapter.table(),
+        Level::Base.table(),
+    );
     let active = format!(
-        "FROM members m WHERE m.{column} = n.id AND m.status = {}",
+        "FROM {members} m WHERE m.{column} = n.id AND m.status = {}",
         literal(MemberStatus::Active)
     );
     let mut select = vec![
@@ -59,15 +101,16 @@ pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppRe
     ];
     if level != Level::Chapter {
         select.push(format!(
-            "(SELECT COUNT(*) FROM chapters c WHERE c.{column} = n.id AND c.closed_at IS NULL) AS chapters"
+            "(SELECT COUNT(*) FROM {chapters} c WHERE c.{column} = n.id AND c.closed_at IS NULL) AS chapters"
         ));
     }
     if level == Level::Province {
-        select
-            .push("(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL) AS bases".into());
+        select.push(format!(
+            "(SELECT COUNT(*) FROM {bases} b WHERE b.province_id = n.id AND b.closed_at IS NULL) AS bases"
+        ));
         let territorial: Vec<String> = BaseKind::iter().filter(|k| k.is_territorial()).map(literal).collect();
         select.push(format!(
-            "(SELECT COUNT(*) FROM bases b WHERE b.province_id = n.id AND b.closed_at IS NULL AND b.kind IN ({})) \
+            "(SELECT COUNT(*) FROM {bases} b WHERE b.province_id = n.id AND b.closed_at IS NULL AND b.kind IN ({})) \
              AS territorial_bases",
             territorial.join(", ")
         ));
@@ -97,4 +140,36 @@ pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppRe
         );
     }
     Ok(out)
+}
+
+/// The real sizes of the unit lists: how many provinces, bases and chapters there are, and the most bases one
+/// province has and the most chapters one base has. One statement.
+#[derive(Clone, Copy, Debug)]
+pub struct TreeSizes {
+    pub provinces: i64,
+    pub bases: i64,
+    pub chapters: i64,
+    pub bases_per_province: i64,
+    pub chapters_per_base: i64,
+}
+
+pub async fn tree_sizes(db: &DatabaseConnection) -> AppResult<Option<TreeSizes>> {
+    let (provinces, bases, chapters) = (Level::Province.table(), Level::Base.table(), Level::Chapter.table());
+    let (province_id, base_id) = (Level::Province.column(), Level::Base.column());
+    let sql = Sql::new(&format!(
+        "SELECT (SELECT COUNT(*) FROM {provinces}), (SELECT COUNT(*) FROM {bases}), \
+         (SELECT COUNT(*) FROM {chapters}), \
+         (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM {bases} GROUP BY {province_id}) b), \
+         (SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM {chapters} GROUP BY {base_id}) c)"
+    ));
+    let Some(row) = db.query_one_raw(sql.build(db.get_database_backend())).await? else {
+        return Ok(None);
+    };
+    Ok(Some(TreeSizes {
+        provinces: row.try_get_by_index(0)?,
+        bases: row.try_get_by_index(1)?,
+        chapters: row.try_get_by_index(2)?,
+        bases_per_province: row.try_get_by_index(3)?,
+        chapters_per_base: row.try_get_by_index(4)?,
+    }))
 }

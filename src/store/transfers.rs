@@ -7,6 +7,13 @@ use crate::auth::policy::Subtree;
 use crate::sql::{Filter, Sql};
 use crate::store::page::{ListQuery, Order};
 
+/// Transfers newest first.
+pub const NEWEST: Order = Order {
+    tag: "transfer:NEWEST",
+    columns: &[("id", false)],
+    descending: true,
+};
+
 /// Transfers with either end inside `scope`, in `statuses` when given.
 pub fn list(scope: Subtree, statuses: Option<&[TransferStatus]>, order: Order) -> ListQuery {
     let mut filter = Filter::default();

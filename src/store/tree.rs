@@ -3,6 +3,7 @@
 
 use entity::base::BaseKind;
 
+use super::stats::Level;
 use crate::sql::{Filter, Sql};
 use crate::store::page::{ListQuery, Order};
 use crate::text;
@@ -26,8 +27,8 @@ pub struct UnitFilter {
     pub include_closed: bool,
     /// Bases only.
     pub kinds: Option<Vec<BaseKind>>,
-    /// Root lists only: keep the children of one parent (`province_id` or `base_id`).
-    pub parent: Option<(&'static str, i64)>,
+    /// Root lists only: keep the children of one unit (a province's bases or chapters, a base's chapters).
+    pub parent: Option<(Level, i64)>,
 }
 
 impl UnitFilter {
@@ -50,8 +51,8 @@ impl UnitFilter {
             cond.bind_list(&kinds.iter().map(sea_orm::ActiveEnum::to_value).collect::<Vec<_>>());
             filter.and(cond);
         }
-        if let Some((column, id)) = self.parent {
-            let mut cond = Sql::new(&format!("t.{column} = "));
+        if let Some((level, id)) = self.parent {
+            let mut cond = Sql::new(&format!("t.{} = ", level.column()));
             cond.bind(id);
             filter.and(cond);
         }

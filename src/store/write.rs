@@ -356,7 +356,7 @@ impl GrantingBody {
     pub fn central() -> Self {
         Self {
             level: entity::award::GrantingLevel::Central,
-            name: crate::demo::CENTRAL_BODY.to_owned(),
+            name: crate::store::demo::CENTRAL_BODY.to_owned(),
             key: "CENTRAL".into(),
         }
     }

@@ -12,8 +12,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait, Value};
 
-use crate::sql::Sql;
+use crate::sql::{Sql, literal};
 use crate::text;
+use entity::award::RecipientType;
 
 /// Counts of the founding report (docs/domain.md §5).
 pub const BASES: usize = 263;
@@ -1303,22 +1304,32 @@ async fn replicate_province<C: ConnectionTrait>(
             "chapter_id" => sql.push("m.chapter_id + ").bind(chapter_off),
             "member_id" => sql.push("m.member_id + ").bind(member_off),
             "recipient_id" => sql
-                .push("CASE m.recipient_type WHEN 'PROVINCE' THEN ")
+                .push(&format!(
+                    "CASE m.recipient_type WHEN {} THEN ",
+                    literal(RecipientType::Province)
+                ))
                 .bind(id)
-                .push(" WHEN 'BASE' THEN m.recipient_id + ")
+                .push(&format!(
+                    " WHEN {} THEN m.recipient_id + ",
+                    literal(RecipientType::Base)
+                ))
                 .bind(base_off)
-                .push(" WHEN 'CHAPTER' THEN m.recipient_id + ")
+                .push(&format!(
+                    " WHEN {} THEN m.recipient_id + ",
+                    literal(RecipientType::Chapter)
+                ))
                 .bind(chapter_off)
                 .push(" ELSE m.recipient_id + ")
                 .bind(member_off)
                 .push(" END"),
             "recipient_name" => sql
-                .push(
-                    "CASE WHEN m.recipient_type = 'MEMBER' THEN (SELECT 'Ông/bà ' || CASE WHEN x.middle_name = '' \
+                .push(&format!(
+                    "CASE WHEN m.recipient_type = {} THEN (SELECT 'Ông/bà ' || CASE WHEN x.middle_name = '' \
                      THEN x.family_name || ' ' || x.given_name \
                      ELSE x.family_name || ' ' || x.middle_name || ' ' || x.given_name END \
                      FROM members x WHERE x.id = m.member_id + ",
-                )
+                    literal(RecipientType::Member)
+                ))
                 .bind(member_off)
                 .push(") ELSE replace(m.recipient_name, 'Quảng Ninh', ")
                 .bind(name.to_owned())

@@ -1,6 +1,7 @@
-//! A small SQL text builder with bound values. Reads are written as SQL because they need what the query
-//! builder does not express well (window functions per parent, row-value keyset comparisons); values are
-//! always bound, never spliced, and placeholders are rendered for the backend at the end.
+//! A small SQL text builder with bound values, for the statements of the store that are written as SQL (the
+//! paged reads with a window per parent and keyset comparisons, aggregates, upserts) and for the access
+//! policy's row conditions. Values are always bound, never spliced, and placeholders are rendered for the
+//! backend at the end. Where a statement reads as well through sea-orm's query builder, the store uses that.
 
 use sea_orm::{DbBackend, Statement, Value};
 
@@ -16,6 +17,14 @@ impl Sql {
             text: text.to_owned(),
             values: Vec::new(),
         }
+    }
+
+    /// `INSERT INTO <table> (<column>, …) VALUES (?, …)` for one row, each column next to its value.
+    pub fn insert(table: &str, row: Vec<(&str, Value)>) -> Self {
+        let (columns, values): (Vec<&str>, Vec<Value>) = row.into_iter().unzip();
+        let mut sql = Self::new(&format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")));
+        sql.bind_list(&values);
+        sql
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
