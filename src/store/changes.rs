@@ -191,8 +191,14 @@ pub async fn insert<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     if backend == DbBackend::Postgres {
+        // The change-log lock, and the announcement on the channel in the same round trip: a notification is
+        // delivered to every listening instance when (and only if) this transaction commits, whenever in the
+        // transaction it was sent.
         let mut lock = Sql::new("SELECT pg_advisory_xact_lock(");
-        lock.bind(CHANGE_LOG_LOCK).push(")");
+        lock.bind(CHANGE_LOG_LOCK)
+            .push("), pg_notify(")
+            .bind(CHANNEL)
+            .push(", '')");
         db.execute_raw(lock.build(backend)).await?;
     }
     let sql = Sql::insert(
@@ -215,11 +221,5 @@ pub async fn insert<C: ConnectionTrait>(
         ],
     );
     db.execute_raw(sql.build(backend)).await?;
-    if backend == DbBackend::Postgres {
-        // Delivered to every listening instance when (and only if) this transaction commits.
-        let mut notify = Sql::new("SELECT pg_notify(");
-        notify.bind(CHANNEL).push(", '')");
-        db.execute_raw(notify.build(backend)).await?;
-    }
     Ok(())
 }
