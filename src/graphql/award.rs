@@ -262,7 +262,9 @@ impl AwardQuery {
         let order = order_by.order();
         let w = window(&order, first, after, last, before)?;
         let query = store::list(&filter.unwrap_or_default().parse()?, order);
-        Ok(AwardConnection(query.page(&state(ctx).db, &w).await?))
+        Ok(AwardConnection(
+            query.page(&state(ctx).db, &w, super::wants_total(ctx)).await?,
+        ))
     }
 }
 

@@ -425,7 +425,7 @@ impl MemberQuery {
         }
         let w = window(&order, first, after, last, before)?;
         let page = store::list(&filter, &st.scope.members, order, backend)
-            .page(&st.db, &w)
+            .page(&st.db, &w, super::wants_total(ctx))
             .await?;
         if let Some(counted) = count {
             // The page's own count is the one just run; `totalCount` need not run it again.

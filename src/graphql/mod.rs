@@ -131,6 +131,11 @@ pub fn window(
     Window::parse(order, first, after.as_deref(), last, before.as_deref())
 }
 
+/// Whether the query selects `totalCount` of the list being resolved.
+pub fn wants_total(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
 /// Parses the arguments of a nested list into the key part its loader batches by; whether the query selects
 /// the list's `totalCount` is part of it, so a batch counts only when asked.
 pub fn list_args<F>(
@@ -143,7 +148,7 @@ pub fn list_args<F>(
     before: Option<String>,
 ) -> AppResult<std::sync::Arc<loaders::ListArgs<F>>> {
     let window = window(&order, first, after, last, before)?;
-    let total = ctx.look_ahead().field("totalCount").exists();
+    let total = wants_total(ctx);
     Ok(std::sync::Arc::new(loaders::ListArgs {
         filter,
         order,

@@ -222,7 +222,9 @@ impl ProposalQuery {
             under: super::opt_under("filter.unitId", filter.unit_id.as_ref())?,
         };
         let query = reviews::proposals(proposals_condition(&st.viewer), filter, order);
-        Ok(ProposalConnection(query.page(&st.db, &w).await?))
+        Ok(ProposalConnection(
+            query.page(&st.db, &w, super::wants_total(ctx)).await?,
+        ))
     }
 }
 

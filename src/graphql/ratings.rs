@@ -184,7 +184,9 @@ impl RatingQuery {
             under: super::opt_under("filter.unitId", filter.unit_id.as_ref())?,
         };
         let query = reviews::ratings(ratings_condition(&st.scope), filter, order);
-        Ok(YearlyRatingConnection(query.page(&st.db, &w).await?))
+        Ok(YearlyRatingConnection(
+            query.page(&st.db, &w, super::wants_total(ctx)).await?,
+        ))
     }
 }
 

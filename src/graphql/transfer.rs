@@ -121,7 +121,9 @@ impl TransferQuery {
         let statuses: Option<Vec<entity::transfer::TransferStatus>> =
             status.map(|s| s.into_iter().map(Into::into).collect());
         let query = crate::store::transfers::list(st.scope.members, statuses.as_deref(), order);
-        Ok(TransferConnection(query.page(&st.db, &w).await?))
+        Ok(TransferConnection(
+            query.page(&st.db, &w, super::wants_total(ctx)).await?,
+        ))
     }
 }
 

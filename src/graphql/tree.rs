@@ -469,7 +469,9 @@ impl TreeQuery {
         let order = order_by.order();
         let w = window(&order, first, after, last, before)?;
         let query = store::provinces(&filter.unwrap_or_default().parse_not_bases()?, order);
-        Ok(ProvinceConnection(query.page(&state(ctx).db, &w).await?))
+        Ok(ProvinceConnection(
+            query.page(&state(ctx).db, &w, super::wants_total(ctx)).await?,
+        ))
     }
 
     /// Base associations across the tree, optionally of one province.
@@ -491,7 +493,9 @@ impl TreeQuery {
         unit_filter.parent =
             super::opt_id("provinceId", province_id.as_ref(), NodeKind::Province)?.map(|id| (Level::Province, id));
         Ok(BaseConnection(
-            store::bases(&unit_filter, order).page(&state(ctx).db, &w).await?,
+            store::bases(&unit_filter, order)
+                .page(&state(ctx).db, &w, super::wants_total(ctx))
+                .await?,
         ))
     }
 
@@ -513,7 +517,9 @@ impl TreeQuery {
         let mut unit_filter = filter.unwrap_or_default().parse_not_bases()?;
         unit_filter.parent = super::opt_id("baseId", base_id.as_ref(), NodeKind::Base)?.map(|id| (Level::Base, id));
         Ok(ChapterConnection(
-            store::chapters(&unit_filter, order).page(&state(ctx).db, &w).await?,
+            store::chapters(&unit_filter, order)
+                .page(&state(ctx).db, &w, super::wants_total(ctx))
+                .await?,
         ))
     }
 }

@@ -326,30 +326,44 @@ impl ListQuery {
     }
 
     /// A page of the whole list.
-    pub async fn page<M: Row>(&self, db: &DatabaseConnection, window: &Window) -> AppResult<Page<M>> {
+    /// A page of the whole list. `with_total`: the query selects the list's `totalCount`; an exact total then
+    /// comes in the page's statement (an uncorrelated subquery, run once), not in a statement of its own.
+    pub async fn page<M: Row>(&self, db: &DatabaseConnection, window: &Window, with_total: bool) -> AppResult<Page<M>> {
         if window.size == 0 {
             return Ok(Page {
                 total: self.count_total(),
                 ..Page::empty(self.order, window)
             });
         }
-        let sql = self.page_sql(window);
+        let inline_total = with_total && self.count_limit.is_none();
+        let sql = self.page_sql(window, inline_total);
         let rows = query_rows::<M>(db, sql).await?;
+        let total = match rows.first() {
+            Some((_, row)) if inline_total => Total::Known(row.try_get("", "total__")?),
+            // No row to carry it (an empty page, or past the last cursor): counted on its own if asked.
+            _ => self.count_total(),
+        };
         Ok(Page::finish(
             rows.into_iter().map(|(m, _)| m).collect(),
             self.order,
             window,
-            self.count_total(),
+            total,
         ))
     }
 
-    /// The statement of a root page.
-    fn page_sql(&self, window: &Window) -> Sql {
+    /// The statement of a root page, with the list's total as `total__` when `with_total`.
+    fn page_sql(&self, window: &Window, with_total: bool) -> Sql {
         let mut filter = self.filter.clone();
         if let Some(cursor) = &window.cursor {
             filter.and(self.order.keyset(cursor, window.backward));
         }
         let mut sql = Sql::new(&format!("SELECT {}", self.select_list()));
+        if with_total {
+            // The same count as `count_total`'s: the list's filter without the cursor, over the table.
+            sql.push(&format!(", (SELECT COUNT(*) FROM {} t", self.table));
+            self.filter.render_where(&mut sql);
+            sql.push(") AS total__");
+        }
         self.push_from(&mut sql);
         filter.render_where(&mut sql);
         sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
@@ -448,7 +462,7 @@ impl ListQuery {
             _ => ("EXPLAIN QUERY PLAN ", 3),
         };
         let mut sql = Sql::new(prefix);
-        sql.append(&self.page_sql(window));
+        sql.append(&self.page_sql(window, false));
         let rows = db.query_all_raw(sql.build(backend)).await?;
         Ok(rows
             .iter()
