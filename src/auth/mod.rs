@@ -115,3 +115,24 @@ pub struct Principal {
     pub role: Role,
     pub scope: ScopeNode,
 }
+
+/// What an authenticated principal may read. A member's own records are read through the member's chapter,
+/// which the token does not carry, so it is looked up; every other role's scope follows from its claims. The
+/// one place both HTTP requests and subscription sockets get a read scope from a token.
+pub async fn read_scope_of(
+    db: &sea_orm::DatabaseConnection,
+    principal: &Principal,
+) -> crate::error::AppResult<policy::ReadScope> {
+    let member_chapter = match principal {
+        Principal {
+            role: Role::Member,
+            scope: ScopeNode::Member(id),
+            ..
+        } => crate::store::members::chapter_of(db, *id).await?,
+        _ => None,
+    };
+    Ok(policy::ReadScope::of(
+        &Viewer::Account(principal.clone()),
+        member_chapter,
+    ))
+}

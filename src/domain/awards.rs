@@ -56,7 +56,52 @@ impl Grant {
     }
 }
 
-fn position_of(r: &write::ResolvedRecipient) -> Position {
+/// The recipient named by `recipient`, if it exists and the actor may see it: a member outside the actor's
+/// scope is reported like a missing one (`not_found(what)`).
+pub(super) async fn visible_recipient(
+    who: Actor<'_>,
+    txn: &DatabaseTransaction,
+    recipient: write::Recipient,
+    what: &str,
+) -> AppResult<write::ResolvedRecipient> {
+    write::resolve_recipient(txn, recipient)
+        .await?
+        .filter(|r| {
+            r.kind != RecipientType::Member
+                || who.scope.members.contains_member(
+                    r.province_id,
+                    r.base_id.unwrap_or(0),
+                    r.chapter_id.unwrap_or(0),
+                    r.id,
+                )
+        })
+        .ok_or_else(|| AppError::not_found(what))
+}
+
+/// The body that grants at `level` for a recipient in `province_id` / `base_id`: the central committee, the
+/// province's committee or the base's; `no_base` is the error when a base grants outside any base.
+pub(super) async fn granting_body(
+    txn: &DatabaseTransaction,
+    level: GrantingLevel,
+    province_id: i64,
+    base_id: Option<i64>,
+    no_base: impl FnOnce() -> AppError,
+) -> AppResult<GrantingBody> {
+    Ok(match level {
+        GrantingLevel::Central => GrantingBody::central(),
+        GrantingLevel::Province => {
+            let p = province::Entity::find_by_id(province_id).one(txn).await?;
+            GrantingBody::province(&p.ok_or_else(|| AppError::not_found("province"))?)
+        }
+        GrantingLevel::Base => {
+            let b = base::Entity::find_by_id(base_id.ok_or_else(no_base)?).one(txn).await?;
+            GrantingBody::base(&b.ok_or_else(|| AppError::not_found("base"))?)
+        }
+    })
+}
+
+/// Where a recipient sits in the tree, as the policy takes it.
+pub(super) fn position_of(r: &write::ResolvedRecipient) -> Position {
     Position {
         province_id: r.province_id,
         base_id: r.base_id,
@@ -68,38 +113,16 @@ fn position_of(r: &write::ResolvedRecipient) -> Position {
 /// Grants an award at a level allowed to grant its kind, to a recipient the actor may award.
 pub async fn grant(who: Actor<'_>, txn: &DatabaseTransaction, grant: Grant) -> AppResult<Outcome> {
     grant.check()?;
-    let resolved = write::resolve_recipient(txn, grant.recipient).await?;
-    // A member outside the actor's scope is reported like a missing one.
-    let resolved = resolved
-        .filter(|r| {
-            r.kind != RecipientType::Member
-                || who.scope.members.contains_member(
-                    r.province_id,
-                    r.base_id.unwrap_or(0),
-                    r.chapter_id.unwrap_or(0),
-                    r.id,
-                )
-        })
-        .ok_or_else(|| AppError::not_found("recipient"))?;
+    let resolved = visible_recipient(who, txn, grant.recipient, "recipient").await?;
     let position = position_of(&resolved);
     authorize(who.viewer, Capability::Award(grant.level), &position)?;
-    let body = match grant.level {
-        GrantingLevel::Central => GrantingBody::central(),
-        GrantingLevel::Province => {
-            let p = province::Entity::find_by_id(resolved.province_id).one(txn).await?;
-            GrantingBody::province(&p.ok_or_else(|| AppError::not_found("province"))?)
-        }
-        GrantingLevel::Base => {
-            let base_id = resolved.base_id.ok_or_else(|| {
-                AppError::bad_input(
-                    "input.grantingLevel",
-                    "a base grants only to its own chapters and members, or itself",
-                )
-            })?;
-            let b = base::Entity::find_by_id(base_id).one(txn).await?;
-            GrantingBody::base(&b.ok_or_else(|| AppError::not_found("base"))?)
-        }
-    };
+    let body = granting_body(txn, grant.level, resolved.province_id, resolved.base_id, || {
+        AppError::bad_input(
+            "input.grantingLevel",
+            "a base grants only to its own chapters and members, or itself",
+        )
+    })
+    .await?;
     let created = write::insert_award(txn, &body, &resolved, grant.data)
         .await
         .map_err(map_write_error)?;

@@ -4,10 +4,13 @@
 //! in `crate::graphql` parse arguments into the commands' inputs, run a command inside the mutation frame
 //! (`graphql::mutation::mutate`: one transaction, idempotent replay, the audit event) and shape the payload.
 //!
-//! Calls go one way: graphql → domain → store and auth::policy.
+//! Calls go one way: graphql → domain → store and auth::policy. Every mutation of the schema is a command here:
+//! members, units (bases and chapters), awards, award proposals and yearly ratings.
 
 pub mod awards;
 pub mod members;
+pub mod proposals;
+pub mod ratings;
 pub mod units;
 
 use chrono::Utc;
@@ -92,6 +95,8 @@ versioned_update!(update_base, base, "base");
 versioned_update!(update_chapter, chapter, "chapter");
 versioned_update!(update_award, award, "award");
 versioned_update!(update_transfer, transfer, "transfer");
+versioned_update!(update_proposal, award_proposal, "proposal");
+versioned_update!(update_rating, yearly_rating, "rating");
 
 /// Turns constraint violations of a write into client errors that say which rule was broken, by the
 /// constraint's name (the table is in `crate::error`).

@@ -1,31 +1,29 @@
 //! Yearly ratings (xếp loại hằng năm) as GraphQL: `recordYearlyRating`, `updateYearlyRating`, the
 //! `yearlyRatings` list and the `YearlyRating` node. A base is rated "trong sạch, vững mạnh" by its province; a
 //! member "hội viên CCB gương mẫu" and their family "gia đình CCB văn hóa" by their base. One record per
-//! subject, kind and year, achieved or not, so a unit's share of rated members is two counts of one list.
+//! subject, kind and year, achieved or not, so a unit's share of rated members is two counts of one list. The
+//! rules of recording and changing are the commands of `crate::domain::ratings`; the resolvers parse, call and shape.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Datelike, Utc};
 use entity::yearly_rating::{self as rating, RatingKind as DbKind, RatingSubject};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
-};
+use sea_orm::EntityTrait;
 
 use super::connection::connection;
 use super::history::{AuditEventConnection, history};
 use super::loaders::*;
 use super::member::Member;
-use super::mutation::{Outcome, check_version, map_write_error, mutate, now, stale};
+use super::mutation::{actor, mutate};
 use super::tree::Base;
 use super::{load, page_complexity, state, window};
-use crate::audit::diff;
-use crate::auth::policy::{Position, authorize_rating, can_see_rating, ratings_condition};
+use crate::auth::policy::{can_see_rating, ratings_condition};
+use crate::domain::ratings as commands;
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, KeyValue, NodeKind};
 use crate::input;
 use crate::store::page::{Order, Row};
 use crate::store::reviews::{self, RatingFilter};
-use crate::store::write::{self, Recipient};
+use crate::store::write::Recipient;
 
 /// The audit actions of ratings (also the change log's, which the subscriptions read).
 pub const RECORD_YEARLY_RATING: &str = "RECORD_YEARLY_RATING";
@@ -139,17 +137,8 @@ pub struct YearlyRatingFilter {
     pub unit_id: Option<ID>,
 }
 
-fn position(r: &rating::Model) -> Position {
-    Position {
-        province_id: r.province_id,
-        base_id: Some(r.base_id),
-        chapter_id: r.chapter_id,
-        member_id: r.member_id,
-    }
-}
-
 fn can_see(ctx: &Context<'_>, r: &rating::Model) -> bool {
-    can_see_rating(&state(ctx).scope, &position(r))
+    can_see_rating(&state(ctx).scope, &commands::position(r))
 }
 
 /// A rating the viewer may see (members' ratings inside their member scope, a base's inside their subtree).
@@ -218,31 +207,16 @@ pub struct UpdateYearlyRatingInput {
     pub client_mutation_id: Option<String>,
 }
 
-async fn update_rating(
-    txn: &DatabaseTransaction,
-    id: i64,
-    expected: i32,
-    changes: rating::ActiveModel,
-) -> AppResult<rating::Model> {
-    let result = rating::Entity::update_many()
-        .set(changes)
-        .col_expr(rating::Column::Version, Expr::col(rating::Column::Version).add(1))
-        .filter(rating::Column::Id.eq(id))
-        .filter(rating::Column::Version.eq(expected))
-        .exec(txn)
-        .await
-        .map_err(map_write_error)?;
-    if result.rows_affected == 0 {
-        return Err(stale("rating", expected));
-    }
-    rating::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("rating"))
-}
-
 #[derive(Default)]
 pub struct RatingMutation;
+
+/// The payload of a rating mutation: the rating as the viewer now sees it.
+async fn payload(ctx: &Context<'_>, id: i64, client_mutation_id: Option<String>) -> AppResult<YearlyRatingPayload> {
+    Ok(YearlyRatingPayload {
+        rating: visible(ctx, id).await?,
+        client_mutation_id,
+    })
+}
 
 #[Object]
 impl RatingMutation {
@@ -255,7 +229,7 @@ impl RatingMutation {
     ) -> AppResult<YearlyRatingPayload> {
         let kind: DbKind = input.kind.into();
         let subject = GlobalId::parse("input.subjectId", &input.subject_id)?;
-        let recipient = match (kind, subject.kind) {
+        let subject = match (kind, subject.kind) {
             (DbKind::StrongBase, NodeKind::Base) => Recipient::Base(subject.id),
             (DbKind::ModelMember | DbKind::CulturedFamily, NodeKind::Member) => Recipient::Member(subject.id),
             (DbKind::StrongBase, _) => {
@@ -264,73 +238,19 @@ impl RatingMutation {
             _ => return Err(AppError::bad_input("input.subjectId", "this rating rates a member")),
         };
         input::year("input.year", Some(input.year), 1945..=Utc::now().year())?;
-        let note = input::opt_text("input.note", input.note.as_deref(), 1000)?;
-        let cmid = input.client_mutation_id.clone();
-        let (_, id) = mutate(ctx, RECORD_YEARLY_RATING, cmid.as_deref(), async |txn, actor| {
-            let st = state(ctx);
-            let resolved = write::resolve_recipient(txn, recipient)
-                .await?
-                .filter(|r| {
-                    r.member_id.is_none()
-                        || st.scope.members.contains_member(
-                            r.province_id,
-                            r.base_id.unwrap_or(0),
-                            r.chapter_id.unwrap_or(0),
-                            r.id,
-                        )
-                })
-                .ok_or_else(|| AppError::not_found("subject"))?;
-            let base_id = resolved.base_id.ok_or_else(|| AppError::not_found("base"))?;
-            let at = Position {
-                province_id: resolved.province_id,
-                base_id: Some(base_id),
-                chapter_id: resolved.chapter_id,
-                member_id: resolved.member_id,
-            };
-            authorize_rating(&st.viewer, kind == DbKind::StrongBase, &at)?;
-            let created = rating::ActiveModel {
-                id: NotSet,
-                kind: Set(kind),
-                subject_type: Set(if kind == DbKind::StrongBase {
-                    RatingSubject::Base
-                } else {
-                    RatingSubject::Member
-                }),
-                subject_id: Set(resolved.id),
-                subject_name: Set(resolved.name.clone()),
-                province_id: Set(resolved.province_id),
-                base_id: Set(base_id),
-                chapter_id: Set(resolved.chapter_id),
-                member_id: Set(resolved.member_id),
-                year: Set(input.year),
-                achieved: Set(input.achieved),
-                note: Set(note.clone()),
-                recorded_by: Set(actor.subject.clone()),
-                recorded_at: Set(now()),
-                version: Set(1),
-            };
-            let created = sea_orm::ActiveModelTrait::insert(created, txn).await.map_err(|e| {
-                AppError::from_db(e, |sql| match sql {
-                    SqlErr::UniqueConstraintViolation(_) => Some(AppError::Conflict(
-                        "this rating is already recorded for that year; change it with updateYearlyRating".into(),
-                    )),
-                    _ => None,
-                })
-            })?;
-            let (before, after) = diff(None, Some(&created));
-            Ok(Outcome {
-                target: (NodeKind::YearlyRating, created.id),
-                position: at,
-                before,
-                after,
-                reason: None,
-            })
+        let rating = commands::NewRating {
+            kind,
+            subject,
+            year: input.year,
+            achieved: input.achieved,
+            note: input::opt_text("input.note", input.note.as_deref(), 1000)?,
+        };
+        let cmid = input.client_mutation_id;
+        let (_, id) = mutate(ctx, RECORD_YEARLY_RATING, cmid.as_deref(), async |txn, principal| {
+            commands::record(actor(ctx, principal), txn, rating).await
         })
         .await?;
-        Ok(YearlyRatingPayload {
-            rating: visible(ctx, id).await?,
-            client_mutation_id: cmid,
-        })
+        payload(ctx, id, cmid).await
     }
 
     /// Changes a recorded rating, by the same levels that may record it.
@@ -341,37 +261,19 @@ impl RatingMutation {
     ) -> AppResult<YearlyRatingPayload> {
         let id = GlobalId::parse_kind("input.id", &input.id, NodeKind::YearlyRating)?;
         let note = input::opt_text("input.note", input.note.as_deref(), 1000)?;
-        let cmid = input.client_mutation_id.clone();
-        let (_, id) = mutate(ctx, UPDATE_YEARLY_RATING, cmid.as_deref(), async |txn, actor| {
-            let current = rating::Entity::find_by_id(id)
-                .one(txn)
-                .await?
-                .filter(|r| can_see(ctx, r))
-                .ok_or_else(|| AppError::not_found("rating"))?;
-            let at = position(&current);
-            authorize_rating(&state(ctx).viewer, current.kind == DbKind::StrongBase, &at)?;
-            check_version("rating", current.version, input.expected_version)?;
-            let changes = rating::ActiveModel {
-                achieved: Set(input.achieved),
-                note: Set(note.clone()),
-                recorded_by: Set(actor.subject.clone()),
-                recorded_at: Set(now()),
-                ..Default::default()
-            };
-            let updated = update_rating(txn, id, input.expected_version, changes).await?;
-            let (before, after) = diff(Some(&current), Some(&updated));
-            Ok(Outcome {
-                target: (NodeKind::YearlyRating, id),
-                position: at,
-                before,
-                after,
-                reason: None,
-            })
+        let cmid = input.client_mutation_id;
+        let (_, id) = mutate(ctx, UPDATE_YEARLY_RATING, cmid.as_deref(), async |txn, principal| {
+            commands::change(
+                actor(ctx, principal),
+                txn,
+                id,
+                input.expected_version,
+                input.achieved,
+                note,
+            )
+            .await
         })
         .await?;
-        Ok(YearlyRatingPayload {
-            rating: visible(ctx, id).await?,
-            client_mutation_id: cmid,
-        })
+        payload(ctx, id, cmid).await
     }
 }

@@ -25,7 +25,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 
 use crate::auth::policy::ReadScope;
-use crate::auth::{Principal, Role, ScopeNode, Viewer, accounts};
+use crate::auth::{Viewer, accounts};
 use crate::error::AppError;
 use crate::server::AppState;
 
@@ -99,18 +99,6 @@ fn bearer_of(payload: &Value) -> Option<String> {
     Some(token.to_owned())
 }
 
-async fn read_scope(state: &AppState, principal: &Principal) -> Result<ReadScope, AppError> {
-    let member_chapter = match principal {
-        Principal {
-            role: Role::Member,
-            scope: ScopeNode::Member(id),
-            ..
-        } => crate::store::members::chapter_of(&state.db, *id).await?,
-        _ => None,
-    };
-    Ok(ReadScope::of(&Viewer::Account(principal.clone()), member_chapter))
-}
-
 /// Builds the connection's request state from the `connection_init` payload.
 async fn init(
     state: AppState,
@@ -122,7 +110,7 @@ async fn init(
         None => (Viewer::Anonymous, ReadScope::of(&Viewer::Anonymous, None)),
         Some(bearer) => match accounts::authenticate(&state.db, &state.tokens, &bearer).await {
             Ok(verified) => {
-                let scope = read_scope(&state, &verified.principal).await?;
+                let scope = crate::auth::read_scope_of(&state.db, &verified.principal).await?;
                 if let Ok(mut s) = session.lock() {
                     s.bearer = Some(bearer);
                     s.expires_at = Some(verified.expires_at);

@@ -28,9 +28,9 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::Services;
+use crate::auth::Viewer;
 use crate::auth::policy::ReadScope;
 use crate::auth::token::TokenService;
-use crate::auth::{Principal, Role, ScopeNode, Viewer};
 use crate::config::Config;
 use crate::db::{self, Metrics};
 use crate::error::AppError;
@@ -302,15 +302,6 @@ pub(crate) async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<(Vie
     let principal = crate::auth::accounts::authenticate(&state.db, &state.tokens, token)
         .await?
         .principal;
-    let member_chapter = match principal {
-        Principal {
-            role: Role::Member,
-            scope: ScopeNode::Member(id),
-            ..
-        } => crate::store::members::chapter_of(&state.db, id).await?,
-        _ => None,
-    };
-    let viewer = Viewer::Account(principal);
-    let scope = ReadScope::of(&viewer, member_chapter);
-    Ok((viewer, scope))
+    let scope = crate::auth::read_scope_of(&state.db, &principal).await?;
+    Ok((Viewer::Account(principal), scope))
 }
