@@ -5,8 +5,9 @@
 //! (`graphql::mutation::mutate`: one transaction, idempotent replay, the audit event) and shape the payload.
 //!
 //! Calls go one way: graphql → domain → store and auth::policy. Every mutation of the schema is a command here:
-//! members, units (bases and chapters), awards, award proposals and yearly ratings.
+//! members, units (bases and chapters), awards, award proposals, yearly ratings and local accounts.
 
+pub mod accounts;
 pub mod awards;
 pub mod members;
 pub mod proposals;

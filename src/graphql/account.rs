@@ -4,13 +4,14 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::account;
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect};
-use serde_json::json;
+use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder, QuerySelect};
 
+use super::mutation::actor;
 use super::node::Node;
 use super::state;
 use crate::auth::policy::{Capability, Position, authorize, require_account};
 use crate::auth::{Role, accounts, token};
+use crate::domain::accounts as commands;
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
 use crate::store::page::MAX_PAGE_SIZE;
@@ -48,11 +49,6 @@ impl Account {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-}
-
-fn audit_view(a: &account::Model) -> serde_json::Value {
-    json!({ "username": a.username, "role": a.role, "display_name": a.display_name, "disabled": a.disabled,
-            "scope_id": accounts::principal(a).ok().and_then(|p| token::scope_claim(p.scope)) })
 }
 
 #[derive(InputObject)]
@@ -141,18 +137,16 @@ impl AccountMutation {
         };
         let display_name = crate::input::text("input.displayName", &input.display_name, 100)?;
         crate::input::text("input.username", &input.username, accounts::MAX_USERNAME_LEN)?;
-        let cmid = input.client_mutation_id.clone();
-        let (_, id) = super::mutation::mutate(ctx, "CREATE_ACCOUNT", cmid.as_deref(), async |txn, _| {
-            authorize(&state(ctx).viewer, Capability::ManageAccounts, &Position::default())?;
-            let created =
-                accounts::create(txn, &input.username, &input.password, input.role, scope, &display_name).await?;
-            Ok(super::mutation::Outcome {
-                target: (NodeKind::Account, created.id),
-                position: Position::default(),
-                before: None,
-                after: Some(audit_view(&created)),
-                reason: None,
-            })
+        let account = commands::NewAccount {
+            display_name,
+            username: input.username,
+            password: input.password,
+            role: input.role,
+            scope,
+        };
+        let cmid = input.client_mutation_id;
+        let (_, id) = super::mutation::mutate(ctx, "CREATE_ACCOUNT", cmid.as_deref(), async |txn, principal| {
+            commands::create(actor(ctx, principal), txn, account).await
         })
         .await?;
         let found = account::Entity::find_by_id(id).one(&state(ctx).db).await?;
@@ -170,30 +164,9 @@ impl AccountMutation {
         input: SetAccountDisabledInput,
     ) -> AppResult<AccountPayload> {
         let id = GlobalId::parse_kind("input.id", &input.id, NodeKind::Account)?;
-        let cmid = input.client_mutation_id.clone();
-        let (_, id) = super::mutation::mutate(ctx, "SET_ACCOUNT_DISABLED", cmid.as_deref(), async |txn, actor| {
-            authorize(&state(ctx).viewer, Capability::ManageAccounts, &Position::default())?;
-            if actor.subject == accounts::subject(id) && input.disabled {
-                return Err(AppError::bad_input(
-                    "input.id",
-                    "an admin cannot disable their own account",
-                ));
-            }
-            let found = account::Entity::find_by_id(id).one(txn).await?;
-            let current = found.ok_or_else(|| AppError::not_found("account"))?;
-            let mut changes: account::ActiveModel = current.clone().into();
-            changes.disabled = Set(input.disabled);
-            let updated = sea_orm::ActiveModelTrait::update(changes, txn).await?;
-            if input.disabled {
-                accounts::end_sessions(txn, id).await?;
-            }
-            Ok(super::mutation::Outcome {
-                target: (NodeKind::Account, id),
-                position: Position::default(),
-                before: Some(audit_view(&current)),
-                after: Some(audit_view(&updated)),
-                reason: None,
-            })
+        let cmid = input.client_mutation_id;
+        let (_, id) = super::mutation::mutate(ctx, "SET_ACCOUNT_DISABLED", cmid.as_deref(), async |txn, principal| {
+            commands::set_disabled(actor(ctx, principal), txn, id, input.disabled).await
         })
         .await?;
         let found = account::Entity::find_by_id(id).one(&state(ctx).db).await?;
