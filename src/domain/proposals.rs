@@ -6,7 +6,7 @@
 //! the proposer may withdraw it while it is open.
 
 use chrono::Datelike;
-use entity::award::{AwardKind, GrantingLevel, RecipientType};
+use entity::award::{AwardKind, GrantingLevel};
 use entity::award_proposal::{self as proposal, ProposalStatus};
 use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DatabaseTransaction, EntityTrait, QuerySelect, SqlErr};
 
@@ -171,12 +171,7 @@ pub async fn approve(
                 "is before the year of the achievement",
             ));
         }
-        let recipient = match current.recipient_type {
-            RecipientType::Province => Recipient::Province(current.recipient_id),
-            RecipientType::Base => Recipient::Base(current.recipient_id),
-            RecipientType::Chapter => Recipient::Chapter(current.recipient_id),
-            RecipientType::Member => Recipient::Member(current.recipient_id),
-        };
+        let recipient = Recipient::stored(current.recipient_type, current.recipient_id);
         let resolved = write::resolve_recipient(txn, recipient)
             .await?
             .ok_or_else(|| AppError::not_found("recipient"))?;

@@ -49,7 +49,8 @@ pub struct RevokeAwardInput {
     pub client_mutation_id: Option<String>,
 }
 
-fn recipient_of(raw: &ID) -> AppResult<Recipient> {
+/// The recipient an `input.recipientId` names: a province, base, chapter or member.
+pub(super) fn recipient_of(raw: &ID) -> AppResult<Recipient> {
     let id = GlobalId::parse("input.recipientId", raw)?;
     Ok(match id.kind {
         NodeKind::Province => Recipient::Province(id.id),

@@ -15,6 +15,7 @@ use entity::award_proposal::{self as proposal, ProposalStatus as DbStatus};
 use sea_orm::EntityTrait;
 
 use super::award::{Award, AwardKind, AwardRecipient, GrantingLevel, RecipientType};
+use super::award_mutations::recipient_of;
 use super::connection::connection;
 use super::history::{AuditEventConnection, history};
 use super::loaders::*;
@@ -25,12 +26,11 @@ use super::tree::{Base, Chapter, Province};
 use super::{load, page_complexity, state, window};
 use crate::auth::policy::{can_see_proposal, proposals_condition};
 use crate::domain::proposals as commands;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::ids::{GlobalId, KeyValue, NodeKind};
 use crate::input;
 use crate::store::page::{Order, Row};
 use crate::store::reviews::{self, ProposalFilter as ProposalFilterOf};
-use crate::store::write::Recipient;
 
 /// The audit actions of a proposal's steps (also the change log's, which the subscriptions read).
 pub const PROPOSE_AWARD: &str = "PROPOSE_AWARD";
@@ -277,22 +277,6 @@ pub struct WithdrawProposalInput {
     pub expected_version: i32,
     pub reason: Option<String>,
     pub client_mutation_id: Option<String>,
-}
-
-fn recipient_of(raw: &ID) -> AppResult<Recipient> {
-    let id = GlobalId::parse("input.recipientId", raw)?;
-    Ok(match id.kind {
-        NodeKind::Province => Recipient::Province(id.id),
-        NodeKind::Base => Recipient::Base(id.id),
-        NodeKind::Chapter => Recipient::Chapter(id.id),
-        NodeKind::Member => Recipient::Member(id.id),
-        _ => {
-            return Err(AppError::bad_input(
-                "input.recipientId",
-                "must be a province, base, chapter or member",
-            ));
-        }
-    })
 }
 
 #[derive(Default)]

@@ -276,6 +276,19 @@ pub enum Recipient {
     Member(i64),
 }
 
+impl Recipient {
+    /// The recipient an award or a proposal stores as its type and id.
+    pub fn stored(kind: entity::award::RecipientType, id: i64) -> Self {
+        use entity::award::RecipientType;
+        match kind {
+            RecipientType::Province => Self::Province(id),
+            RecipientType::Base => Self::Base(id),
+            RecipientType::Chapter => Self::Chapter(id),
+            RecipientType::Member => Self::Member(id),
+        }
+    }
+}
+
 /// A recipient as stored on the award: its type, name as written, and ancestors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedRecipient {
