@@ -7,14 +7,17 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use super::load;
 use super::loaders::*;
 use super::member::{Member, MemberType, Sex, WarInvalidStatus};
-use super::mutation::{actor, mutate};
+use super::mutation::{Outcome, actor, mutate};
 use super::scalars::Date;
+use super::state;
 use super::transfer::Transfer;
+use crate::auth::Principal;
 use crate::domain::members::{self as commands, Leaving, MemberPatch, Patch, Withdrawal};
 use crate::error::AppResult;
 use crate::ids::{GlobalId, NodeKind};
 use crate::input;
 use crate::store::write::MemberData;
+use sea_orm::{DatabaseTransaction, EntityTrait};
 
 /// The result of a member mutation.
 #[derive(SimpleObject)]
@@ -275,9 +278,32 @@ impl UpdateMemberInput {
     }
 }
 
-async fn member_payload(ctx: &Context<'_>, id: i64, client_mutation_id: Option<String>) -> AppResult<MemberPayload> {
+/// Runs a member command in the mutation frame and answers with the member as this write left it: read in the
+/// write's own transaction, so a write by someone else that commits just after cannot show through (the client
+/// would take that write's version for its own). A replayed submission answers with the member as it is now.
+/// Either way the viewer's read scope applies, as to any read.
+async fn member_mutation(
+    ctx: &Context<'_>,
+    action: &'static str,
+    client_mutation_id: Option<String>,
+    command: impl AsyncFnOnce(&DatabaseTransaction, &Principal) -> AppResult<Outcome>,
+) -> AppResult<MemberPayload> {
+    let mut written: Option<entity::member::Model> = None;
+    let (_, id) = mutate(ctx, action, client_mutation_id.as_deref(), async |txn, principal| {
+        let outcome = command(txn, principal).await?;
+        written = entity::member::Entity::find_by_id(outcome.target.1).one(txn).await?;
+        Ok(outcome)
+    })
+    .await?;
+    let scope = &state(ctx).scope.members;
+    // A concurrent submission with the same clientMutationId may have won after this body ran: the frame then
+    // rolled this write back and answers with the winner's record, which is read fresh.
+    let member = match written.filter(|m| m.id == id) {
+        Some(m) => Some(m).filter(|m| scope.contains_member(m.province_id, m.base_id, m.chapter_id, m.id)),
+        None => load(ctx, MemberById(id)).await?,
+    };
     Ok(MemberPayload {
-        member: load(ctx, MemberById(id)).await?.map(Member),
+        member: member.map(Member),
         client_mutation_id,
     })
 }
@@ -307,22 +333,20 @@ impl MemberMutation {
     /// Admits a new member into a chapter.
     async fn admit_member(&self, ctx: &Context<'_>, input: AdmitMemberInput) -> AppResult<MemberPayload> {
         let (chapter_id, data, cmid) = input.into_command()?;
-        let (_, id) = mutate(ctx, "ADMIT_MEMBER", cmid.as_deref(), async |txn, principal| {
+        member_mutation(ctx, "ADMIT_MEMBER", cmid, async |txn, principal| {
             commands::admit(actor(ctx, principal), txn, chapter_id, data).await
         })
-        .await?;
-        member_payload(ctx, id, cmid).await
+        .await
     }
 
     /// Updates a member's roster data. Chapter leaders and members themselves may change only contact data
     /// (`phone`, `address`, `homeTown`).
     async fn update_member(&self, ctx: &Context<'_>, input: UpdateMemberInput) -> AppResult<MemberPayload> {
         let (id, expected, patch, cmid) = input.into_command()?;
-        let (_, id) = mutate(ctx, "UPDATE_MEMBER", cmid.as_deref(), async |txn, principal| {
+        member_mutation(ctx, "UPDATE_MEMBER", cmid, async |txn, principal| {
             commands::update(actor(ctx, principal), txn, id, expected, patch).await
         })
-        .await?;
-        member_payload(ctx, id, cmid).await
+        .await
     }
 
     /// Moves a member to another chapter of the same base.
@@ -330,11 +354,10 @@ impl MemberMutation {
         let id = GlobalId::parse_kind("input.id", &input.id, NodeKind::Member)?;
         let to = GlobalId::parse_kind("input.chapterId", &input.chapter_id, NodeKind::Chapter)?;
         let cmid = input.client_mutation_id;
-        let (_, id) = mutate(ctx, "MOVE_MEMBER", cmid.as_deref(), async |txn, principal| {
+        member_mutation(ctx, "MOVE_MEMBER", cmid, async |txn, principal| {
             commands::move_within_base(actor(ctx, principal), txn, id, input.expected_version, to).await
         })
-        .await?;
-        member_payload(ctx, id, cmid).await
+        .await
     }
 
     /// First step of a transfer: the member's base releases the member to another base. The member stays in
@@ -378,12 +401,11 @@ impl MemberMutation {
         let id = GlobalId::parse_kind("input.id", &input.id, NodeKind::Member)?;
         let day = past_day("input.dateOfDeath", input.date_of_death.get("input.dateOfDeath")?)?;
         let cmid = input.client_mutation_id;
-        let (_, id) = mutate(ctx, "RECORD_DEATH", cmid.as_deref(), async |txn, principal| {
+        member_mutation(ctx, "RECORD_DEATH", cmid, async |txn, principal| {
             let leaving = Leaving::Death(day);
             commands::leave(actor(ctx, principal), txn, id, input.expected_version, leaving).await
         })
-        .await?;
-        member_payload(ctx, id, cmid).await
+        .await
     }
 
     /// Removes a member from the association (the record stays, with the reason).
@@ -393,12 +415,11 @@ impl MemberMutation {
         let today = chrono::Utc::now().date_naive();
         let day = past_day("input.date", date("input.date", input.date)?.unwrap_or(today))?;
         let cmid = input.client_mutation_id;
-        let (_, id) = mutate(ctx, "REMOVE_MEMBER", cmid.as_deref(), async |txn, principal| {
+        member_mutation(ctx, "REMOVE_MEMBER", cmid, async |txn, principal| {
             let leaving = Leaving::Removal(day, reason);
             commands::leave(actor(ctx, principal), txn, id, input.expected_version, leaving).await
         })
-        .await?;
-        member_payload(ctx, id, cmid).await
+        .await
     }
 }
 

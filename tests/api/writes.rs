@@ -764,3 +764,42 @@ async fn a_client_that_disconnects_midway_leaves_all_or_nothing() {
         "{found}"
     );
 }
+
+#[tokio::test]
+async fn an_update_answers_with_the_version_it_wrote_even_when_others_write_right_after() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let id = gid(NodeKind::Member, tree.member("Lê Văn Đức"));
+    // Six writers race on one member, each reading the version, writing its own phone and retrying on CONFLICT.
+    let writer = |w: usize| {
+        let (app, admin, id) = (&app, admin.clone(), id.clone());
+        async move {
+            let mut acks = Vec::new();
+            for n in 0..8 {
+                let phone = format!("090{w}00{n:04}");
+                loop {
+                    let read = app.data(Some(&admin), MEMBER, json!({ "id": id })).await;
+                    let version = read["node"]["version"].as_i64().unwrap_or_default();
+                    let input = json!({ "id": id, "expectedVersion": version, "phone": phone });
+                    let (_, body) = app.post(Some(&admin), UPDATE, json!({ "input": input })).await;
+                    let member = &body["data"]["updateMember"]["member"];
+                    if member.is_object() {
+                        acks.push((member["version"].as_i64().unwrap_or_default(), member["phone"].clone(), phone));
+                        break;
+                    }
+                    assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT", "{body}");
+                }
+            }
+            acks
+        }
+    };
+    let all: Vec<_> = futures_join((0..6).map(writer)).await.into_iter().flatten().collect();
+    let mut versions = std::collections::HashSet::new();
+    for (version, answered, sent) in &all {
+        // The payload is this write's result: its phone, at a version no other write was acknowledged with.
+        assert_eq!(answered, &json!(sent), "{all:?}");
+        assert!(versions.insert(*version), "version {version} acknowledged twice: {all:?}");
+    }
+    assert_eq!(all.len(), 48);
+}
