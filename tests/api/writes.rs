@@ -785,7 +785,11 @@ async fn an_update_answers_with_the_version_it_wrote_even_when_others_write_righ
                     let (_, body) = app.post(Some(&admin), UPDATE, json!({ "input": input })).await;
                     let member = &body["data"]["updateMember"]["member"];
                     if member.is_object() {
-                        acks.push((member["version"].as_i64().unwrap_or_default(), member["phone"].clone(), phone));
+                        acks.push((
+                            member["version"].as_i64().unwrap_or_default(),
+                            member["phone"].clone(),
+                            phone,
+                        ));
                         break;
                     }
                     assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT", "{body}");
@@ -799,7 +803,10 @@ async fn an_update_answers_with_the_version_it_wrote_even_when_others_write_righ
     for (version, answered, sent) in &all {
         // The payload is this write's result: its phone, at a version no other write was acknowledged with.
         assert_eq!(answered, &json!(sent), "{all:?}");
-        assert!(versions.insert(*version), "version {version} acknowledged twice: {all:?}");
+        assert!(
+            versions.insert(*version),
+            "version {version} acknowledged twice: {all:?}"
+        );
     }
     assert_eq!(all.len(), 48);
 }
