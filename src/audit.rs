@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use entity::audit_event;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::Value as Json;
 
 use crate::auth::policy::Position;
@@ -76,36 +76,39 @@ pub struct Event<'a> {
     pub after: Option<Json>,
     pub reason: Option<&'a str>,
     pub client_mutation_id: Option<&'a str>,
+    /// The member as the mutation left it, when it wrote one: the change log takes it from here.
+    pub member: Option<&'a entity::member::Model>,
 }
 
-pub async fn record<C: ConnectionTrait>(
-    db: &C,
-    actor: &Principal,
-    event: Event<'_>,
-) -> Result<audit_event::Model, DbErr> {
-    let changed = (event.action, event.target, event.position, event.before.clone());
-    let model = audit_event::ActiveModel {
-        id: NotSet,
-        at: Set(Utc::now()),
-        actor_subject: Set(actor.subject.clone()),
-        actor_role: Set(actor.role.claim().to_owned()),
-        actor_scope: Set(token::scope_claim(actor.scope)),
-        action: Set(event.action.to_owned()),
-        target_type: Set(event.target.0.name().to_owned()),
-        target_id: Set(event.target.1),
-        province_id: Set(Some(event.position.province_id)),
-        base_id: Set(event.position.base_id),
-        chapter_id: Set(event.position.chapter_id),
-        before_json: Set(event.before.map(|v| v.to_string())),
-        after_json: Set(event.after.map(|v| v.to_string())),
-        reason: Set(event.reason.map(str::to_owned)),
-        client_mutation_id: Set(event.client_mutation_id.map(str::to_owned)),
-    }
-    .insert(db)
+/// Writes the event and the mutation's change-log row (`crate::realtime::changes`) in the mutation's
+/// transaction; returns the event's id.
+pub async fn record<C: ConnectionTrait>(db: &C, actor: &Principal, event: Event<'_>) -> Result<i64, DbErr> {
+    let change = crate::realtime::changes::entry(
+        db,
+        event.action,
+        event.target,
+        event.position,
+        event.before.as_ref(),
+        event.member,
+    )
     .await?;
-    let (action, target, position, before) = changed;
-    crate::realtime::changes::record(db, model.id, action, target, position, before.as_ref()).await?;
-    Ok(model)
+    let row = vec![
+        ("at", Utc::now().into()),
+        ("actor_subject", actor.subject.clone().into()),
+        ("actor_role", actor.role.claim().into()),
+        ("actor_scope", token::scope_claim(actor.scope).into()),
+        ("action", event.action.into()),
+        ("target_type", event.target.0.name().into()),
+        ("target_id", event.target.1.into()),
+        ("province_id", Some(event.position.province_id).into()),
+        ("base_id", event.position.base_id.into()),
+        ("chapter_id", event.position.chapter_id.into()),
+        ("before_json", event.before.map(|v| v.to_string()).into()),
+        ("after_json", event.after.map(|v| v.to_string()).into()),
+        ("reason", event.reason.map(str::to_owned).into()),
+        ("client_mutation_id", event.client_mutation_id.map(str::to_owned).into()),
+    ];
+    crate::store::changes::insert_with_event(db, row, change.as_ref()).await
 }
 
 /// The earlier event of this actor with this client mutation id, if any.

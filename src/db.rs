@@ -23,6 +23,9 @@ pub struct Metrics {
     pub graphql_errors: IntCounterVec,
     /// The serving pool's connections by state (`in_use`, `idle`) and its `max`, read at each scrape.
     pub db_pool: IntGaugeVec,
+    /// Reads of the change log by this instance's subscription hub (`crate::realtime`): one per commit heard,
+    /// fewer under load (wake-ups coalesce), plus the fallback poll. They are part of `db_statements_total`.
+    pub change_feed_reads: IntCounter,
 }
 
 impl Metrics {
@@ -66,6 +69,11 @@ impl Metrics {
             &["state"],
         )?;
         registry.register(Box::new(db_pool.clone()))?;
+        let change_feed_reads = IntCounter::new(
+            "change_feed_reads_total",
+            "Reads of the change log by the subscription hub (part of db_statements_total)",
+        )?;
+        registry.register(Box::new(change_feed_reads.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(db_statement_errors.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -79,6 +87,7 @@ impl Metrics {
             limit_refusals,
             graphql_errors,
             db_pool,
+            change_feed_reads,
         })
     }
 

@@ -44,6 +44,7 @@ pub async fn create(who: Actor<'_>, txn: &DatabaseTransaction, input: NewAccount
         before: None,
         after: Some(audit_view(&created)),
         reason: None,
+        member: None,
     })
 }
 
@@ -71,5 +72,6 @@ pub async fn set_disabled(who: Actor<'_>, txn: &DatabaseTransaction, id: i64, di
         before: Some(audit_view(&current)),
         after: Some(audit_view(&updated)),
         reason: None,
+        member: None,
     })
 }

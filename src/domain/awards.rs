@@ -133,6 +133,7 @@ pub async fn grant(who: Actor<'_>, txn: &DatabaseTransaction, grant: Grant) -> A
         before,
         after,
         reason: None,
+        member: None,
     })
 }
 
@@ -170,5 +171,6 @@ pub async fn revoke(
         before,
         after,
         reason: Some(reason),
+        member: None,
     })
 }

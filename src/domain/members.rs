@@ -233,15 +233,18 @@ fn member_outcome(before: Option<&member::Model>, after: &member::Model, reason:
         before,
         after: after_json,
         reason,
+        member: Some(after.clone()),
     }
 }
 
-/// A transfer-target outcome between two states of the transfer, seen at `position`.
+/// A transfer-target outcome between two states of the transfer, seen at `position`; `member` is the member as
+/// the step left them.
 fn transfer_outcome(
     before: Option<&transfer::Model>,
     after: &transfer::Model,
     position: Position,
     reason: Option<String>,
+    member: Option<member::Model>,
 ) -> Outcome {
     let (before, after_json) = diff(before, Some(after));
     Outcome {
@@ -250,6 +253,7 @@ fn transfer_outcome(
         before,
         after: after_json,
         reason,
+        member,
     }
 }
 
@@ -391,7 +395,8 @@ pub async fn release(
         },
     )
     .await?;
-    Ok(transfer_outcome(None, &created, Position::member(&current), note))
+    let position = Position::member(&current);
+    Ok(transfer_outcome(None, &created, position, note, Some(current)))
 }
 
 /// Second step of a transfer: the destination base accepts the member into one of its chapters.
@@ -414,7 +419,7 @@ pub async fn accept_transfer(
     let found = write::find_member(txn, t.member_id).await?;
     let m = found.ok_or_else(|| AppError::Internal(format!("transfer {} lost its member", t.id)))?;
     require_active(&m)?;
-    relocate(txn, &m, m.version, &chapter).await?;
+    let moved = relocate(txn, &m, m.version, &chapter).await?;
     let changes = transfer::ActiveModel {
         status: Set(TransferStatus::Accepted),
         to_chapter_id: Set(Some(chapter.id)),
@@ -423,7 +428,8 @@ pub async fn accept_transfer(
         ..Default::default()
     };
     let decided = update_transfer(txn, t.id, t.version, changes).await?;
-    Ok(transfer_outcome(Some(&t), &decided, Position::chapter(&chapter), None))
+    let position = Position::chapter(&chapter);
+    Ok(transfer_outcome(Some(&t), &decided, position, None, Some(moved)))
 }
 
 /// How a pending transfer ends without the member moving.
@@ -474,7 +480,7 @@ pub async fn withdraw_transfer(
         ..Default::default()
     };
     let decided = update_transfer(txn, t.id, t.version, changes).await?;
-    Ok(transfer_outcome(Some(&t), &decided, side, Some(reason)))
+    Ok(transfer_outcome(Some(&t), &decided, side, Some(reason), None))
 }
 
 /// Why a member leaves the association. The record stays either way.

@@ -40,6 +40,9 @@ pub struct Outcome {
     pub before: Option<Json>,
     pub after: Option<Json>,
     pub reason: Option<String>,
+    /// The member record as this write left it, when the write is about a member (a member command, a
+    /// transfer): the change log and the payload take it from here instead of reading it again.
+    pub member: Option<entity::member::Model>,
 }
 
 /// The error of a version check that found another version.

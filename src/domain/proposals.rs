@@ -113,6 +113,7 @@ pub async fn propose(who: Actor<'_>, txn: &DatabaseTransaction, input: NewPropos
         before,
         after,
         reason: None,
+        member: None,
     })
 }
 
@@ -205,6 +206,7 @@ pub async fn approve(
                 after,
                 reason: None,
                 client_mutation_id: None,
+                member: None,
             },
         )
         .await?;
@@ -295,6 +297,7 @@ async fn step(
         before,
         after,
         reason,
+        member: None,
     })
 }
 

@@ -75,6 +75,7 @@ pub async fn record(who: Actor<'_>, txn: &DatabaseTransaction, input: NewRating)
         before,
         after,
         reason: None,
+        member: None,
     })
 }
 
@@ -110,5 +111,6 @@ pub async fn change(
         before,
         after,
         reason: None,
+        member: None,
     })
 }

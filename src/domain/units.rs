@@ -39,6 +39,7 @@ fn base_outcome(before: Option<&base::Model>, after: &base::Model, reason: Optio
         before,
         after: after_json,
         reason,
+        member: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn chapter_outcome(before: Option<&chapter::Model>, after: &chapter::Model, reas
         before,
         after: after_json,
         reason,
+        member: None,
     }
 }
 

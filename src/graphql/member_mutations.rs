@@ -291,36 +291,58 @@ async fn member_mutation(
     let mut written: Option<entity::member::Model> = None;
     let (_, id) = mutate(ctx, action, client_mutation_id.as_deref(), async |txn, principal| {
         let outcome = command(txn, principal).await?;
-        written = entity::member::Entity::find_by_id(outcome.target.1).one(txn).await?;
+        written.clone_from(&outcome.member);
         Ok(outcome)
     })
     .await?;
-    let scope = &state(ctx).scope.members;
-    // A concurrent submission with the same clientMutationId may have won after this body ran: the frame then
-    // rolled this write back and answers with the winner's record, which is read fresh.
-    let member = match written.filter(|m| m.id == id) {
-        Some(m) => Some(m).filter(|m| scope.contains_member(m.province_id, m.base_id, m.chapter_id, m.id)),
-        None => load(ctx, MemberById(id)).await?,
-    };
     Ok(MemberPayload {
-        member: member.map(Member),
+        member: member_as_written(ctx, written, id).await?.map(Member),
         client_mutation_id,
     })
 }
 
-async fn transfer_payload(
+/// The member `id` as the mutation's own write left it (`written`), seen through the viewer's read scope. A
+/// concurrent submission with the same clientMutationId may have won after the mutation's body ran: the frame
+/// then rolled this write back and answers with the winner's record, which is read fresh.
+async fn member_as_written(
     ctx: &Context<'_>,
+    written: Option<entity::member::Model>,
     id: i64,
+) -> AppResult<Option<entity::member::Model>> {
+    let scope = &state(ctx).scope.members;
+    Ok(match written.filter(|m| m.id == id) {
+        Some(m) => Some(m).filter(|m| scope.contains_member(m.province_id, m.base_id, m.chapter_id, m.id)),
+        None => load(ctx, MemberById(id)).await?,
+    })
+}
+
+/// Runs a transfer command in the mutation frame and answers with the transfer and its member as this write
+/// left them, read in the write's own transaction, for the reason [`member_mutation`] gives.
+async fn transfer_mutation(
+    ctx: &Context<'_>,
+    action: &'static str,
     client_mutation_id: Option<String>,
+    command: impl AsyncFnOnce(&DatabaseTransaction, &Principal) -> AppResult<Outcome>,
 ) -> AppResult<TransferPayload> {
-    let found = load(ctx, TransferById(id)).await?;
-    let member = match &found {
-        Some(t) => load(ctx, MemberById(t.member_id)).await?.map(Member),
+    let mut written: Option<(entity::transfer::Model, Option<entity::member::Model>)> = None;
+    let (_, id) = mutate(ctx, action, client_mutation_id.as_deref(), async |txn, principal| {
+        let outcome = command(txn, principal).await?;
+        let transfer = entity::transfer::Entity::find_by_id(outcome.target.1).one(txn).await?;
+        written = transfer.map(|t| (t, outcome.member.clone()));
+        Ok(outcome)
+    })
+    .await?;
+    let (transfer, member) = match written.filter(|(t, _)| t.id == id) {
+        Some((t, member)) => (Some(t), member),
+        None => (load(ctx, TransferById(id)).await?, None),
+    };
+    let member = match &transfer {
+        Some(t) => member_as_written(ctx, member, t.member_id).await?,
         None => None,
     };
     Ok(TransferPayload {
-        transfer: found.map(Transfer),
-        member,
+        transfer: transfer.map(Transfer),
+        member: member.map(Member),
         client_mutation_id,
     })
 }
@@ -367,11 +389,10 @@ impl MemberMutation {
         let to_base = GlobalId::parse_kind("input.toBaseId", &input.to_base_id, NodeKind::Base)?;
         let note = input::opt_text("input.note", input.note.as_deref(), 500)?;
         let cmid = input.client_mutation_id;
-        let (_, transfer_id) = mutate(ctx, "RELEASE_MEMBER", cmid.as_deref(), async |txn, principal| {
+        transfer_mutation(ctx, "RELEASE_MEMBER", cmid, async |txn, principal| {
             commands::release(actor(ctx, principal), txn, id, input.expected_version, to_base, note).await
         })
-        .await?;
-        transfer_payload(ctx, transfer_id, cmid).await
+        .await
     }
 
     /// Second step of a transfer: the destination base accepts the member into one of its chapters.
@@ -379,11 +400,10 @@ impl MemberMutation {
         let transfer_id = GlobalId::parse_kind("input.transferId", &input.transfer_id, NodeKind::Transfer)?;
         let chapter_id = GlobalId::parse_kind("input.chapterId", &input.chapter_id, NodeKind::Chapter)?;
         let cmid = input.client_mutation_id;
-        let (_, id) = mutate(ctx, "ACCEPT_TRANSFER", cmid.as_deref(), async |txn, principal| {
+        transfer_mutation(ctx, "ACCEPT_TRANSFER", cmid, async |txn, principal| {
             commands::accept_transfer(actor(ctx, principal), txn, transfer_id, chapter_id).await
         })
-        .await?;
-        transfer_payload(ctx, id, cmid).await
+        .await
     }
 
     /// The destination base declines a transfer; the member stays where they are.
@@ -432,9 +452,8 @@ async fn withdraw(
     let transfer_id = GlobalId::parse_kind("input.transferId", &input.transfer_id, NodeKind::Transfer)?;
     let reason = input::long_text("input.reason", &input.reason, 1000)?;
     let cmid = input.client_mutation_id;
-    let (_, id) = mutate(ctx, action, cmid.as_deref(), async |txn, principal| {
+    transfer_mutation(ctx, action, cmid, async |txn, principal| {
         commands::withdraw_transfer(actor(ctx, principal), txn, transfer_id, how, reason).await
     })
-    .await?;
-    transfer_payload(ctx, id, cmid).await
+    .await
 }

@@ -50,6 +50,7 @@ pub async fn mutate(
         after: outcome.after,
         reason: outcome.reason.as_deref(),
         client_mutation_id: cmid.as_deref(),
+        member: outcome.member.as_ref(),
     };
     match audit::record(&txn, &actor, event).await {
         Ok(_) => {}

@@ -919,6 +919,7 @@ pub async fn apply(db: &DatabaseConnection, actor: &Principal, plan: &Plan) -> A
                     after,
                     reason,
                     client_mutation_id: None,
+                    member: Some(&created),
                 };
                 audit::record(&txn, actor, event).await?;
             }
@@ -938,6 +939,7 @@ pub async fn apply(db: &DatabaseConnection, actor: &Principal, plan: &Plan) -> A
                     after,
                     reason,
                     client_mutation_id: None,
+                    member: Some(&updated),
                 };
                 audit::record(&txn, actor, event).await?;
             }

@@ -1,5 +1,5 @@
-//! The change log: written inside every mutation's transaction (from `audit::record`, so no mutation can
-//! forget it) and read by `Query.changes` and the subscription hub.
+//! The change log: written inside every mutation's transaction with its audit event (`audit::record`, so no
+//! mutation can forget it) and read by `Query.changes` and the subscription hub.
 //!
 //! Commit order. A reader resumes from "every change with an id above my cursor", which is only safe if ids
 //! become visible in increasing order. On SQLite there is one writer at a time, so they do. On PostgreSQL an
@@ -7,7 +7,8 @@
 //! writer B id 8 and commit first, and a reader that saw 8 would skip 7 for ever. So every change-log insert
 //! first takes a transaction-scoped advisory lock ([`CHANGE_LOG_LOCK`]), held until commit: while A holds it no
 //! one else can take an id, so ids commit in the order they are taken. It is taken last in the mutation, after
-//! its row locks, so it cannot join a deadlock, and it is held only for the two inserts and the commit.
+//! its row locks, so it cannot join a deadlock, in the statement that writes the audit event and the change row
+//! (`store::changes::insert_with_event`), and it is held from there to the commit.
 //!
 //! Who sees a change. Units and the award roll are public. A member change is seen by readers whose member
 //! scope holds the member now or held them before (then as a removal). An award proposal or a yearly rating is
@@ -25,9 +26,9 @@ use serde_json::Value as Json;
 use crate::auth::Viewer;
 use crate::auth::policy::{Position, ReadScope, Subtree, can_see_rating, sees_proposal_at};
 use crate::ids::NodeKind;
-use crate::store::changes::{self as store, Entry, Place};
 pub use crate::store::changes::{CHANGE_LOG_LOCK, CHANNEL, ChangeRow, count, head, read, visible};
-use entity::member::MemberStatus;
+use crate::store::changes::{Entry, Place};
+use entity::member::{self, MemberStatus};
 
 /// Whether the record is within `subtree` (a member scope) at `at`.
 fn within(subtree: Subtree, kind: NodeKind, member: i64, at: Place) -> bool {
@@ -106,28 +107,37 @@ fn place_before(before: Option<&Json>, fallback: Place) -> Place {
     )
 }
 
-/// Records the changes a mutation made, inside its transaction, just after its audit event: which records it
-/// touched, where they are now and where they were. Transfers are recorded as the member they move; proposals
-/// with the level they stand at after this step.
-pub async fn record<C: ConnectionTrait>(
+/// The change-log row of a mutation, written with its audit event (`audit::record`): which record it touched,
+/// where that is now and where it was. Transfers are recorded as the member they move; proposals with the level
+/// they stand at after this step. `member` is the member as the mutation left it, when it has it, so that it
+/// is not read again. `None`: nothing a client syncs (accounts).
+pub async fn entry<C: ConnectionTrait>(
     db: &C,
-    audit_event_id: i64,
-    action: &str,
+    action: &'static str,
     target: (NodeKind, i64),
     position: Position,
     before: Option<&Json>,
-) -> Result<(), DbErr> {
+    member: Option<&member::Model>,
+) -> Result<Option<Entry>, DbErr> {
     let unit_place = (Some(position.province_id), position.base_id, position.chapter_id);
-    let entry: Option<Entry> = match target.0 {
-        NodeKind::Province | NodeKind::Base | NodeKind::Chapter => {
-            Some(Entry::fixed(target.0, target.1, false, unit_place, None))
+    // The member the mutation wrote, or as stored now.
+    let member_now = async |id: i64| -> Result<Option<member::Model>, DbErr> {
+        match member.filter(|m| m.id == id) {
+            Some(m) => Ok(Some(m.clone())),
+            None => member::Entity::find_by_id(id).one(db).await,
         }
-        NodeKind::Member => match entity::member::Entity::find_by_id(target.1).one(db).await? {
+    };
+    let entry = match target.0 {
+        NodeKind::Province | NodeKind::Base | NodeKind::Chapter => {
+            Some(Entry::fixed(action, target.0, target.1, false, unit_place, None))
+        }
+        NodeKind::Member => match member_now(target.1).await? {
             Some(m) => {
                 let now = (Some(m.province_id), Some(m.base_id), Some(m.chapter_id));
                 Some(Entry {
                     was: place_before(before, now),
                     ..Entry::fixed(
+                        action,
                         NodeKind::Member,
                         m.id,
                         m.status != MemberStatus::Active,
@@ -137,6 +147,7 @@ pub async fn record<C: ConnectionTrait>(
                 })
             }
             None => Some(Entry::fixed(
+                action,
                 NodeKind::Member,
                 target.1,
                 true,
@@ -145,11 +156,12 @@ pub async fn record<C: ConnectionTrait>(
             )),
         },
         NodeKind::Transfer => match entity::transfer::Entity::find_by_id(target.1).one(db).await? {
-            Some(t) => entity::member::Entity::find_by_id(t.member_id).one(db).await?.map(|m| {
+            Some(t) => member_now(t.member_id).await?.map(|m| {
                 let now = (Some(m.province_id), Some(m.base_id), Some(m.chapter_id));
                 Entry {
                     was: (Some(t.from_province_id), Some(t.from_base_id), Some(t.from_chapter_id)),
                     ..Entry::fixed(
+                        action,
                         NodeKind::Member,
                         m.id,
                         m.status != MemberStatus::Active,
@@ -164,6 +176,7 @@ pub async fn record<C: ConnectionTrait>(
             Some(a) => {
                 let place = (Some(a.province_id), a.base_id, a.chapter_id);
                 Some(Entry::fixed(
+                    action,
                     NodeKind::Award,
                     a.id,
                     a.revoked_at.is_some(),
@@ -171,7 +184,7 @@ pub async fn record<C: ConnectionTrait>(
                     a.member_id,
                 ))
             }
-            None => Some(Entry::fixed(NodeKind::Award, target.1, true, unit_place, None)),
+            None => Some(Entry::fixed(action, NodeKind::Award, target.1, true, unit_place, None)),
         },
         NodeKind::Proposal => entity::award_proposal::Entity::find_by_id(target.1)
             .one(db)
@@ -179,6 +192,7 @@ pub async fn record<C: ConnectionTrait>(
             .map(|p| Entry {
                 level: Some(p.level),
                 ..Entry::fixed(
+                    action,
                     NodeKind::Proposal,
                     p.id,
                     false,
@@ -191,13 +205,10 @@ pub async fn record<C: ConnectionTrait>(
             .await?
             .map(|r| {
                 let place = (Some(r.province_id), Some(r.base_id), r.chapter_id);
-                Entry::fixed(NodeKind::YearlyRating, r.id, false, place, r.member_id)
+                Entry::fixed(action, NodeKind::YearlyRating, r.id, false, place, r.member_id)
             }),
         // Accounts are not synced.
         NodeKind::Account => None,
     };
-    let Some(entry) = entry else {
-        return Ok(());
-    };
-    store::insert(db, audit_event_id, action, &entry).await
+    Ok(entry)
 }

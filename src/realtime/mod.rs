@@ -51,8 +51,14 @@ impl Drop for SocketPermit {
 
 impl Hub {
     /// Starts the hub's reader for `db` (whose URL is `url`). It stops by itself once the hub is dropped.
-    /// `poll` bounds how late a change written by another process is noticed when no notification arrives.
-    pub async fn start(db: DatabaseConnection, url: &str, poll: Duration) -> Result<Self, sea_orm::DbErr> {
+    /// `poll` bounds how late a change written by another process is noticed when no notification arrives;
+    /// `reads` counts the reader's reads of the log.
+    pub async fn start(
+        db: DatabaseConnection,
+        url: &str,
+        poll: Duration,
+        reads: prometheus::IntCounter,
+    ) -> Result<Self, sea_orm::DbErr> {
         let (sender, _) = broadcast::channel(BUFFER);
         let wake = Arc::new(Notify::new());
         let inner = Arc::new(Inner {
@@ -76,7 +82,13 @@ impl Hub {
             }
             _ => None,
         };
-        tokio::spawn(run(Arc::downgrade(&inner), wake, db, last, listener, poll));
+        let reader = Reader {
+            db,
+            listener,
+            poll,
+            reads,
+        };
+        tokio::spawn(reader.run(Arc::downgrade(&inner), wake, last));
         Ok(Self { inner })
     }
 
@@ -100,50 +112,62 @@ impl Hub {
     }
 }
 
-async fn run(
-    hub: Weak<Inner>,
-    wake: Arc<Notify>,
+/// The hub's reader of the change log: what it reads with and how it is woken.
+struct Reader {
     db: DatabaseConnection,
-    mut last: i64,
-    mut listener: Option<sea_orm::sqlx::postgres::PgListener>,
+    listener: Option<sea_orm::sqlx::postgres::PgListener>,
     poll: Duration,
-) {
-    loop {
-        let woken = async {
-            match listener.as_mut() {
-                Some(l) => {
-                    if let Err(e) = l.recv().await {
-                        // PgListener reconnects by itself on the next recv; the poll covers the gap.
-                        tracing::warn!(error = %e, "change listener lost its connection");
-                        tokio::time::sleep(poll).await;
-                    }
-                }
-                None => wake.notified().await,
-            }
-        };
-        tokio::select! {
-            _ = woken => {}
-            _ = tokio::time::sleep(poll) => {}
-        }
-        let Some(inner) = hub.upgrade() else {
-            return;
-        };
+    reads: prometheus::IntCounter,
+}
+
+impl Reader {
+    async fn run(self, hub: Weak<Inner>, wake: Arc<Notify>, last: i64) {
+        let Self {
+            db,
+            mut listener,
+            poll,
+            reads,
+        } = self;
+        let mut last = last;
         loop {
-            match changes::read(&db, last, 500, None).await {
-                Ok(rows) => {
-                    let full = rows.len() == 500;
-                    for row in rows {
-                        last = row.id;
-                        // No subscriber is not an error.
-                        let _ = inner.sender.send(Arc::new(row));
+            let woken = async {
+                match listener.as_mut() {
+                    Some(l) => {
+                        if let Err(e) = l.recv().await {
+                            // PgListener reconnects by itself on the next recv; the poll covers the gap.
+                            tracing::warn!(error = %e, "change listener lost its connection");
+                            tokio::time::sleep(poll).await;
+                        }
                     }
-                    if !full {
+                    None => wake.notified().await,
+                }
+            };
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+            let Some(inner) = hub.upgrade() else {
+                return;
+            };
+            loop {
+                let read = changes::read(&db, last, 500, None).await;
+                reads.inc();
+                match read {
+                    Ok(rows) => {
+                        let full = rows.len() == 500;
+                        for row in rows {
+                            last = row.id;
+                            // No subscriber is not an error.
+                            let _ = inner.sender.send(Arc::new(row));
+                        }
+                        if !full {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the change log failed; retrying");
                         break;
                     }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the change log failed; retrying");
-                    break;
                 }
             }
         }

@@ -75,7 +75,13 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     let metrics = Arc::new(Metrics::new()?);
     let db = db::connect(&config.database, &config.db, &metrics).await?;
     let tokens = Arc::new(TokenService::new(&config));
-    let realtime = crate::realtime::Hub::start(db.clone(), &config.database.url(), config.realtime.change_poll).await?;
+    let realtime = crate::realtime::Hub::start(
+        db.clone(),
+        &config.database.url(),
+        config.realtime.change_poll,
+        metrics.change_feed_reads.clone(),
+    )
+    .await?;
     Ok(AppState {
         persisted,
         login_throttle: Arc::new(crate::auth::throttle::AddressThrottle::new(

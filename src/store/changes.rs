@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::award::GrantingLevel;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 
 use crate::auth::Viewer;
 use crate::auth::policy::{ReadScope, Subtree, level_name, proposals_condition, ratings_condition};
@@ -13,6 +13,8 @@ use crate::ids::NodeKind;
 use crate::sql::Sql;
 
 const TABLE: &str = "changes";
+/// The audit trail's table: each change row points at the audit event of the mutation that made it.
+const EVENTS: &str = "audit_events";
 
 /// The advisory lock key that serializes change-log inserts on PostgreSQL.
 pub const CHANGE_LOG_LOCK: i64 = 727_275;
@@ -44,6 +46,8 @@ pub struct ChangeRow {
 
 /// One change-log row to write.
 pub struct Entry {
+    /// The mutation's action (`UPDATE_MEMBER`, …).
+    pub action: &'static str,
     pub kind: NodeKind,
     pub id: i64,
     pub gone: bool,
@@ -55,8 +59,16 @@ pub struct Entry {
 
 impl Entry {
     /// A record that stays where it is.
-    pub fn fixed(kind: NodeKind, id: i64, gone: bool, place: Place, member_id: Option<i64>) -> Self {
+    pub fn fixed(
+        action: &'static str,
+        kind: NodeKind,
+        id: i64,
+        gone: bool,
+        place: Place,
+        member_id: Option<i64>,
+    ) -> Self {
         Self {
+            action,
             kind,
             id,
             gone,
@@ -181,45 +193,74 @@ pub async fn head<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
     Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
 }
 
-/// Writes one change row inside the mutation's transaction: on PostgreSQL behind the change-log lock, and
-/// announced on [`CHANNEL`] when the transaction commits.
-pub async fn insert<C: ConnectionTrait>(
+/// The change-log row's columns and values, `audit_event_id` aside.
+fn change_columns(change: &Entry) -> Vec<(&'static str, Value)> {
+    vec![
+        ("at", Utc::now().into()),
+        ("action", change.action.into()),
+        ("target_type", change.kind.name().into()),
+        ("target_id", change.id.into()),
+        ("gone", change.gone.into()),
+        ("province_id", change.now.0.into()),
+        ("base_id", change.now.1.into()),
+        ("chapter_id", change.now.2.into()),
+        ("old_province_id", change.was.0.into()),
+        ("old_base_id", change.was.1.into()),
+        ("old_chapter_id", change.was.2.into()),
+        ("member_id", change.member_id.into()),
+        ("level", change.level.map(level_name).into()),
+    ]
+}
+
+/// Writes a mutation's audit event (`event`: the `audit_events` row, column by column) and, when the mutation
+/// touched a synced record, its change-log row, inside the mutation's transaction; returns the event's id.
+///
+/// On PostgreSQL this is one statement: the event's insert as a data-modifying `WITH`, and the change row
+/// inserted from it behind the change-log lock, with the announcement on [`CHANNEL`] (delivered to every
+/// listening instance when, and only if, the transaction commits). The lock is in the `WHERE` of the row's
+/// `SELECT`, which PostgreSQL evaluates before it computes the row (and so before the row takes its id), so ids
+/// still become visible in the order they are taken. SQLite (one writer at a time) takes two statements.
+pub async fn insert_with_event<C: ConnectionTrait>(
     db: &C,
-    audit_event_id: i64,
-    action: &str,
-    change: &Entry,
-) -> Result<(), DbErr> {
+    event: Vec<(&str, Value)>,
+    change: Option<&Entry>,
+) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
-    if backend == DbBackend::Postgres {
-        // The change-log lock, and the announcement on the channel in the same round trip: a notification is
-        // delivered to every listening instance when (and only if) this transaction commits, whenever in the
-        // transaction it was sent.
-        let mut lock = Sql::new("SELECT pg_advisory_xact_lock(");
-        lock.bind(CHANGE_LOG_LOCK)
-            .push("), pg_notify(")
-            .bind(CHANNEL)
-            .push(", '')");
-        db.execute_raw(lock.build(backend)).await?;
+    let event_insert = {
+        let mut sql = Sql::insert(EVENTS, event);
+        sql.push(" RETURNING id");
+        sql
+    };
+    let Some(change) = change else {
+        return returned_id(db, event_insert.build(backend)).await;
+    };
+    if backend != DbBackend::Postgres {
+        let event_id = returned_id(db, event_insert.build(backend)).await?;
+        let mut row = change_columns(change);
+        row.insert(1, ("audit_event_id", event_id.into()));
+        db.execute_raw(Sql::insert(TABLE, row).build(backend)).await?;
+        return Ok(event_id);
     }
-    let sql = Sql::insert(
-        TABLE,
-        vec![
-            ("at", Utc::now().into()),
-            ("audit_event_id", audit_event_id.into()),
-            ("action", action.into()),
-            ("target_type", change.kind.name().into()),
-            ("target_id", change.id.into()),
-            ("gone", change.gone.into()),
-            ("province_id", change.now.0.into()),
-            ("base_id", change.now.1.into()),
-            ("chapter_id", change.now.2.into()),
-            ("old_province_id", change.was.0.into()),
-            ("old_base_id", change.was.1.into()),
-            ("old_chapter_id", change.was.2.into()),
-            ("member_id", change.member_id.into()),
-            ("level", change.level.map(level_name).into()),
-        ],
-    );
-    db.execute_raw(sql.build(backend)).await?;
-    Ok(())
+    let (columns, values): (Vec<&str>, Vec<Value>) = change_columns(change).into_iter().unzip();
+    let mut sql = Sql::new("WITH event AS (");
+    sql.append(&event_insert).push(&format!(
+        ") INSERT INTO {TABLE} (audit_event_id, {}) SELECT event.id",
+        columns.join(", ")
+    ));
+    for value in values {
+        sql.push(", ").bind(value);
+    }
+    sql.push(" FROM event WHERE pg_advisory_xact_lock(")
+        .bind(CHANGE_LOG_LOCK)
+        .push(") IS NOT NULL AND pg_notify(")
+        .bind(CHANNEL)
+        .push(", '') IS NOT NULL RETURNING audit_event_id");
+    returned_id(db, sql.build(backend)).await
+}
+
+/// The id a one-row `INSERT … RETURNING` gave back.
+async fn returned_id<C: ConnectionTrait>(db: &C, statement: sea_orm::Statement) -> Result<i64, DbErr> {
+    let row = db.query_one_raw(statement).await?;
+    let row = row.ok_or_else(|| DbErr::RecordNotInserted)?;
+    row.try_get_by_index(0)
 }

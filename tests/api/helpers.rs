@@ -167,6 +167,12 @@ impl TestApp {
 
     /// `db_statements_total` as the server reports it on `/metrics`.
     pub async fn statements(&self) -> u64 {
+        self.metric("db_statements_total").await
+    }
+
+    /// A counter as the server reports it on `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let prefix = format!("{name} ");
         let text = self
             .client
             .get(format!("{}/metrics", self.base_url))
@@ -177,9 +183,31 @@ impl TestApp {
             .await
             .expect("metrics text");
         text.lines()
-            .find_map(|l| l.strip_prefix("db_statements_total "))
+            .find_map(|l| l.strip_prefix(&prefix))
             .and_then(|v| v.trim().parse().ok())
-            .expect("db_statements_total present")
+            .unwrap_or_else(|| panic!("{name} present"))
+    }
+
+    /// Statements and change-log reads once the server has gone quiet: the subscription hub reads the change log
+    /// in the background after each commit, so a write's statements are counted once that read is done.
+    async fn settled_statements(&self) -> (u64, u64) {
+        let mut last = (u64::MAX, u64::MAX);
+        loop {
+            let now = (self.statements().await, self.metric("change_feed_reads_total").await);
+            if now == last {
+                return now;
+            }
+            last = now;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Statements one mutation costs, the change feed's background reads left out.
+    pub async fn count_write_statements(&self, token: Option<&str>, query: &str, variables: Value) -> (u64, Value) {
+        let (before, reads_before) = self.settled_statements().await;
+        let data = self.data(token, query, variables).await;
+        let (after, reads_after) = self.settled_statements().await;
+        (after - before - (reads_after - reads_before), data)
     }
 
     /// Statements one request costs.

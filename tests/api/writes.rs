@@ -810,3 +810,52 @@ async fn an_update_answers_with_the_version_it_wrote_even_when_others_write_righ
     }
     assert_eq!(all.len(), 48);
 }
+
+#[tokio::test]
+async fn an_update_is_one_read_one_write_and_one_statement_for_its_audit_record_and_change() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let id = gid(NodeKind::Member, tree.member("Lê Văn Đức"));
+    let version = version_of(&app, &admin, &id).await;
+    let start = app
+        .data(
+            Some(&admin),
+            "{ changes(first: 0) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let cursor = start["changes"]["pageInfo"]["endCursor"].clone();
+
+    let input = json!({ "id": id, "expectedVersion": version, "phone": "0987 654 321" });
+    let (statements, data) = app
+        .count_statements(Some(&admin), UPDATE, json!({ "input": input }))
+        .await;
+    assert_eq!(data["updateMember"]["member"]["version"], version + 1);
+    assert_eq!(data["updateMember"]["member"]["phone"], "0987654321");
+    // The member's read, the versioned `UPDATE … RETURNING` (which is also the payload's member), and the audit
+    // event with its change-log row: one statement on PostgreSQL (a data-modifying `WITH`), two on SQLite.
+    assert_eq!(statements, if app.is_postgres() { 3 } else { 4 });
+
+    // Both records are there and point at each other: the history shows the event, the log the member.
+    let read = app.data(Some(&admin), MEMBER, json!({ "id": id })).await;
+    let history = &read["node"]["history"]["nodes"];
+    assert!(
+        history.as_array().is_some_and(|h| h
+            .iter()
+            .any(|e| e["action"] == "UPDATE_MEMBER" && e["after"].to_string().contains("0987654321"))),
+        "{history}"
+    );
+    let changes = app
+        .data(
+            Some(&admin),
+            "query($after: String) { changes(after: $after) { totalCount nodes { nodeId operation node { ... on Member { phone version } } } } }",
+            json!({ "after": cursor }),
+        )
+        .await;
+    assert_eq!(changes["changes"]["totalCount"], 1, "{changes}");
+    let change = &changes["changes"]["nodes"][0];
+    assert_eq!(change["nodeId"], id.as_str());
+    assert_eq!(change["operation"], "UPSERT");
+    assert_eq!(change["node"]["version"], version + 1);
+}
