@@ -829,7 +829,7 @@ async fn an_update_is_one_read_one_write_and_one_statement_for_its_audit_record_
 
     let input = json!({ "id": id, "expectedVersion": version, "phone": "0987 654 321" });
     let (statements, data) = app
-        .count_statements(Some(&admin), UPDATE, json!({ "input": input }))
+        .count_write_statements(Some(&admin), UPDATE, json!({ "input": input }))
         .await;
     assert_eq!(data["updateMember"]["member"]["version"], version + 1);
     assert_eq!(data["updateMember"]["member"]["phone"], "0987654321");
