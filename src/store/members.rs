@@ -368,7 +368,8 @@ pub async fn by_ids_with_units(
     rows.iter()
         .map(|row| {
             Ok(WithUnits {
-                member: entity::member::Model::from_query_result(row, "")?,
+                // The member's columns come first, in list order: decoded by position like a list's.
+                member: Listed::from_query_result(row, "")?.member,
                 chapter: units
                     .chapter
                     .then(|| chapter::Model::from_query_result(row, "c_"))
