@@ -15,6 +15,7 @@ use super::{list_args, load, opt_id, page_complexity, page_of, state, window};
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
 use crate::store::members::{self as store, MAX_SEARCH_WORDS, MemberFilter};
+use crate::store::page::{Bounded, Count};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "entity::member::Sex")]
@@ -415,9 +416,21 @@ impl MemberQuery {
         // thousands when the words are a family name that sorts mid-alphabet).
         let mut count = None;
         if order == store::BEST_MATCH {
-            let counted = store::list(&filter, &st.scope.members, store::BY_NAME, backend)
-                .count(&st.db)
-                .await?;
+            // Within the bound, the matches are found once and the ranked page cut from them (one statement).
+            let w = window(&order, first, after.clone(), last, before.clone())?;
+            let ranked = store::list(&filter, &st.scope.members, order, backend);
+            let counted = match ranked.page_within_bound(&st.db, &w).await? {
+                Bounded::Within(page) => return Ok(MemberConnection(page)),
+                Bounded::Over(limit) => Count {
+                    value: limit,
+                    exact: false,
+                },
+                Bounded::Undecided => {
+                    store::list(&filter, &st.scope.members, store::BY_NAME, backend)
+                        .count(&st.db)
+                        .await?
+                }
+            };
             if !counted.exact {
                 order = store::BY_ID;
             }

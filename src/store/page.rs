@@ -259,6 +259,16 @@ impl<M: Row> Page<M> {
     }
 }
 
+/// What [`ListQuery::page_within_bound`] found.
+pub enum Bounded<M> {
+    /// The list is within its bound: the page, with the exact count.
+    Within(Page<M>),
+    /// The list holds more than the bound (the value given).
+    Over(i64),
+    /// The statement could not tell (nothing on the page to carry the count).
+    Undecided,
+}
+
 /// A list to page: a table under alias `t`, its filter (scope included) and ordering.
 pub struct ListQuery {
     pub table: &'static str,
@@ -349,6 +359,56 @@ impl ListQuery {
             window,
             total,
         ))
+    }
+
+    /// A page of a list with a count bound (`count_limit`) when the list is within it, in one statement: the
+    /// list's rows (at most the bound and one more) are found once by its filter, and when there are no more
+    /// than the bound the page is cut from them in the list's order, with their exact count. This is how a
+    /// search is ranked: ranking reads every match, which is affordable only below the bound, and finding the
+    /// matches is the costly part (the search index), so it is done once instead of once to count and once to
+    /// page.
+    pub async fn page_within_bound<M: Row>(&self, db: &DatabaseConnection, window: &Window) -> AppResult<Bounded<M>> {
+        let Some(limit) = self.count_limit else {
+            return Ok(Bounded::Undecided);
+        };
+        if window.size == 0 {
+            return Ok(Bounded::Undecided);
+        }
+        let mut sql = Sql::new(&format!(
+            "WITH hits__ AS MATERIALIZED (SELECT t.id FROM {} t",
+            self.table
+        ));
+        self.filter.render_where(&mut sql);
+        sql.push(" LIMIT ").bind(limit + 1).push(")");
+        sql.push(&format!(
+            " SELECT {}, (SELECT COUNT(*) FROM hits__) AS total__",
+            self.select_list()
+        ));
+        self.push_from(&mut sql);
+        let mut filter = Filter::default();
+        filter.and_text("t.id IN (SELECT id FROM hits__)");
+        if let Some(cursor) = &window.cursor {
+            filter.and(self.order.keyset(cursor, window.backward));
+        }
+        filter.render_where(&mut sql);
+        sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
+        sql.bind((window.size + 1) as i64);
+        let rows = query_rows::<M>(db, sql).await?;
+        // No row to carry the count (no match, or nothing past the cursor): the caller counts on its own.
+        let Some((_, first)) = rows.first() else {
+            return Ok(Bounded::Undecided);
+        };
+        let found: i64 = first.try_get("", "total__")?;
+        if found > limit {
+            return Ok(Bounded::Over(limit));
+        }
+        let page = Page::finish(
+            rows.into_iter().map(|(m, _)| m).collect(),
+            self.order,
+            window,
+            Total::Known(found),
+        );
+        Ok(Bounded::Within(page))
     }
 
     /// The statement of a root page, with the list's total as `total__` when `with_total`.

@@ -127,15 +127,27 @@ async fn a_common_prefix_counts_up_to_the_bound_and_is_listed_in_registration_or
         broad["members"]["pageInfo"]["endCursor"], broad["byId"]["pageInfo"]["endCursor"],
         "with registration-order cursors"
     );
-    // A narrow search is counted exactly, and its whole-word matches come first.
-    let narrow = app
-        .data(
+    // Finding the matches is the costly part: a broad search finds at most the bound and one more, once,
+    // then pages by id.
+    let (statements, _) = app
+        .count_statements(
+            Some(&admin),
+            "{ members(filter: { search: \"nguyen\" }, first: 5) { totalCount nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(statements, 2, "the bounded matches, then the page by id");
+    // A narrow search is counted exactly, and its whole-word matches come first: the matches are found once,
+    // and the ranked page and the count come from them in the same statement.
+    let (statements, narrow) = app
+        .count_statements(
             Some(&admin),
             "{ members(filter: { search: \"nguyen thi hoa\" }, first: 100) { totalCount totalCountIsExact
                nodes { fullName } } }",
             json!({}),
         )
         .await;
+    assert_eq!(statements, 1, "one statement for the ranked page and its count");
     let total = narrow["members"]["totalCount"].as_i64().unwrap_or(0);
     assert!((1..1_000).contains(&total), "{narrow}");
     assert_eq!(narrow["members"]["totalCountIsExact"], true);
