@@ -344,6 +344,36 @@ pub async fn warm_units(
     a.and(b).and(c)
 }
 
+/// Loads chapters with their bases and provinces (as asked) in one statement, into the request's cache.
+pub async fn warm_chapters_with_units(
+    ctx: &async_graphql::Context<'_>,
+    ids: &[i64],
+    bases: bool,
+    provinces: bool,
+) -> Result<(), AppError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let state = super::state(ctx);
+    let rows = crate::store::tree::chapters_with_units(&state.db, &ids, bases, provinces).await?;
+    let mut base_rows = Vec::new();
+    let mut province_rows = Vec::new();
+    let mut chapter_rows = Vec::with_capacity(rows.len());
+    for row in rows {
+        base_rows.extend(row.base.map(|b| (BaseById(b.id), b)));
+        province_rows.extend(row.province.map(|p| (ProvinceById(p.id), p)));
+        chapter_rows.push((ChapterById(row.chapter.id), row.chapter));
+    }
+    let loader = &state.loader;
+    loader.feed_many(base_rows);
+    loader.feed_many(province_rows);
+    loader.feed_many(chapter_rows);
+    Ok(())
+}
+
 /// The units above a member that `selection` (on a member) reaches: its chapter, base and province.
 pub fn member_units(selection: &async_graphql::Lookahead<'_>) -> members::Units {
     let chapter = selection.field("chapter");

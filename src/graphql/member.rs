@@ -467,6 +467,11 @@ pub async fn warm_member_units(
             Vec::new()
         }
     };
+    if chapter.exists() && (wants_bases || wants_provinces) {
+        // A member's base and province are its chapter's: one joined statement brings all three.
+        let chapters = pick(true, |m| m.chapter_id);
+        return warm_chapters_with_units(ctx, &chapters, wants_bases, wants_provinces).await;
+    }
     warm_units(
         ctx,
         pick(chapter.exists(), |m| m.chapter_id),

@@ -323,7 +323,7 @@ pub struct WithUnits {
 }
 
 /// `, a."col" AS "a_col"` for every column of `E`: a unit's columns under a prefix of their own.
-fn prefixed_columns<E: sea_orm::EntityTrait>(alias: &str) -> String {
+pub(crate) fn prefixed_columns<E: sea_orm::EntityTrait>(alias: &str) -> String {
     use sea_orm::{IdenStatic, Iterable};
     E::Column::iter()
         .map(|c| format!(", {alias}.\"{col}\" AS \"{alias}_{col}\"", col = c.as_str()))

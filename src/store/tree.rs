@@ -71,3 +71,49 @@ pub fn bases(filter: &UnitFilter, order: Order) -> ListQuery {
 pub fn chapters(filter: &UnitFilter, order: Order) -> ListQuery {
     ListQuery::new("chapters", filter.to_filter(), order)
 }
+
+/// A chapter with the units above it that were asked for.
+pub struct ChapterWithUnits {
+    pub chapter: entity::chapter::Model,
+    pub base: Option<entity::base::Model>,
+    pub province: Option<entity::province::Model>,
+}
+
+/// Chapters by id, each with its base and province when asked for, in one statement: the units above a page
+/// of members (a member's base is its chapter's) in one round trip instead of one per level.
+pub async fn chapters_with_units(
+    db: &sea_orm::DatabaseConnection,
+    ids: &[i64],
+    base: bool,
+    province: bool,
+) -> crate::error::AppResult<Vec<ChapterWithUnits>> {
+    use entity::{base, chapter, province};
+    use sea_orm::{ConnectionTrait, FromQueryResult};
+
+    use super::members::prefixed_columns;
+
+    let mut sql = Sql::new("SELECT t.*");
+    let mut joins = String::new();
+    if base {
+        sql.push(&prefixed_columns::<base::Entity>("b"));
+        joins.push_str(" JOIN bases b ON b.id = t.base_id");
+    }
+    if province {
+        sql.push(&prefixed_columns::<province::Entity>("p"));
+        joins.push_str(" JOIN provinces p ON p.id = t.province_id");
+    }
+    sql.push(" FROM chapters t").push(&joins).push(" WHERE t.id IN ");
+    sql.bind_list(ids);
+    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ChapterWithUnits {
+                chapter: chapter::Model::from_query_result(row, "")?,
+                base: base.then(|| base::Model::from_query_result(row, "b_")).transpose()?,
+                province: province
+                    .then(|| province::Model::from_query_result(row, "p_"))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}

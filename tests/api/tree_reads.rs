@@ -396,3 +396,33 @@ async fn base_only_filters_on_provinces_or_chapters_are_refused_by_name() {
         .await;
     assert!(data["bases"]["totalCount"].as_i64().unwrap_or(0) > 0, "{data}");
 }
+
+#[tokio::test]
+async fn a_page_of_members_brings_their_chapters_bases_and_provinces_in_one_statement() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let page = "{ members(first: 50) { nodes { fullName chapter { name base { name province { name } } } } } }";
+    let (statements, data) = app.count_statements(Some(&admin), page, json!({})).await;
+    let nodes = data["members"]["nodes"].as_array().cloned().unwrap_or_default();
+    assert!(nodes.len() > 3, "{data}");
+    for member in &nodes {
+        assert!(member["chapter"]["base"]["province"]["name"].is_string(), "{data}");
+    }
+    // Members of several chapters in several bases: the page, then the chapters joined with their bases and
+    // provinces.
+    let chapters: std::collections::HashSet<_> = nodes.iter().map(|m| m["chapter"]["name"].clone()).collect();
+    assert!(chapters.len() > 1, "{data}");
+    assert_eq!(statements, 2);
+    // The same for a search, and a member's own `base` is its chapter's.
+    let search = "query($b: ID!) { members(filter: { search: \"van\", baseId: $b }) { nodes { base { id } chapter { base { id } } } } }";
+    let base = gid(NodeKind::Base, tree.bases["A1"]);
+    let (statements, data) = app.count_statements(Some(&admin), search, json!({ "b": base })).await;
+    let found = data["members"]["nodes"].as_array().cloned().unwrap_or_default();
+    assert!(!found.is_empty(), "{data}");
+    for member in found {
+        assert_eq!(member["base"]["id"], base.as_str());
+        assert_eq!(member["chapter"]["base"]["id"], base.as_str());
+    }
+    assert_eq!(statements, 2, "the ranked page with its count, then the units: {data}");
+}
