@@ -265,7 +265,7 @@ pub enum Bounded<M> {
     Within(Page<M>),
     /// The list holds more than the bound (the value given).
     Over(i64),
-    /// The statement could not tell (nothing on the page to carry the count).
+    /// The list has no bound, or the window is empty: page it the usual way.
     Undecided,
 }
 
@@ -361,12 +361,13 @@ impl ListQuery {
         ))
     }
 
-    /// A page of a list with a count bound (`count_limit`) when the list is within it, in one statement: the
-    /// list's rows (at most the bound and one more) are found once by its filter, and when there are no more
-    /// than the bound the page is cut from them in the list's order, with their exact count. This is how a
-    /// search is ranked: ranking reads every match, which is affordable only below the bound, and finding the
-    /// matches is the costly part (the search index), so it is done once instead of once to count and once to
-    /// page.
+    /// A page of a list with a count bound (`count_limit`), in one statement, when the list is within the bound:
+    /// the list's rows (at most the bound and one more) are found once by its filter and counted, and only when
+    /// there are no more than the bound is the page cut from them in the list's order. This is how a search is
+    /// ranked: ranking reads every match, which is affordable only below the bound, and finding the matches is
+    /// the costly part (the search index), so it is done once instead of once to count and once to page. Past
+    /// the bound nothing is ranked (the page's condition on the count is decided once, before any row is read).
+    /// The statement always returns a row: the count, with the page's columns `NULL` when there is no page.
     pub async fn page_within_bound<M: Row>(&self, db: &DatabaseConnection, window: &Window) -> AppResult<Bounded<M>> {
         let Some(limit) = self.count_limit else {
             return Ok(Bounded::Undecided);
@@ -379,35 +380,43 @@ impl ListQuery {
             self.table
         ));
         self.filter.render_where(&mut sql);
-        sql.push(" LIMIT ").bind(limit + 1).push(")");
-        sql.push(&format!(
-            " SELECT {}, (SELECT COUNT(*) FROM hits__) AS total__",
-            self.select_list()
-        ));
+        sql.push(" LIMIT ").bind(limit + 1);
+        sql.push("), found__ AS MATERIALIZED (SELECT COUNT(*) AS total__ FROM hits__)");
+        sql.push(" SELECT found__.total__, x.* FROM found__ LEFT JOIN (SELECT ");
+        sql.push(&self.select_list());
         self.push_from(&mut sql);
         let mut filter = Filter::default();
         filter.and_text("t.id IN (SELECT id FROM hits__)");
+        let mut within = Sql::new("(SELECT total__ FROM found__) <= ");
+        within.bind(limit);
+        filter.and(within);
         if let Some(cursor) = &window.cursor {
             filter.and(self.order.keyset(cursor, window.backward));
         }
         filter.render_where(&mut sql);
         sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
         sql.bind((window.size + 1) as i64);
-        let rows = query_rows::<M>(db, sql).await?;
-        // No row to carry the count (no match, or nothing past the cursor): the caller counts on its own.
-        let Some((_, first)) = rows.first() else {
-            return Ok(Bounded::Undecided);
+        // The join keeps one row when the page is empty; the outer order keeps the page's.
+        sql.push(&format!(
+            ") x ON 1 = 1 ORDER BY {}",
+            self.order.render("x", window.backward)
+        ));
+        let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+        let found: i64 = match rows.first() {
+            Some(row) => row.try_get("", "total__")?,
+            None => 0,
         };
-        let found: i64 = first.try_get("", "total__")?;
         if found > limit {
             return Ok(Bounded::Over(limit));
         }
-        let page = Page::finish(
-            rows.into_iter().map(|(m, _)| m).collect(),
-            self.order,
-            window,
-            Total::Known(found),
-        );
+        let mut page = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // The left join's empty side: no page (no match, or nothing past the cursor).
+            if row.try_get::<Option<i64>>("", "id")?.is_some() {
+                page.push(M::from_query_result(row, "")?);
+            }
+        }
+        let page = Page::finish(page, self.order, window, Total::Known(found));
         Ok(Bounded::Within(page))
     }
 
