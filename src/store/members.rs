@@ -282,11 +282,19 @@ impl crate::store::page::Row for Listed {
 /// either query language; they are still bound, never spliced.
 pub fn search_condition(words: &[String], backend: DbBackend) -> Sql {
     match backend {
-        DbBackend::Postgres => {
-            let mut cond = Sql::new("t.search_prefixes @> string_to_array(");
-            cond.bind(words.join(" ")).push(", ' ')");
-            cond
-        }
+        DbBackend::Postgres => match words_array(words) {
+            // The words as a constant of the statement, not a bound value: PostgreSQL plans a prepared
+            // statement for its bound values five times, then may keep one generic plan, which cannot see a
+            // bound array, costs the GIN index as a whole-index read and walks the table instead (measured on
+            // the province under load: 89 ms a search instead of 1 ms; a national walk takes seconds). A
+            // constant keeps the index in every plan. Only folded words (`[0-9a-z]`) are written this way.
+            Some(array) => Sql::new(&format!("t.search_prefixes @> {array}")),
+            None => {
+                let mut cond = Sql::new("t.search_prefixes @> string_to_array(");
+                cond.bind(words.join(" ")).push(", ' ')");
+                cond
+            }
+        },
         _ => {
             let query = words
                 .iter()
@@ -298,6 +306,17 @@ pub fn search_condition(words: &[String], backend: DbBackend) -> Sql {
             cond
         }
     }
+}
+
+/// `ARRAY['tran','thi']::text[]` for folded search words, or `None` if a word holds anything but ASCII letters
+/// and digits (it then stays a bound value).
+fn words_array(words: &[String]) -> Option<String> {
+    let safe = |w: &String| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if words.is_empty() || !words.iter().all(safe) {
+        return None;
+    }
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    Some(format!("ARRAY[{}]::text[]", quoted.join(",")))
 }
 
 /// Which units above a member a read asks for, to be joined into the statement that loads the member.
@@ -396,4 +415,24 @@ pub async fn chapter_of<C: sea_orm::ConnectionTrait>(db: &C, member_id: i64) -> 
         .into_tuple::<i64>()
         .one(db)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::words_array;
+
+    #[test]
+    fn only_folded_words_become_a_constant_array() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            words_array(&words(&["tran", "thi", "hoa2"])).as_deref(),
+            Some("ARRAY['tran','thi','hoa2']::text[]")
+        );
+        assert_eq!(words_array(&words(&["o'brien"])), None);
+        assert_eq!(words_array(&words(&["Tran"])), None);
+        assert_eq!(words_array(&words(&["trần"])), None);
+        assert_eq!(words_array(&words(&["a?"])), None);
+        assert_eq!(words_array(&words(&[""])), None);
+        assert_eq!(words_array(&[]), None);
+    }
 }

@@ -329,7 +329,9 @@ impl ListQuery {
             Some(limit) => {
                 let mut count = Sql::new(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} t", self.table));
                 self.filter.render_where(&mut count);
-                count.push(" LIMIT ").bind(limit + 1).push(") c");
+                // The bound is the server's constant, written into the statement: a bound `LIMIT` would leave a
+                // prepared statement's generic plan guessing, and it then prefers walking the table.
+                count.push(&format!(" LIMIT {}) c", limit + 1));
                 Total::Bounded(count, limit)
             }
         }
@@ -380,7 +382,8 @@ impl ListQuery {
             self.table
         ));
         self.filter.render_where(&mut sql);
-        sql.push(" LIMIT ").bind(limit + 1);
+        // A constant, as in the count's statement (`count_total`).
+        sql.push(&format!(" LIMIT {}", limit + 1));
         sql.push("), found__ AS MATERIALIZED (SELECT COUNT(*) AS total__ FROM hits__)");
         sql.push(" SELECT found__.total__, x.* FROM found__ LEFT JOIN (SELECT ");
         sql.push(&self.select_list());
