@@ -2,47 +2,19 @@
 //! `extensions.code` in `graphql_errors_total`, so an operator can alert on a rise of `INTERNAL_SERVER_ERROR`
 //! or `SERVICE_UNAVAILABLE` without reading logs.
 
-use std::sync::Arc;
-
 use async_graphql::Response;
-use async_graphql::extensions::ExtensionContext;
 
 use crate::db::Metrics;
 
-/// One per request (a part of the schema's extension, `graphql::extension`). The request's data (and with it
-/// the metrics) is reachable only from parsing on, so the metrics are picked up there and used once the
-/// response is complete.
-#[derive(Default)]
-pub struct ErrorCounter {
-    metrics: std::sync::Mutex<Option<Arc<Metrics>>>,
-}
-
-impl ErrorCounter {
-    /// Counts the errors of the response that `rest` (the whole request) produces.
-    pub async fn request(&self, rest: impl Future<Output = Response>) -> Response {
-        let response = rest.await;
-        let metrics = self.metrics.lock().ok().and_then(|m| m.clone());
-        if !response.errors.is_empty()
-            && let Some(metrics) = metrics
-        {
-            for error in &response.errors {
-                let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {
-                    Some(async_graphql::Value::String(code)) => code.as_str(),
-                    _ => "BAD_USER_INPUT",
-                };
-                metrics.graphql_errors.with_label_values(&[code]).inc();
-            }
-        }
-        response
-    }
-
-    /// Picks up the metrics from the request's data, when parsing starts.
-    pub fn capture(&self, ctx: &ExtensionContext<'_>) {
-        if let Some(state) = ctx.data_opt::<crate::graphql::State>()
-            && let Ok(mut slot) = self.metrics.lock()
-        {
-            *slot = Some(state.services.metrics.clone());
-        }
+/// Counts the errors of a complete response in `graphql_errors_total`, by code (an error without one counts as
+/// `BAD_USER_INPUT`, the code the HTTP layer gives it).
+pub fn count_errors(metrics: &Metrics, response: &Response) {
+    for error in &response.errors {
+        let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {
+            Some(async_graphql::Value::String(code)) => code.as_str(),
+            _ => "BAD_USER_INPUT",
+        };
+        metrics.graphql_errors.with_label_values(&[code]).inc();
     }
 }
 

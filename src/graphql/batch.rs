@@ -1,7 +1,7 @@
 //! Batch loading without a clock. A request's loaders gather the keys its resolvers ask for and load each type's
 //! keys in one call to [`Loader::load`]; the batch is sent when the resolvers of the current level have all run
 //! (the request's execution has nothing left to do but wait), not after a timer. The request's execution and its
-//! batches are driven together in one task by [`drive_execution`] (called from the schema's extension), so a lone
+//! batches are driven together in one task by [`Batcher::drive`] (called by the [`Engine`](super::engine::Engine)), so a lone
 //! request sends its statements back to back and a busy server batches just as well: what joins a batch depends
 //! on the query, never on the CPU's load.
 //!
@@ -16,9 +16,7 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-use async_graphql::Response;
 use async_graphql::dataloader::Loader;
-use async_graphql::extensions::ExtensionContext;
 use async_graphql::futures_util::future::{BoxFuture, poll_fn};
 use async_graphql::futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::oneshot;
@@ -98,7 +96,9 @@ where
     }
 }
 
-/// One request's batch loader over [`Store`]: a per-request cache and one pending batch per key type.
+/// One request's batch loader over [`Store`]: a per-request cache and one pending batch per key type. Clones
+/// share it.
+#[derive(Clone)]
 pub struct Batcher {
     inner: Arc<Inner>,
 }
@@ -297,15 +297,6 @@ where
             .filter_map(|k| values.get(&k).map(|v| (k, v.clone())))
             .collect();
         let _ = reply.send(Ok(answer));
-    }
-}
-
-/// Runs a request's execution (`rest`) with its batches driven in the same task, when the request carries a
-/// [`State`](super::State) (a part of the schema's extension, `graphql::extension`).
-pub async fn drive_execution(ctx: &ExtensionContext<'_>, rest: impl Future<Output = Response>) -> Response {
-    match ctx.data_opt::<super::State>() {
-        Some(state) => state.loader.drive(rest).await,
-        None => rest.await,
     }
 }
 

@@ -13,13 +13,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::registry::{MetaTypeName, Registry};
 use async_graphql::{Name, ServerError, ServerResult, Value, Variables};
 use sea_orm::DatabaseConnection;
 
 use crate::config::ConfigError;
+use crate::db::Metrics;
 use crate::store::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// How long the real sizes of the unit lists are trusted before they are read again.
@@ -168,58 +168,35 @@ async fn read_bounds(db: &DatabaseConnection) -> Option<Bounds> {
 
 type BoundsCache = tokio::sync::Mutex<Option<(Instant, Arc<Bounds>)>>;
 
-/// The limits and this schema's cache of list sizes, held by the schema's extension (`graphql::extension`).
+/// The limits and this server's cache of list sizes, held by the [`Engine`](super::engine::Engine), which checks
+/// every document against them before it executes.
 pub struct DocumentLimits {
-    limits: Arc<Limits>,
-    bounds: Arc<BoundsCache>,
+    limits: Limits,
+    bounds: BoundsCache,
 }
 
 impl DocumentLimits {
     pub fn new(limits: Limits) -> Self {
         Self {
-            limits: Arc::new(limits),
-            bounds: Arc::new(tokio::sync::Mutex::new(None)),
+            limits,
+            bounds: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// The limits' part of one request's extension (`graphql::extension`).
-    pub fn per_request(&self) -> LimitsExtension {
-        LimitsExtension {
-            limits: self.limits.clone(),
-            bounds: self.bounds.clone(),
-        }
-    }
-}
-
-/// The limits' part of one request's extension.
-pub struct LimitsExtension {
-    limits: Arc<Limits>,
-    bounds: Arc<BoundsCache>,
-}
-
-impl LimitsExtension {
-    async fn bounds(&self, ctx: &ExtensionContext<'_>) -> Option<Arc<Bounds>> {
-        let state = ctx.data_opt::<super::State>()?;
+    async fn bounds(&self, db: &DatabaseConnection) -> Option<Arc<Bounds>> {
         let mut cached = self.bounds.lock().await;
         if let Some((at, bounds)) = cached.as_ref()
             && at.elapsed() < BOUNDS_TTL
         {
             return Some(bounds.clone());
         }
-        let fresh = Arc::new(read_bounds(&state.db).await?);
+        let fresh = Arc::new(read_bounds(db).await?);
         *cached = Some((Instant::now(), fresh.clone()));
         Some(fresh)
     }
 
-    fn refuse(&self, ctx: &ExtensionContext<'_>, refusal: Refusal) -> ServerError {
-        if let Some(state) = ctx.data_opt::<super::State>() {
-            state
-                .services
-                .metrics
-                .limit_refusals
-                .with_label_values(&[refusal.code])
-                .inc();
-        }
+    fn refuse(&self, metrics: &Metrics, refusal: Refusal) -> ServerError {
+        metrics.limit_refusals.with_label_values(&[refusal.code]).inc();
         tracing::info!(
             code = refusal.code,
             limit = refusal.limit,
@@ -228,22 +205,15 @@ impl LimitsExtension {
         );
         refusal.into_error()
     }
-}
 
-impl LimitsExtension {
-    /// Refuses a document over a limit: its text before `parse` (the parse that follows) runs, its shape after.
-    pub async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        parse: impl Future<Output = ServerResult<ExecutableDocument>>,
-    ) -> ServerResult<ExecutableDocument> {
+    /// Refuses a document whose text is over the token limit; run before the document is parsed (or found
+    /// parsed), so an oversized text costs no more than counting up to the limit.
+    pub fn check_text(&self, query: &str, metrics: &Metrics) -> ServerResult<()> {
         let limits = &self.limits;
         let tokens = count_tokens(query, limits.max_tokens + 1);
         if tokens > limits.max_tokens {
             return Err(self.refuse(
-                ctx,
+                metrics,
                 Refusal {
                     code: "TOO_MANY_TOKENS",
                     what: "tokens (or more)",
@@ -252,24 +222,32 @@ impl LimitsExtension {
                 },
             ));
         }
-        let doc = parse.await?;
-        let registry = &ctx.schema_env.registry;
-        let mut measured = measure(registry, &doc, variables, None);
+        Ok(())
+    }
+
+    /// Refuses a parsed document over a limit of its shape, measured with the request's variables against the
+    /// schema's types (`registry`); the real list sizes are read from `db` only when they could save it.
+    pub async fn check_document(
+        &self,
+        registry: &Registry,
+        doc: &ExecutableDocument,
+        variables: &Variables,
+        db: &DatabaseConnection,
+        metrics: &Metrics,
+    ) -> ServerResult<()> {
+        let limits = &self.limits;
+        let mut measured = measure(registry, doc, variables, None);
         if measured.cost > limits.max_cost
             && measured.uses_bounds
-            && let Some(bounds) = self.bounds(ctx).await
+            && let Some(bounds) = self.bounds(db).await
         {
-            measured = measure(registry, &doc, variables, Some(&bounds));
+            measured = measure(registry, doc, variables, Some(&bounds));
         }
         if measured.introspection && !limits.introspection {
-            if let Some(state) = ctx.data_opt::<super::State>() {
-                state
-                    .services
-                    .metrics
-                    .limit_refusals
-                    .with_label_values(&["INTROSPECTION_DISABLED"])
-                    .inc();
-            }
+            metrics
+                .limit_refusals
+                .with_label_values(&["INTROSPECTION_DISABLED"])
+                .inc();
             let mut err = ServerError::new("introspection is disabled on this server", None);
             err.extensions
                 .get_or_insert_with(Default::default)
@@ -306,7 +284,7 @@ impl LimitsExtension {
         for (code, what, limit, value) in checks {
             if value > limit {
                 return Err(self.refuse(
-                    ctx,
+                    metrics,
                     Refusal {
                         code,
                         what,
@@ -316,7 +294,7 @@ impl LimitsExtension {
                 ));
             }
         }
-        Ok(doc)
+        Ok(())
     }
 }
 

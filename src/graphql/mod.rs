@@ -7,7 +7,7 @@ pub mod award_mutations;
 pub mod batch;
 pub mod changes;
 pub mod connection;
-pub mod extension;
+pub mod engine;
 pub mod history;
 pub mod limits;
 pub mod loaders;
@@ -35,6 +35,7 @@ use crate::auth::policy::ReadScope;
 use crate::error::{AppError, AppResult};
 use crate::ids::GlobalId;
 use crate::store::page::Window;
+pub use engine::Engine;
 use loaders::Store;
 
 #[derive(MergedObject, Default)]
@@ -74,8 +75,8 @@ pub fn build_schema() -> AppSchema {
 /// Builds the schema with the given document limits (see [`limits`]); the HTTP server calls it with the
 /// configured ones.
 pub fn build_schema_with(limits: &limits::Limits) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
-        .extension(extension::RequestExtension::new(limits));
+    // No extension: what runs around execution is the [`engine::Engine`]'s (see there why).
+    let mut builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

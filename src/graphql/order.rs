@@ -4,24 +4,21 @@
 //!
 //! async-graphql 7.2 resolves sibling fields concurrently and inserts each into the response map in the order the
 //! fields *finish*, so a field waiting on the database lands after a quicker sibling queried below it: the order
-//! of keys changed between identical requests. This extension puts every object of `data` back into selection
+//! of keys changed between identical requests. The [`Engine`](super::engine::Engine) puts every object of `data` back into selection
 //! order after execution (and on every event of a subscription), using the parsed document and the schema's
 //! types, without serializing execution: siblings still run concurrently and batch through the loaders.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::ExtensionContext;
-use async_graphql::futures_util::StreamExt;
-use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{
     BaseType, Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet, TypeKind,
     TypeSystemDefinition,
 };
-use async_graphql::{Name, Request, Response, ServerResult, Value, Variables};
+use async_graphql::{Name, Response, ServerResult, Value, Variables};
 
 /// The response key of the `__typename` probe added to selection sets of abstract type; removed before the
 /// response leaves.
@@ -241,23 +238,11 @@ fn named(base: &BaseType) -> String {
     }
 }
 
-/// The ordering's state across requests (the type index and the parsed documents), held by the schema's
-/// extension (`graphql::extension`), which makes one [`OrderPerRequest`] per request.
-#[derive(Default)]
+/// The ordering's state across requests: the schema's type index and the parsed documents. Held by the
+/// [`Engine`](super::engine::Engine), which parses (or finds) each document here and orders each response.
 pub struct SelectionOrder {
-    index: Arc<OnceLock<TypeIndex>>,
-    documents: Arc<Documents>,
-}
-
-impl SelectionOrder {
-    /// The ordering's part of one request's extension (`graphql::extension`).
-    pub fn per_request(&self) -> OrderPerRequest {
-        OrderPerRequest {
-            index: self.index.clone(),
-            documents: self.documents.clone(),
-            captured: Arc::default(),
-        }
-    }
+    index: TypeIndex,
+    documents: Documents,
 }
 
 /// How many parsed documents are kept; when full, the cache starts over.
@@ -296,124 +281,106 @@ impl Documents {
     }
 }
 
-/// What one request's ordering needs from its earlier stages.
-#[derive(Default)]
-struct Captured {
-    document: Option<(Arc<ExecutableDocument>, Arc<Variables>)>,
-    operation_name: Option<String>,
-}
-
-pub struct OrderPerRequest {
-    index: Arc<OnceLock<TypeIndex>>,
-    documents: Arc<Documents>,
-    captured: Arc<Mutex<Captured>>,
-}
-
-fn lock(captured: &Mutex<Captured>) -> std::sync::MutexGuard<'_, Captured> {
-    captured.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Puts `response.data` into selection order, if the request's document was parsed.
-fn reorder(index: &TypeIndex, captured: &Mutex<Captured>, response: &mut Response) {
-    let (document, operation_name) = {
-        let captured = lock(captured);
-        (captured.document.clone(), captured.operation_name.clone())
-    };
-    let Some((doc, variables)) = document else { return };
-    let (doc, variables) = (&*doc, &*variables);
-    let operation = match (&doc.operations, operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => &op.node,
-        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
-            Some(op) => &op.node,
-            None => return,
-        },
-        (DocumentOperations::Multiple(ops), None) => match ops.values().next() {
-            Some(op) if ops.len() == 1 => &op.node,
-            _ => return,
-        },
-    };
-    let mut defaults = Variables::default();
-    for definition in &operation.variable_definitions {
-        let name = &definition.node.name.node;
-        if !variables.contains_key(name)
-            && let Some(value) = definition.node.default_value()
-        {
-            defaults.insert(name.clone(), value.clone());
+impl SelectionOrder {
+    /// The ordering of the schema whose SDL is `sdl`.
+    pub fn new(sdl: &str) -> Self {
+        Self {
+            index: TypeIndex::from_sdl(sdl),
+            documents: Documents::default(),
         }
     }
-    let cx = Cx {
-        index,
-        doc,
-        variables,
-        defaults: &defaults,
-    };
-    cx.order(
-        &mut response.data,
-        index.root(operation.ty),
-        &[&operation.selection_set.node],
-    );
+
+    /// The document of `query`: seen before, from the cache; otherwise parsed, with its probes added, and kept
+    /// for next time.
+    pub fn document(&self, query: &str) -> ServerResult<Arc<ExecutableDocument>> {
+        if let Some(document) = self.documents.get(query) {
+            return Ok(document);
+        }
+        let mut document = async_graphql::parser::parse_query(query)?;
+        check_nesting(&document)?;
+        self.index.add_probes(&mut document);
+        let document = Arc::new(document);
+        self.documents.keep(query, document.clone());
+        Ok(document)
+    }
+
+    /// Puts `response.data` into the selection order of `doc`'s operation `operation_name`, as executed with
+    /// `variables`.
+    pub fn reorder(
+        &self,
+        doc: &ExecutableDocument,
+        variables: &Variables,
+        operation_name: Option<&str>,
+        response: &mut Response,
+    ) {
+        let index = &self.index;
+        let operation = match (&doc.operations, operation_name) {
+            (DocumentOperations::Single(op), _) => &op.node,
+            (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
+                Some(op) => &op.node,
+                None => return,
+            },
+            (DocumentOperations::Multiple(ops), None) => match ops.values().next() {
+                Some(op) if ops.len() == 1 => &op.node,
+                _ => return,
+            },
+        };
+        let mut defaults = Variables::default();
+        for definition in &operation.variable_definitions {
+            let name = &definition.node.name.node;
+            if !variables.contains_key(name)
+                && let Some(value) = definition.node.default_value()
+            {
+                defaults.insert(name.clone(), value.clone());
+            }
+        }
+        let cx = Cx {
+            index,
+            doc,
+            variables,
+            defaults: &defaults,
+        };
+        cx.order(
+            &mut response.data,
+            index.root(operation.ty),
+            &[&operation.selection_set.node],
+        );
+    }
 }
 
-impl OrderPerRequest {
-    /// Notes the operation name of the request that `prepare` (the preparation that follows) returns.
-    pub async fn prepare_request(&self, prepare: impl Future<Output = ServerResult<Request>>) -> ServerResult<Request> {
-        let request = prepare.await?;
-        lock(&self.captured).operation_name = request.operation_name.clone();
-        Ok(request)
-    }
+/// How deep selection sets may nest (fragments entered where they are spread) before a document is refused
+/// unwalked: the walks over a document that follow (the probes here, the limits' measures, validation) recurse
+/// once per level. The same bound and message as async-graphql's own check, which runs after ours.
+const MAX_NESTING: usize = 32;
 
-    /// A document seen before, from the cache; otherwise what `parse` (the parse that follows) gives, with its
-    /// probes added, kept for next time.
-    pub async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        parse: impl Future<Output = ServerResult<ExecutableDocument>>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = match self.documents.get(query) {
-            Some(document) => document,
-            None => {
-                let mut document = parse.await?;
-                let index = self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
-                index.add_probes(&mut document);
-                let document = Arc::new(document);
-                self.documents.keep(query, document.clone());
-                document
-            }
-        };
-        let executed = (*document).clone();
-        lock(&self.captured).document = Some((document, Arc::new(variables.clone())));
-        Ok(executed)
-    }
-
-    /// The response of `execute` (the execution that follows), in selection order.
-    pub async fn execute(&self, ctx: &ExtensionContext<'_>, execute: impl Future<Output = Response>) -> Response {
-        let mut response = execute.await;
-        let index = self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
-        reorder(index, &self.captured, &mut response);
-        response
-    }
-
-    /// Each event of a subscription's `stream`, in selection order.
-    pub fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-    ) -> BoxStream<'s, Response> {
-        // The document is parsed lazily inside the stream; each event is ordered once it is known.
-        self.index.get_or_init(|| TypeIndex::from_sdl(&ctx.sdl()));
-        let index = self.index.clone();
-        let captured = self.captured.clone();
-        stream
-            .map(move |mut response| {
-                if let Some(index) = index.get() {
-                    reorder(index, &captured, &mut response);
+fn check_nesting(doc: &ExecutableDocument) -> ServerResult<()> {
+    fn walk(doc: &ExecutableDocument, set: &Positioned<SelectionSet>, depth: usize) -> ServerResult<()> {
+        if depth > MAX_NESTING {
+            return Err(async_graphql::ServerError::new(
+                format!("The recursion depth of the query cannot be greater than `{MAX_NESTING}`"),
+                Some(set.pos),
+            ));
+        }
+        for item in &set.node.items {
+            match &item.node {
+                Selection::Field(field) if !field.node.selection_set.node.items.is_empty() => {
+                    walk(doc, &field.node.selection_set, depth + 1)?
                 }
-                response
-            })
-            .boxed()
+                Selection::Field(_) => {}
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                        walk(doc, &fragment.node.selection_set, depth + 1)?
+                    }
+                }
+                Selection::InlineFragment(inline) => walk(doc, &inline.node.selection_set, depth + 1)?,
+            }
+        }
+        Ok(())
     }
+    for (_, operation) in doc.operations.iter() {
+        walk(doc, &operation.node.selection_set, 0)?;
+    }
+    Ok(())
 }
 
 /// One ordering pass over a response.

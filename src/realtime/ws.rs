@@ -171,7 +171,7 @@ async fn serve(socket: WebSocket, state: AppState, client: Option<crate::server:
         let (state, session) = (state.clone(), session.clone());
         move |payload: Value| init(state, client, session, payload)
     };
-    let protocol = GraphQLWebSocket::new(state.schema.clone(), input, Protocols::GraphQLWS).on_connection_init(on_init);
+    let protocol = GraphQLWebSocket::new(state.engine.clone(), input, Protocols::GraphQLWS).on_connection_init(on_init);
     futures_util::pin_mut!(protocol);
 
     let init_deadline = tokio::time::sleep(settings.ws_init_timeout);

@@ -530,7 +530,7 @@ pub(crate) async fn run(
         if let Some(client) = client {
             request = request.data(client);
         }
-        async move { with_codes(state.schema.execute(request).await) }
+        async move { with_codes(state.engine.execute(request).await) }
     };
     let mut response = match batch {
         BatchRequest::Single(request) => render(vec![execute(request).await], false, media),

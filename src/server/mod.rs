@@ -34,14 +34,15 @@ use crate::auth::token::TokenService;
 use crate::config::Config;
 use crate::db::{self, Metrics};
 use crate::error::AppError;
-use crate::graphql::{self, AppSchema};
+use crate::graphql;
 
 /// The HTTP server's state, cloned into every handler: the process-wide [`Services`] the GraphQL layer also sees,
 /// and what only the HTTP layer uses (the schema it executes, the token service and the address throttle it
 /// attaches to each request, the persisted-query cache in front of the database).
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: AppSchema,
+    /// The schema and what runs around it (limits, document cache, ordering).
+    pub engine: graphql::Engine,
     pub db: DatabaseConnection,
     pub services: Services,
     pub tokens: Arc<TokenService>,
@@ -87,7 +88,12 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
         login_throttle: Arc::new(crate::auth::throttle::AddressThrottle::new(
             config.http.login_address_limit,
         )),
-        schema: graphql::build_schema_with(&config.limits),
+        engine: graphql::Engine::new(
+            graphql::build_schema_with(&config.limits),
+            &config.limits,
+            db.clone(),
+            metrics.clone(),
+        ),
         db,
         services: Services {
             config: Arc::new(config),

@@ -201,6 +201,29 @@ async fn nested_fragment_spreads_are_measured_without_blowing_up() {
 }
 
 #[tokio::test]
+async fn a_document_nested_past_any_real_query_or_spreading_itself_is_refused_unwalked() {
+    // Nesting is checked right after parsing, before the probes, the limits' measures and validation walk the
+    // document once per level; a generous token limit lets the text through.
+    let app = TestApp::spawn_configured(|c| c.limits.max_tokens = 100_000).await;
+    // 40 levels parse and are refused by the nesting check; 300 are refused by the parser itself.
+    let nested = |levels: usize| format!("{{{} id{}", " viewer {".repeat(levels), " }".repeat(levels + 1));
+    let (deep, deeper) = (nested(40), nested(300));
+    let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+    for query in [deep.as_str(), deeper.as_str(), cycle] {
+        let before = app.statements().await;
+        let (status, body) = app.post(Some(&app.admin()), query, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"], Value::Null, "nothing executes: {body}");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("recursion"), "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(app.statements().await, before, "a refused document sends no SQL");
+    }
+    // The server goes on answering.
+    assert_accepted(&app, "{ provinces(first: 1) { nodes { id } } }").await;
+}
+
+#[tokio::test]
 async fn a_refused_mutation_changes_nothing() {
     let app = TestApp::spawn_configured(|c| {
         c.limits = Limits {
