@@ -23,8 +23,9 @@ pub struct Metrics {
     pub graphql_errors: IntCounterVec,
     /// The serving pool's connections by state (`in_use`, `idle`) and its `max`, read at each scrape.
     pub db_pool: IntGaugeVec,
-    /// Reads of the change log by this instance's subscription hub (`crate::realtime`): one per commit heard,
-    /// fewer under load (wake-ups coalesce), plus the fallback poll. They are part of `db_statements_total`.
+    /// Reads of the change log by this instance's subscription hub (`crate::realtime`): one per commit heard
+    /// while a subscription is open here, fewer under load (wake-ups coalesce), plus the fallback poll; with
+    /// none open, at most one read of the log's head per 100 ms. They are part of `db_statements_total`.
     pub change_feed_reads: IntCounter,
 }
 

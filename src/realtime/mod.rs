@@ -6,6 +6,8 @@
 //! sent inside the writing transaction and delivered at its commit), on SQLite by [`committed`], called after
 //! each mutation commits in this process. A slow poll backs both up (a listener reconnecting, a missed wake),
 //! and because it reads the log rather than trusting the notification, nothing is delivered twice or skipped.
+//! With no subscriber on this instance there is nothing to deliver: the hub then follows only the log's head, at
+//! most once per [`IDLE_CATCH_UP`], instead of reading every change (a busy writer's commits cost it no reads).
 
 pub mod changes;
 pub mod ws;
@@ -120,6 +122,10 @@ struct Reader {
     reads: prometheus::IntCounter,
 }
 
+/// With no subscriber, how long the hub's position may trail the log after a commit: the position is then caught
+/// up from the log's head alone, at most once per this interval however many commits are heard.
+const IDLE_CATCH_UP: Duration = Duration::from_millis(100);
+
 impl Reader {
     async fn run(self, hub: Weak<Inner>, wake: Arc<Notify>, last: i64) {
         let Self {
@@ -129,6 +135,9 @@ impl Reader {
             reads,
         } = self;
         let mut last = last;
+        // When no subscriber listens, commits heard since the position last caught up, and when that was.
+        let mut behind = false;
+        let mut caught_up = tokio::time::Instant::now();
         loop {
             let woken = async {
                 match listener.as_mut() {
@@ -142,13 +151,42 @@ impl Reader {
                     None => wake.notified().await,
                 }
             };
-            tokio::select! {
-                _ = woken => {}
-                _ = tokio::time::sleep(poll) => {}
-            }
+            let catch_up = async {
+                if behind {
+                    tokio::time::sleep_until(caught_up + IDLE_CATCH_UP).await
+                } else {
+                    std::future::pending().await
+                }
+            };
+            let heard = tokio::select! {
+                _ = woken => true,
+                _ = catch_up => false,
+                _ = tokio::time::sleep(poll) => false,
+            };
             let Some(inner) = hub.upgrade() else {
                 return;
             };
+            if inner.sender.receiver_count() == 0 {
+                // Nothing to deliver, but the position must follow the log, or a subscriber arriving later would
+                // be sent what was committed before it came. The log's head (one index probe) is enough, and a
+                // busy writer needs it once per IDLE_CATCH_UP, not once per commit: the rows are left unread.
+                if heard && caught_up.elapsed() < IDLE_CATCH_UP {
+                    behind = true;
+                    continue;
+                }
+                let head = changes::head(&db).await;
+                reads.inc();
+                match head {
+                    Ok(head) => {
+                        last = last.max(head);
+                        behind = false;
+                        caught_up = tokio::time::Instant::now();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading the change log's head failed; retrying"),
+                }
+                continue;
+            }
+            behind = false;
             loop {
                 let read = changes::read(&db, last, 500, None).await;
                 reads.inc();
@@ -157,7 +195,7 @@ impl Reader {
                         let full = rows.len() == 500;
                         for row in rows {
                             last = row.id;
-                            // No subscriber is not an error.
+                            // A subscriber gone since the count above is not an error.
                             let _ = inner.sender.send(Arc::new(row));
                         }
                         if !full {
@@ -170,6 +208,7 @@ impl Reader {
                     }
                 }
             }
+            caught_up = tokio::time::Instant::now();
         }
     }
 }

@@ -270,6 +270,43 @@ fn close_code(message: Option<Message>) -> Option<u16> {
 }
 
 #[tokio::test]
+async fn with_no_subscriber_the_feed_follows_the_log_without_reading_each_change_and_sends_none_of_it_later() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reads_before = app.metric("change_feed_reads_total").await;
+    let writes: u8 = 20;
+    for i in 0..writes {
+        app.data(
+            Some(&admin),
+            ADMIT,
+            admit_input(tree.chapters["A1a"], &format!("Trước {}", char::from(b'A' + i))),
+        )
+        .await;
+    }
+    // Past the hub's catch-up interval: the position has followed the log.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reads = app.metric("change_feed_reads_total").await - reads_before;
+    assert!(reads >= 1, "the position followed the log");
+    assert!(
+        reads <= u64::from(writes / 2),
+        "{reads} reads of the log for {writes} commits heard with nobody subscribed"
+    );
+
+    // A subscriber that comes afterwards is sent what is written after it came, none of the earlier changes.
+    let mut socket = subscribed(&app.base_url, &admin).await;
+    app.data(Some(&admin), ADMIT, admit_input(tree.chapters["A1a"], "Sau"))
+        .await;
+    let got = next_json(&mut socket, Duration::from_secs(10)).await.expect("event");
+    assert_eq!(event(&got)["member"]["fullName"], "Phạm Văn Sau", "{got}");
+    assert!(
+        next_json(&mut socket, Duration::from_millis(500)).await.is_none(),
+        "nothing else is sent"
+    );
+}
+
+#[tokio::test]
 async fn a_socket_that_never_sends_connection_init_is_closed_with_4408() {
     let app = TestApp::spawn().await;
     let url = second_instance(&app, |c| c.realtime.ws_init_timeout = Duration::from_secs(1)).await;
