@@ -293,6 +293,66 @@ async fn readyz_reports_a_database_outage_and_the_same_server_recovers_without_r
     running.state.db.clone().close().await.ok();
 }
 
+#[tokio::test]
+async fn connections_killed_while_in_use_cost_at_most_a_retryable_answer_each_and_then_are_replaced() {
+    let Some(base) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped on SQLite: needs a database server that can end the server's connections");
+        return;
+    };
+    // A connection used within the last second is handed out without a ping (one round trip fewer per
+    // statement). One that the database ended in the meantime fails its statement instead: the request is
+    // answered SERVICE_UNAVAILABLE, retryable, without internal text, and the connection is not reused.
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let (status, body) = graphql_code(&client, &app.base_url).await;
+    assert_eq!(status, 200, "{body}");
+    let name = app.state.services.config.database.url();
+    let name = name
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let admin = sea_orm::Database::connect(base.as_str())
+        .await
+        .expect("admin connection");
+    let ended = sea_orm::ConnectionTrait::execute_unprepared(
+        &admin,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ),
+    )
+    .await
+    .expect("terminate");
+    assert!(ended.rows_affected() >= 1, "the server's connections were ended");
+    let mut failures = 0;
+    let mut answered = false;
+    for _ in 0..20 {
+        let (status, body) = graphql_code(&client, &app.base_url).await;
+        if status == 200 && body["data"]["provinces"]["totalCount"] == 0 {
+            answered = true;
+            break;
+        }
+        failures += 1;
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{status} {body}");
+        assert_eq!(error["extensions"]["retryable"], true, "{body}");
+        let text = body.to_string().to_lowercase();
+        for leak in ["select", "sqlx", "terminat", "postgres", "pool"] {
+            assert!(!text.contains(leak), "the answer leaks {leak:?}: {body}");
+        }
+    }
+    assert!(
+        answered,
+        "the server answers again once its broken connections are gone"
+    );
+    let pool = app.state.services.config.db.pool_size.unwrap_or(16) as usize;
+    assert!(failures <= pool, "{failures} failed requests for a pool of {pool}");
+    admin.close().await.ok();
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Graceful shutdown of the real binary.
 
