@@ -191,6 +191,33 @@ fn host_port(url: &str) -> String {
     }
 }
 
+/// `TEST_DATABASE_URL` when the suite runs on a database server; on SQLite, says why the test is skipped.
+fn server_url(why: &str) -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("skipped on SQLite: {why} (set TEST_DATABASE_URL)");
+    }
+    url
+}
+
+/// A retryable SERVICE_UNAVAILABLE whose text names no SQL, driver, database or pool, nor `cause`.
+fn assert_retryable_without_internals(status: u16, body: &Value, cause: &str) {
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{status} {body}");
+    assert_eq!(error["extensions"]["retryable"], true, "{body}");
+    let text = body.to_string().to_lowercase();
+    for leak in ["select", "sqlx", "postgres", "pool", cause] {
+        assert!(!text.contains(leak), "the answer leaks {leak:?}: {body}");
+    }
+}
+
+/// The name of the test's own database on the server.
+fn database_name(app: &TestApp) -> String {
+    let url = app.state.services.config.database.url();
+    let path = url.rsplit('/').next().unwrap_or_default();
+    path.split('?').next().unwrap_or_default().to_owned()
+}
+
 async fn graphql_code(client: &reqwest::Client, base: &str) -> (u16, Value) {
     let resp = client
         .post(format!("{base}/graphql"))
@@ -204,21 +231,12 @@ async fn graphql_code(client: &reqwest::Client, base: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn readyz_reports_a_database_outage_and_the_same_server_recovers_without_restart() {
-    let Some(base) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("skipped on SQLite: an outage needs a database server to cut off (set TEST_DATABASE_URL)");
+    let Some(base) = server_url("an outage needs a database server to cut off") else {
         return;
     };
     // The test's own database, reached only through the proxy.
     let app = TestApp::spawn().await;
-    let direct = app.state.services.config.database.url();
-    let name = direct
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let name = database_name(&app);
     let proxy = Proxy::start(host_port(&base)).await;
     let user = base
         .split_once("://")
@@ -260,13 +278,7 @@ async fn readyz_reports_a_database_outage_and_the_same_server_recovers_without_r
     assert!(body.starts_with("not ready: the database"), "a plain sentence: {body}");
     eprintln!("readyz answered 503 in {:?} during the outage", started.elapsed());
     let (status, body) = graphql_code(&client, &url).await;
-    let error = &body["errors"][0];
-    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{status} {body}");
-    assert_eq!(error["extensions"]["retryable"], true, "{body}");
-    let text = body.to_string().to_lowercase();
-    for leak in ["select", "sqlx", "connection refused", "postgres", "pool"] {
-        assert!(!text.contains(leak), "the answer leaks {leak:?}: {body}");
-    }
+    assert_retryable_without_internals(status, &body, "connection refused");
     assert_eq!(get("/healthz").await, (200, "ok".to_owned()));
 
     proxy.restore();
@@ -295,8 +307,7 @@ async fn readyz_reports_a_database_outage_and_the_same_server_recovers_without_r
 
 #[tokio::test]
 async fn connections_killed_while_in_use_cost_at_most_a_retryable_answer_each_and_then_are_replaced() {
-    let Some(base) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("skipped on SQLite: needs a database server that can end the server's connections");
+    let Some(base) = server_url("needs a database server that can end the server's connections") else {
         return;
     };
     // A connection used within the last second is handed out without a ping (one round trip fewer per
@@ -306,15 +317,7 @@ async fn connections_killed_while_in_use_cost_at_most_a_retryable_answer_each_an
     let client = reqwest::Client::new();
     let (status, body) = graphql_code(&client, &app.base_url).await;
     assert_eq!(status, 200, "{body}");
-    let name = app.state.services.config.database.url();
-    let name = name
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let name = database_name(&app);
     let admin = sea_orm::Database::connect(base.as_str())
         .await
         .expect("admin connection");
@@ -336,13 +339,7 @@ async fn connections_killed_while_in_use_cost_at_most_a_retryable_answer_each_an
             break;
         }
         failures += 1;
-        let error = &body["errors"][0];
-        assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{status} {body}");
-        assert_eq!(error["extensions"]["retryable"], true, "{body}");
-        let text = body.to_string().to_lowercase();
-        for leak in ["select", "sqlx", "terminat", "postgres", "pool"] {
-            assert!(!text.contains(leak), "the answer leaks {leak:?}: {body}");
-        }
+        assert_retryable_without_internals(status, &body, "terminat");
     }
     assert!(
         answered,
