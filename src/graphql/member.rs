@@ -160,7 +160,50 @@ impl MemberFilterInput {
             province_id: opt_id("filter.provinceId", self.province_id.as_ref(), NodeKind::Province)?,
             base_id: opt_id("filter.baseId", self.base_id.as_ref(), NodeKind::Base)?,
             chapter_id: opt_id("filter.chapterId", self.chapter_id.as_ref(), NodeKind::Chapter)?,
+            columns: store::Columns::All,
         })
+    }
+}
+
+/// The fields of `Member` that read only what [`store::Columns::Names`] loads for real (ids, names, the short
+/// enumerations, flags, timestamps, version), or load by the member's id. A field added to `Member` is not
+/// here until it is checked to be one of those; until then a page that selects it reads every column.
+const NAMES_FIELDS: &[&str] = &[
+    "__typename",
+    "id",
+    "fullName",
+    "familyName",
+    "middleName",
+    "givenName",
+    "sex",
+    "memberType",
+    "status",
+    "partyMember",
+    "warInvalidStatus",
+    "updatedAt",
+    "version",
+    "chapter",
+    "base",
+    "history",
+    "awards",
+    "pendingTransfer",
+];
+
+/// The columns a page of members needs for what the query selects on its nodes (under `nodes` and
+/// `edges { node }` of the list being resolved): only the names' when every field selected there is one of
+/// [`NAMES_FIELDS`], else all of them.
+pub fn page_columns(ctx: &Context<'_>) -> store::Columns {
+    let list = ctx.look_ahead();
+    let nodes = [list.field("nodes"), list.field("edges").field("node")];
+    let names_only = nodes.iter().all(|node| {
+        node.selection_fields()
+            .iter()
+            .all(|field| field.selection_set().all(|f| NAMES_FIELDS.contains(&f.name())))
+    });
+    if names_only {
+        store::Columns::Names
+    } else {
+        store::Columns::All
     }
 }
 
@@ -409,7 +452,8 @@ impl MemberQuery {
     ) -> AppResult<MemberConnection> {
         let st = state(ctx);
         let backend = st.db.get_database_backend();
-        let filter = filter.unwrap_or_default().parse()?;
+        let mut filter = filter.unwrap_or_default().parse()?;
+        filter.columns = page_columns(ctx);
         let mut order = MemberOrder::resolve(order_by, &filter);
         // Ranking reads every match; past the count's bound the search is too broad to rank, and the page is
         // cut in registration order, which the primary key answers after a few rows (roster order can walk

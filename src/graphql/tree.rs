@@ -378,7 +378,8 @@ impl Base {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<MemberConnection> {
-        let filter = filter.unwrap_or_default().parse()?;
+        let mut filter = filter.unwrap_or_default().parse()?;
+        filter.columns = super::member::page_columns(ctx);
         let order = MemberOrder::resolve(order_by, &filter);
         let args = list_args(ctx, filter, order, first, after, last, before)?;
         Ok(MemberConnection(page_of(ctx, MembersOfBase(self.0.id, args)).await?))
@@ -421,7 +422,8 @@ impl Chapter {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<MemberConnection> {
-        let filter = filter.unwrap_or_default().parse()?;
+        let mut filter = filter.unwrap_or_default().parse()?;
+        filter.columns = super::member::page_columns(ctx);
         let order = MemberOrder::resolve(order_by, &filter);
         let args = list_args(ctx, filter, order, first, after, last, before)?;
         Ok(MemberConnection(page_of(ctx, MembersOfChapter(self.0.id, args)).await?))

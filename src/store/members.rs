@@ -54,7 +54,33 @@ pub struct MemberFilter {
     pub base_id: Option<i64>,
     pub chapter_id: Option<i64>,
     pub party_member: Option<bool>,
+    /// Which columns a page of the list reads (not a filter: pages of different columns are kept apart).
+    pub columns: Columns,
 }
+
+/// The columns a page of members reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Columns {
+    /// Every column.
+    #[default]
+    All,
+    /// The ids, the names, the order's keys, the short enumerations, the flags, the timestamps and the version;
+    /// the other text and date columns (addresses, phone, dates of birth and service, card number, the folded
+    /// name) come as `NULL` or `''`. For a page whose nodes select only fields that read these
+    /// (`graphql::member::page_columns` decides): a tree page of names then moves and decodes a fraction of
+    /// each row (measured on the tree page: the member statement ~12 ms to ~6 ms end to end in `psql`).
+    Names,
+}
+
+/// [`Columns::Names`] as a select list: every member column in `entity::member::Column` order and by its
+/// name, so rows decode by position as full ones do, with placeholders of the column's type.
+const NAMES_SELECT_LIST: &str = "t.id, t.province_id, t.base_id, t.chapter_id, t.family_name, t.middle_name, \
+    t.given_name, '' AS search_name, t.sort_key, t.sex, CAST(NULL AS DATE) AS birth_date, \
+    CAST(NULL AS INTEGER) AS birth_year, CAST(NULL AS TEXT) AS home_town, CAST(NULL AS TEXT) AS address, \
+    CAST(NULL AS TEXT) AS phone, CAST(NULL AS DATE) AS enlisted_on, CAST(NULL AS DATE) AS discharged_on, \
+    CAST(NULL AS TEXT) AS military_rank, CAST(NULL AS TEXT) AS last_unit, t.member_type, \
+    CAST(NULL AS DATE) AS joined_on, t.party_member, t.war_invalid, CAST(NULL AS TEXT) AS card_number, t.status, \
+    t.created_at, t.updated_at, t.version, CAST(NULL AS DATE) AS left_on, CAST(NULL AS TEXT) AS left_reason";
 
 impl MemberFilter {
     /// Splits a raw search string into folded words.
@@ -124,6 +150,9 @@ pub const SEARCH_COUNT_LIMIT: i64 = 1_000;
 
 pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBackend) -> ListQuery {
     let mut query = ListQuery::new("members", filter.to_filter(scope, backend), order);
+    if filter.columns == Columns::Names {
+        query.columns = Some(NAMES_SELECT_LIST);
+    }
     if !filter.search_words.is_empty() {
         query.count_limit = Some(SEARCH_COUNT_LIMIT);
     }
@@ -419,7 +448,24 @@ pub async fn chapter_of<C: sea_orm::ConnectionTrait>(db: &C, member_id: i64) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::words_array;
+    use super::{NAMES_SELECT_LIST, words_array};
+
+    #[test]
+    fn the_names_select_list_has_every_member_column_by_name_in_entity_order() {
+        use sea_orm::{ColumnTrait, Iterable};
+        let names: Vec<&str> = NAMES_SELECT_LIST
+            .split(',')
+            .map(|item| {
+                let item = item.trim();
+                item.rsplit_once(" AS ")
+                    .map_or_else(|| item.trim_start_matches("t."), |(_, alias)| alias)
+            })
+            .collect();
+        let columns: Vec<String> = entity::member::Column::iter()
+            .map(|c| c.as_column_ref().1.to_string())
+            .collect();
+        assert_eq!(names, columns);
+    }
 
     #[test]
     fn only_folded_words_become_a_constant_array() {

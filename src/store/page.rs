@@ -280,6 +280,9 @@ pub struct ListQuery {
     /// a rank the ordering needs) besides the table's; counts still read `table`.
     pub source: Option<Sql>,
     pub source_columns: &'static str,
+    /// The columns a page selects from `t` in place of the table's own (which [`crate::store::select_list`]
+    /// gives): the same names in the same order, some of them as placeholders.
+    pub columns: Option<&'static str>,
 }
 
 impl ListQuery {
@@ -291,12 +294,16 @@ impl ListQuery {
             count_limit: None,
             source: None,
             source_columns: "",
+            columns: None,
         }
     }
 
     /// The columns a page selects from `t`.
     fn select_list(&self) -> String {
-        let mut list = crate::store::select_list(self.table).to_owned();
+        let mut list = self
+            .columns
+            .unwrap_or_else(|| crate::store::select_list(self.table))
+            .to_owned();
         if self.source.is_some() {
             list.push_str(self.source_columns);
         }

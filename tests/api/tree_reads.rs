@@ -426,3 +426,69 @@ async fn a_page_of_members_brings_their_chapters_bases_and_provinces_in_one_stat
     }
     assert_eq!(statements, 2, "the ranked page with its count, then the units: {data}");
 }
+
+#[tokio::test]
+async fn a_page_selecting_only_names_answers_them_and_is_kept_apart_from_a_full_page_of_the_same_list() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let chapter = gid(NodeKind::Chapter, tree.chapters["A1a"]);
+    // The same list twice in one request: once for names only, once with the fields a names page leaves out.
+    let query = "query($id: ID!) { node(id: $id) { ... on Chapter {
+        names: members(first: 10, orderBy: ID) { nodes { id fullName status chapter { name } } }
+        full: members(first: 10, orderBy: ID) { edges { node { id fullName phone address cardNumber birthYear } } } } } }";
+    let data = app.data(Some(&admin), query, json!({ "id": chapter })).await;
+    let names = data["node"]["names"]["nodes"].as_array().cloned().unwrap_or_default();
+    let full: Vec<Value> = data["node"]["full"]["edges"]
+        .as_array()
+        .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
+        .unwrap_or_default();
+    assert!(!names.is_empty(), "{data}");
+    assert_eq!(names.len(), full.len(), "{data}");
+    for (n, f) in names.iter().zip(&full) {
+        assert_eq!(n["id"], f["id"]);
+        assert_eq!(n["fullName"], f["fullName"]);
+        assert_eq!(n["status"], "ACTIVE");
+        assert_eq!(n["chapter"]["name"], "Chi hội Khu 1");
+        assert!(f["phone"].as_str().is_some_and(|p| p.starts_with("09000000")), "{f}");
+        assert_eq!(f["address"], "Tổ 1, khu 2");
+        assert!(f["cardNumber"].as_str().is_some_and(|c| c.starts_with("CARD-")), "{f}");
+        assert!(f["birthYear"].as_i64().is_some(), "{f}");
+    }
+    // A page of names alone, its fields in a fragment, answers the same names.
+    let data = app
+        .data(
+            Some(&admin),
+            "query($id: ID!) { node(id: $id) { ... on Chapter { members(first: 10, orderBy: ID) { nodes { ...N } } } } }
+             fragment N on Member { id familyName givenName }",
+            json!({ "id": chapter }),
+        )
+        .await;
+    let again = data["node"]["members"]["nodes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(again.len(), names.len(), "{data}");
+    for (a, n) in again.iter().zip(&names) {
+        assert_eq!(a["id"], n["id"]);
+        let full_name = n["fullName"].as_str().unwrap_or_default();
+        assert!(
+            full_name.starts_with(a["familyName"].as_str().unwrap_or("?")),
+            "{a} {n}"
+        );
+        assert!(full_name.ends_with(a["givenName"].as_str().unwrap_or("?")), "{a} {n}");
+    }
+    // A field outside the names (phone) inside a fragment makes the page read every column.
+    let data = app
+        .data(
+            Some(&admin),
+            "query($id: ID!) { node(id: $id) { ... on Chapter { members(first: 10, orderBy: ID) { nodes { id ...P } } } } }
+             fragment P on Member { phone }",
+            json!({ "id": chapter }),
+        )
+        .await;
+    let phones = data["node"]["members"]["nodes"].as_array().cloned().unwrap_or_default();
+    assert!(
+        phones
+            .iter()
+            .all(|m| m["phone"].as_str().is_some_and(|p| p.starts_with("09000000"))),
+        "{data}"
+    );
+}
