@@ -359,19 +359,39 @@ pub async fn warm_chapters_with_units(
     }
     let state = super::state(ctx);
     let rows = crate::store::tree::chapters_with_units(&state.db, &ids, bases, provinces).await?;
-    let mut base_rows = Vec::new();
-    let mut province_rows = Vec::new();
-    let mut chapter_rows = Vec::with_capacity(rows.len());
+    let mut units = JoinedUnits::default();
     for row in rows {
-        base_rows.extend(row.base.map(|b| (BaseById(b.id), b)));
-        province_rows.extend(row.province.map(|p| (ProvinceById(p.id), p)));
-        chapter_rows.push((ChapterById(row.chapter.id), row.chapter));
+        units.add(Some(row.chapter), row.base, row.province);
     }
-    let loader = &state.loader;
-    loader.feed_many(base_rows);
-    loader.feed_many(province_rows);
-    loader.feed_many(chapter_rows);
+    units.feed(&state.loader);
     Ok(())
+}
+
+/// Units that came joined to other rows, on their way into the request's cache.
+#[derive(Default)]
+struct JoinedUnits {
+    chapters: Vec<(ChapterById, entity::chapter::Model)>,
+    bases: Vec<(BaseById, entity::base::Model)>,
+    provinces: Vec<(ProvinceById, entity::province::Model)>,
+}
+
+impl JoinedUnits {
+    fn add(
+        &mut self,
+        chapter: Option<entity::chapter::Model>,
+        base: Option<entity::base::Model>,
+        province: Option<entity::province::Model>,
+    ) {
+        self.chapters.extend(chapter.map(|c| (ChapterById(c.id), c)));
+        self.bases.extend(base.map(|b| (BaseById(b.id), b)));
+        self.provinces.extend(province.map(|p| (ProvinceById(p.id), p)));
+    }
+
+    fn feed(self, loader: &super::batch::Batcher) {
+        loader.feed_many(self.chapters);
+        loader.feed_many(self.bases);
+        loader.feed_many(self.provinces);
+    }
 }
 
 /// The units above a member that `selection` (on a member) reaches: its chapter, base and province.
@@ -400,20 +420,13 @@ pub async fn warm_members_with_units(
     }
     let state = super::state(ctx);
     let rows = members::by_ids_with_units(&state.db, &state.scope.members, ids, units).await?;
-    let mut chapters = Vec::new();
-    let mut bases = Vec::new();
-    let mut provinces = Vec::new();
+    let mut joined = JoinedUnits::default();
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
-        chapters.extend(row.chapter.map(|c| (ChapterById(c.id), c)));
-        bases.extend(row.base.map(|b| (BaseById(b.id), b)));
-        provinces.extend(row.province.map(|p| (ProvinceById(p.id), p)));
+        joined.add(row.chapter, row.base, row.province);
         found.push((MemberById(row.member.id), row.member));
     }
-    let loader = &state.loader;
-    loader.feed_many(chapters);
-    loader.feed_many(bases);
-    loader.feed_many(provinces);
-    loader.feed_many(found);
+    joined.feed(&state.loader);
+    state.loader.feed_many(found);
     Ok(())
 }
