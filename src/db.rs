@@ -25,8 +25,12 @@ pub struct Metrics {
     pub db_pool: IntGaugeVec,
     /// Reads of the change log by this instance's subscription hub (`crate::realtime`): one per commit heard
     /// while a subscription is open here, fewer under load (wake-ups coalesce), plus the fallback poll; with
-    /// none open, at most one read of the log's head per 100 ms. They are part of `db_statements_total`.
+    /// none open, at most one read of the log's head per 100 ms.
     pub change_feed_reads: IntCounter,
+    /// The statements those reads cost (part of `db_statements_total`): the read itself and, before it, the
+    /// numbering of committed changes (`store::changes::sequence`: one probe, and when changes wait for their
+    /// numbers a short transaction: the lock and the numbering).
+    pub change_feed_statements: IntCounter,
 }
 
 impl Metrics {
@@ -72,9 +76,14 @@ impl Metrics {
         registry.register(Box::new(db_pool.clone()))?;
         let change_feed_reads = IntCounter::new(
             "change_feed_reads_total",
-            "Reads of the change log by the subscription hub (part of db_statements_total)",
+            "Reads of the change log by the subscription hub",
         )?;
         registry.register(Box::new(change_feed_reads.clone()))?;
+        let change_feed_statements = IntCounter::new(
+            "change_feed_statements_total",
+            "Statements of the subscription hub's reads of the change log, numbering included (part of db_statements_total)",
+        )?;
+        registry.register(Box::new(change_feed_statements.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(db_statement_errors.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -89,6 +98,7 @@ impl Metrics {
             graphql_errors,
             db_pool,
             change_feed_reads,
+            change_feed_statements,
         })
     }
 

@@ -16,6 +16,7 @@ mod m20261126_000006_yearly_ratings;
 mod m20261126_000008_login_throttle;
 mod m20261126_000009_search_index;
 mod m20261126_000010_change_log_proposals_ratings;
+mod m20261127_000011_change_log_sequence;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_login_throttle::Migration),
             Box::new(m20261126_000009_search_index::Migration),
             Box::new(m20261126_000010_change_log_proposals_ratings::Migration),
+            Box::new(m20261127_000011_change_log_sequence::Migration),
         ];
         all.into_iter()
             .map(|m| Box::new(Atomic(m)) as Box<dyn MigrationTrait>)

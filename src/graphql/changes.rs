@@ -155,6 +155,13 @@ impl ChangesQuery {
             .transpose()?
             .unwrap_or(0);
         let st = state(ctx);
+        // Number what has committed since the last reader did, so a page reaches the last commit (the client's
+        // own write included), and totalCount below counts from the same numbering.
+        changes::sequence(&st.db).await?;
+        // The log's end, read before the page: every position up to it is committed, so the page (read after)
+        // holds every visible change up to it, and an empty page may end there. Read after the page, it could
+        // include changes committed in between, which the client would then skip.
+        let head = changes::head(&st.db).await?;
         let rows = if first == 0 {
             Vec::new()
         } else {
@@ -168,12 +175,12 @@ impl ChangesQuery {
                 // The SQL condition already dropped rows the viewer never saw; a hidden one is a removal.
                 Seen::Remove | Seen::Hidden => ChangeOperation::Remove,
             };
-            out.push((cursor(row.id), Change { row, operation }));
+            out.push((cursor(row.seq), Change { row, operation }));
         }
         let end = match out.last() {
             Some((c, _)) => c.clone(),
             None if has_next_page => cursor(after),
-            None => cursor(changes::head(&st.db).await?.max(after)),
+            None => cursor(head.max(after)),
         };
         Ok(ChangeConnection {
             page_info: PageInfo {

@@ -128,7 +128,7 @@ impl MemberEvent {
     }
     /// The change-log cursor of this event: `changes(after:)` from here catches up after a disconnect.
     async fn cursor(&self) -> String {
-        super::changes::cursor(self.0.row.id)
+        super::changes::cursor(self.0.row.seq)
     }
 }
 
@@ -151,7 +151,7 @@ impl UnitEvent {
         self.0.row.at
     }
     async fn cursor(&self) -> String {
-        super::changes::cursor(self.0.row.id)
+        super::changes::cursor(self.0.row.seq)
     }
 }
 
@@ -174,7 +174,7 @@ impl AwardEvent {
         self.0.row.at
     }
     async fn cursor(&self) -> String {
-        super::changes::cursor(self.0.row.id)
+        super::changes::cursor(self.0.row.seq)
     }
 }
 
@@ -197,7 +197,7 @@ impl ProposalEvent {
         self.0.row.at
     }
     async fn cursor(&self) -> String {
-        super::changes::cursor(self.0.row.id)
+        super::changes::cursor(self.0.row.seq)
     }
 }
 
@@ -222,7 +222,7 @@ impl YearlyRatingEvent {
         self.0.row.at
     }
     async fn cursor(&self) -> String {
-        super::changes::cursor(self.0.row.id)
+        super::changes::cursor(self.0.row.seq)
     }
 }
 

@@ -1,14 +1,17 @@
 //! The change log: written inside every mutation's transaction with its audit event (`audit::record`, so no
 //! mutation can forget it) and read by `Query.changes` and the subscription hub.
 //!
-//! Commit order. A reader resumes from "every change with an id above my cursor", which is only safe if ids
-//! become visible in increasing order. On SQLite there is one writer at a time, so they do. On PostgreSQL an
-//! identity value is taken when the row is inserted, not when its transaction commits: writer A may take id 7,
-//! writer B id 8 and commit first, and a reader that saw 8 would skip 7 for ever. So every change-log insert
-//! first takes a transaction-scoped advisory lock ([`CHANGE_LOG_LOCK`]), held until commit: while A holds it no
-//! one else can take an id, so ids commit in the order they are taken. It is taken last in the mutation, after
-//! its row locks, so it cannot join a deadlock, in the statement that writes the audit event and the change row
-//! (`store::changes::insert_with_event`), and it is held from there to the commit.
+//! Commit order. A reader resumes from "every change after my cursor", which is only safe if positions become
+//! visible in increasing order. On SQLite there is one writer at a time, so a change is numbered as it is
+//! written (`seq` = the highest so far + 1). On PostgreSQL an id is taken when the row is inserted, not when its
+//! transaction commits: writer A may take id 7, writer B id 8 and commit first, and a reader that saw 8 would
+//! skip 7 for ever. Ordering by id would need every writer to hold a lock from its insert to the end of its
+//! commit (WAL flush included), one writer at a time. Instead a change row is written unnumbered and without a
+//! lock, and the sequencer (`store::changes::sequence`) gives committed rows their `seq`, above every number
+//! given before, in a short transaction of its own (one sequencer at a time). Readers read numbered rows only,
+//! and number what is waiting first: `Query.changes` before each page, the hub whenever it is woken. Two
+//! changes of one record keep their order: the second writer waits on the record's row lock until the first
+//! commits, so the first row is committed (and numbered no later) before the second is written.
 //!
 //! Who sees a change. Units and the award roll are public. A member change is seen by readers whose member
 //! scope holds the member now or held them before (then as a removal). An award proposal or a yearly rating is
@@ -26,7 +29,7 @@ use serde_json::Value as Json;
 use crate::auth::Viewer;
 use crate::auth::policy::{Position, ReadScope, Subtree, can_see_rating, sees_proposal_at};
 use crate::ids::NodeKind;
-pub use crate::store::changes::{CHANGE_LOG_LOCK, CHANNEL, ChangeRow, count, head, read, visible};
+pub use crate::store::changes::{CHANNEL, ChangeRow, count, head, read, sequence, visible};
 use crate::store::changes::{Entry, Place};
 use entity::member::{self, MemberStatus};
 

@@ -1,7 +1,8 @@
 //! Live updates: the change log ([`changes`]), the hub that fans committed changes out to this instance's
 //! subscriptions, and the `graphql-transport-ws` endpoint ([`ws`]).
 //!
-//! The hub reads the change log itself, from the last id it delivered, whenever it is woken: on PostgreSQL by
+//! The hub reads the change log itself, from the last position it delivered, whenever it is woken (numbering
+//! the committed changes that wait for a position first, [`changes::sequence`]): on PostgreSQL by
 //! `LISTEN` on [`changes::CHANNEL`] (every instance hears every commit of every other, since the `NOTIFY` is
 //! sent inside the writing transaction and delivered at its commit), on SQLite by [`committed`], called after
 //! each mutation commits in this process. A slow poll backs both up (a listener reconnecting, a missed wake),
@@ -54,12 +55,13 @@ impl Drop for SocketPermit {
 impl Hub {
     /// Starts the hub's reader for `db` (whose URL is `url`). It stops by itself once the hub is dropped.
     /// `poll` bounds how late a change written by another process is noticed when no notification arrives;
-    /// `reads` counts the reader's reads of the log.
+    /// `reads` counts the reader's reads of the log, `statements` the statements they cost.
     pub async fn start(
         db: DatabaseConnection,
         url: &str,
         poll: Duration,
         reads: prometheus::IntCounter,
+        statements: prometheus::IntCounter,
     ) -> Result<Self, sea_orm::DbErr> {
         let (sender, _) = broadcast::channel(BUFFER);
         let wake = Arc::new(Notify::new());
@@ -68,6 +70,7 @@ impl Hub {
             sockets: AtomicUsize::new(0),
             wake: wake.clone(),
         });
+        statements.inc_by(changes::sequence(&db).await?.statements + 1);
         let last = changes::head(&db).await?;
         let listener = match db.get_database_backend() {
             DbBackend::Postgres => {
@@ -89,6 +92,7 @@ impl Hub {
             listener,
             poll,
             reads,
+            statements,
         };
         tokio::spawn(reader.run(Arc::downgrade(&inner), wake, last));
         Ok(Self { inner })
@@ -120,6 +124,7 @@ struct Reader {
     listener: Option<sea_orm::sqlx::postgres::PgListener>,
     poll: Duration,
     reads: prometheus::IntCounter,
+    statements: prometheus::IntCounter,
 }
 
 /// With no subscriber, how long the hub's position may trail the log after a commit: the position is then caught
@@ -133,6 +138,7 @@ impl Reader {
             mut listener,
             poll,
             reads,
+            statements,
         } = self;
         let mut last = last;
         // When no subscriber listens, commits heard since the position last caught up, and when that was.
@@ -147,6 +153,8 @@ impl Reader {
                             tracing::warn!(error = %e, "change listener lost its connection");
                             tokio::time::sleep(poll).await;
                         }
+                        // Commits heard while the last read ran are all covered by the next one.
+                        while l.next_buffered().is_some() {}
                     }
                     None => wake.notified().await,
                 }
@@ -174,7 +182,15 @@ impl Reader {
                     behind = true;
                     continue;
                 }
-                let head = changes::head(&db).await;
+                // Numbered first: a change committed before now must not be numbered above the position later
+                // and sent to a subscriber who came after it.
+                let head = match changes::sequence(&db).await {
+                    Ok(run) => {
+                        statements.inc_by(run.statements + 1);
+                        changes::head(&db).await
+                    }
+                    Err(e) => Err(e),
+                };
                 reads.inc();
                 match head {
                     Ok(head) => {
@@ -188,13 +204,19 @@ impl Reader {
             }
             behind = false;
             loop {
-                let read = changes::read(&db, last, 500, None).await;
+                let read = match changes::sequence(&db).await {
+                    Ok(run) => {
+                        statements.inc_by(run.statements + 1);
+                        changes::read(&db, last, 500, None).await
+                    }
+                    Err(e) => Err(e),
+                };
                 reads.inc();
                 match read {
                     Ok(rows) => {
                         let full = rows.len() == 500;
                         for row in rows {
-                            last = row.id;
+                            last = row.seq;
                             // A subscriber gone since the count above is not an error.
                             let _ = inner.sender.send(Arc::new(row));
                         }

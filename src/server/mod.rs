@@ -81,6 +81,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
         &config.database.url(),
         config.realtime.change_poll,
         metrics.change_feed_reads.clone(),
+        metrics.change_feed_statements.clone(),
     )
     .await?;
     Ok(AppState {

@@ -1,11 +1,12 @@
 //! Rows of `changes` (a migration table without an entity), the change log: what [`crate::realtime::changes`]
 //! records inside every mutation and what `Query.changes` and the subscription hub read, with the SQL
-//! condition that keeps the rows a viewer may see. Why the insert takes a lock first, and who sees which
-//! change, is told in [`crate::realtime::changes`].
+//! condition that keeps the rows a viewer may see, and the sequencer that gives committed rows their place in
+//! the log ([`sequence`]). Why rows are numbered after they commit, and who sees which change, is told in
+//! [`crate::realtime::changes`].
 
 use chrono::{DateTime, Utc};
 use entity::award::GrantingLevel;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait, Value};
 
 use crate::auth::Viewer;
 use crate::auth::policy::{ReadScope, Subtree, level_name, proposals_condition, ratings_condition};
@@ -16,8 +17,10 @@ const TABLE: &str = "changes";
 /// The audit trail's table: each change row points at the audit event of the mutation that made it.
 const EVENTS: &str = "audit_events";
 
-/// The advisory lock key that serializes change-log inserts on PostgreSQL.
-pub const CHANGE_LOG_LOCK: i64 = 727_275;
+/// The advisory lock key that lets one sequencer at a time number change rows on PostgreSQL (across instances).
+pub const SEQUENCER_LOCK: i64 = 727_275;
+/// The most rows one run of the sequencer numbers (a later run numbers the rest).
+const SEQUENCE_BATCH: i64 = 5_000;
 /// The PostgreSQL channel a committed change is announced on (the payload is empty: listeners read the log).
 pub const CHANNEL: &str = "hoi_ccb_changes";
 
@@ -27,7 +30,8 @@ pub type Place = (Option<i64>, Option<i64>, Option<i64>);
 /// One committed change of one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeRow {
-    pub id: i64,
+    /// Its place in the log (commit order): what a cursor holds.
+    pub seq: i64,
     pub at: DateTime<Utc>,
     pub action: String,
     pub kind: NodeKind,
@@ -124,7 +128,7 @@ pub fn visible(viewer: &Viewer, scope: &ReadScope) -> Option<Sql> {
     Some(sql)
 }
 
-const COLUMNS: &str = "t.id, t.at, t.action, t.target_type, t.target_id, t.gone, t.province_id, t.base_id, \
+const COLUMNS: &str = "t.seq, t.at, t.action, t.target_type, t.target_id, t.gone, t.province_id, t.base_id, \
                        t.chapter_id, t.old_province_id, t.old_base_id, t.old_chapter_id, t.member_id, t.level";
 
 /// The kinds the change log records.
@@ -138,19 +142,20 @@ fn level_of(name: Option<String>) -> Option<GrantingLevel> {
         .find(|l| name.as_deref() == Some(level_name(*l)))
 }
 
-/// Change rows after `after` in commit order, at most `limit`, filtered by `condition`.
+/// Change rows numbered after `after`, in order, at most `limit`, filtered by `condition`. Rows not yet numbered
+/// are not read: call [`sequence`] first to read up to the last commit.
 pub async fn read<C: ConnectionTrait>(
     db: &C,
     after: i64,
     limit: u64,
     condition: Option<Sql>,
 ) -> Result<Vec<ChangeRow>, DbErr> {
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {TABLE} t WHERE t.id > "));
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {TABLE} t WHERE t.seq > "));
     sql.bind(after);
     if let Some(c) = condition {
         sql.push(" AND ").append(&c);
     }
-    sql.push(" ORDER BY t.id LIMIT ").bind(limit as i64);
+    sql.push(" ORDER BY t.seq LIMIT ").bind(limit as i64);
     let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -159,7 +164,7 @@ pub async fn read<C: ConnectionTrait>(
             continue;
         };
         out.push(ChangeRow {
-            id: r.try_get_by_index(0)?,
+            seq: r.try_get_by_index(0)?,
             at: r.try_get_by_index(1)?,
             action: r.try_get_by_index(2)?,
             kind,
@@ -174,9 +179,9 @@ pub async fn read<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// How many change rows after `after` pass `condition`.
+/// How many change rows numbered after `after` pass `condition`.
 pub async fn count<C: ConnectionTrait>(db: &C, after: i64, condition: Option<Sql>) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(&format!("SELECT COUNT(*) FROM {TABLE} t WHERE t.id > "));
+    let mut sql = Sql::new(&format!("SELECT COUNT(*) FROM {TABLE} t WHERE t.seq > "));
     sql.bind(after);
     if let Some(c) = condition {
         sql.push(" AND ").append(&c);
@@ -185,12 +190,62 @@ pub async fn count<C: ConnectionTrait>(db: &C, after: i64, condition: Option<Sql
     Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
 }
 
-/// The id of the newest committed change (0 for an empty log).
+/// The number of the newest numbered change (0 for an empty log). A change committed but not yet numbered will
+/// be numbered above it, so a reader that starts from here misses nothing.
 pub async fn head<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
     let row = db
-        .query_one_raw(Sql::new(&format!("SELECT COALESCE(MAX(id), 0) FROM {TABLE}")).build(db.get_database_backend()))
+        .query_one_raw(Sql::new(&format!("SELECT COALESCE(MAX(seq), 0) FROM {TABLE}")).build(db.get_database_backend()))
         .await?;
     Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+}
+
+/// What one run of [`sequence`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sequenced {
+    /// Change rows it numbered.
+    pub numbered: u64,
+    /// Statements it sent, as `db_statements_total` counts them (`BEGIN` and `COMMIT` are not).
+    pub statements: u64,
+}
+
+/// Numbers the committed change rows that have no place in the log yet, in the order of their ids, after every
+/// number already given. On PostgreSQL only (SQLite numbers a row as it writes it).
+///
+/// One sequencer at a time (an advisory lock, across instances), in a transaction of its own, so numbers are
+/// given in increasing order and each run's become visible at once: a reader that sees number N has seen every
+/// number below it, and a number is only ever given to a row already committed. The lock is taken before the
+/// statement that numbers, so that statement's snapshot sees every number an earlier run committed. A row
+/// committed during a run is numbered by the next. When nothing is waiting (the common case for a reader) it
+/// costs one probe of a partial index holding only the rows not yet numbered.
+pub async fn sequence(db: &DatabaseConnection) -> Result<Sequenced, DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return Ok(Sequenced::default());
+    }
+    let waiting = db
+        .query_one_raw(Sql::new(&format!("SELECT 1 FROM {TABLE} WHERE seq IS NULL LIMIT 1")).build(backend))
+        .await?;
+    if waiting.is_none() {
+        return Ok(Sequenced {
+            numbered: 0,
+            statements: 1,
+        });
+    }
+    let txn = db.begin().await?;
+    let mut lock = Sql::new("SELECT pg_advisory_xact_lock(");
+    lock.bind(SEQUENCER_LOCK).push(")");
+    txn.execute_raw(lock.build(backend)).await?;
+    let mut number = Sql::new(&format!(
+        "UPDATE {TABLE} c SET seq = n.seq FROM (SELECT id, (SELECT COALESCE(MAX(seq), 0) FROM {TABLE}) \
+         + row_number() OVER (ORDER BY id) AS seq FROM {TABLE} WHERE seq IS NULL ORDER BY id LIMIT "
+    ));
+    number.bind(SEQUENCE_BATCH).push(") n WHERE c.id = n.id");
+    let numbered = txn.execute_raw(number.build(backend)).await?.rows_affected();
+    txn.commit().await?;
+    Ok(Sequenced {
+        numbered,
+        statements: 3,
+    })
 }
 
 /// The change-log row's columns and values, `audit_event_id` aside.
@@ -216,10 +271,9 @@ fn change_columns(change: &Entry) -> Vec<(&'static str, Value)> {
 /// touched a synced record, its change-log row, inside the mutation's transaction; returns the event's id.
 ///
 /// On PostgreSQL this is one statement: the event's insert as a data-modifying `WITH`, and the change row
-/// inserted from it behind the change-log lock, with the announcement on [`CHANNEL`] (delivered to every
-/// listening instance when, and only if, the transaction commits). The lock is in the `WHERE` of the row's
-/// `SELECT`, which PostgreSQL evaluates before it computes the row (and so before the row takes its id), so ids
-/// still become visible in the order they are taken. SQLite (one writer at a time) takes two statements.
+/// inserted from it, not yet numbered (see [`sequence`]), with the announcement on [`CHANNEL`] (delivered to
+/// every listening instance when, and only if, the transaction commits). It takes no lock: writers commit side
+/// by side. SQLite (one writer at a time) takes two statements, the second numbering the row as it writes it.
 pub async fn insert_with_event<C: ConnectionTrait>(
     db: &C,
     event: Vec<(&str, Value)>,
@@ -236,9 +290,17 @@ pub async fn insert_with_event<C: ConnectionTrait>(
     };
     if backend != DbBackend::Postgres {
         let event_id = returned_id(db, event_insert.build(backend)).await?;
-        let mut row = change_columns(change);
-        row.insert(1, ("audit_event_id", event_id.into()));
-        db.execute_raw(Sql::insert(TABLE, row).build(backend)).await?;
+        let (columns, values): (Vec<&str>, Vec<Value>) = change_columns(change).into_iter().unzip();
+        let mut sql = Sql::new(&format!(
+            "INSERT INTO {TABLE} (audit_event_id, seq, {}) SELECT ",
+            columns.join(", ")
+        ));
+        sql.bind(event_id)
+            .push(&format!(", (SELECT COALESCE(MAX(seq), 0) + 1 FROM {TABLE})"));
+        for value in values {
+            sql.push(", ").bind(value);
+        }
+        db.execute_raw(sql.build(backend)).await?;
         return Ok(event_id);
     }
     let (columns, values): (Vec<&str>, Vec<Value>) = change_columns(change).into_iter().unzip();
@@ -250,9 +312,7 @@ pub async fn insert_with_event<C: ConnectionTrait>(
     for value in values {
         sql.push(", ").bind(value);
     }
-    sql.push(" FROM event WHERE pg_advisory_xact_lock(")
-        .bind(CHANGE_LOG_LOCK)
-        .push(") IS NOT NULL AND pg_notify(")
+    sql.push(" FROM event WHERE pg_notify(")
         .bind(CHANNEL)
         .push(", '') IS NOT NULL RETURNING audit_event_id");
     returned_id(db, sql.build(backend)).await

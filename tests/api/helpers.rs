@@ -188,12 +188,15 @@ impl TestApp {
             .unwrap_or_else(|| panic!("{name} present"))
     }
 
-    /// Statements and change-log reads once the server has gone quiet: the subscription hub reads the change log
-    /// in the background after each commit, so a write's statements are counted once that read is done.
+    /// Statements, and those of the change feed, once the server has gone quiet: the subscription hub reads the
+    /// change log in the background after commits, so a write's statements are counted once that read is done.
     async fn settled_statements(&self) -> (u64, u64) {
         let mut last = (u64::MAX, u64::MAX);
         loop {
-            let now = (self.statements().await, self.metric("change_feed_reads_total").await);
+            let now = (
+                self.statements().await,
+                self.metric("change_feed_statements_total").await,
+            );
             if now == last {
                 return now;
             }
@@ -204,10 +207,10 @@ impl TestApp {
 
     /// Statements one mutation costs, the change feed's background reads left out.
     pub async fn count_write_statements(&self, token: Option<&str>, query: &str, variables: Value) -> (u64, Value) {
-        let (before, reads_before) = self.settled_statements().await;
+        let (before, feed_before) = self.settled_statements().await;
         let data = self.data(token, query, variables).await;
-        let (after, reads_after) = self.settled_statements().await;
-        (after - before - (reads_after - reads_before), data)
+        let (after, feed_after) = self.settled_statements().await;
+        (after - before - (feed_after - feed_before), data)
     }
 
     /// Statements one request costs.

@@ -111,6 +111,134 @@ async fn changes_are_scoped_to_the_viewer_and_a_member_moved_away_comes_as_remov
     assert!(changes_after(&app, &khu1, &end).await.is_empty());
 }
 
+/// Writers committing side by side while a reader walks the log: on PostgreSQL a writer that began first may
+/// commit last, and a reader that had moved past its position would lose its change for ever. Every change
+/// comes exactly once, each at a position of its own.
+#[tokio::test]
+async fn a_reader_walking_the_log_while_writers_commit_side_by_side_gets_every_change_once() {
+    const PAGE: &str = "query($after: String) { changes(after: $after, first: 7) { edges { cursor node { nodeId } } \
+                        pageInfo { endCursor } } }";
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let mut cursor = head(&app, &admin).await;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let chapters = ["A1a", "A1b", "A2a", "A3a"];
+    let writers = (0..8u8).map(|w| {
+        let (app, admin, tree) = (&app, &admin, &tree);
+        async move {
+            let mut admitted = Vec::new();
+            for i in 0..8u8 {
+                let given = format!("Song {}{}", char::from(b'A' + w), char::from(b'A' + i));
+                let chapter = tree.chapters[chapters[usize::from(w) % chapters.len()]];
+                let data = app.data(Some(admin), ADMIT, admit_input(chapter, &given)).await;
+                admitted.push(data["admitMember"]["member"]["id"].as_str().expect("id").to_owned());
+            }
+            admitted
+        }
+    });
+    let writing = async {
+        let admitted: Vec<String> = async_graphql::futures_util::future::join_all(writers)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        admitted
+    };
+    let reading = async {
+        let mut seen: Vec<String> = Vec::new();
+        let mut cursors: Vec<String> = Vec::new();
+        loop {
+            // Whether the writers had all finished before this page was asked for: then it is the last one needed.
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            let data = app.data(Some(&admin), PAGE, json!({ "after": cursor })).await;
+            let edges = data["changes"]["edges"].as_array().expect("edges").clone();
+            for edge in &edges {
+                seen.push(edge["node"]["nodeId"].as_str().expect("nodeId").to_owned());
+                cursors.push(edge["cursor"].as_str().expect("cursor").to_owned());
+            }
+            cursor = data["changes"]["pageInfo"]["endCursor"]
+                .as_str()
+                .expect("end")
+                .to_owned();
+            if finished && edges.is_empty() {
+                return (seen, cursors);
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    let (mut admitted, (mut seen, cursors)) = tokio::join!(writing, reading);
+    assert_eq!(admitted.len(), 64);
+    let mut unique = cursors.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), cursors.len(), "a position came twice: {cursors:?}");
+    admitted.sort();
+    seen.sort();
+    assert_eq!(seen, admitted, "every admission once, nothing else");
+}
+
+/// The race itself, made certain: a writer writes its change first and commits last, and between the two a
+/// reader reads (and moves past) a later writer's change. Its change still reaches the reader. PostgreSQL only:
+/// SQLite has one writer at a time, so a second writer cannot commit while the first is open.
+#[tokio::test]
+async fn a_change_committed_after_a_later_one_was_read_still_reaches_the_reader() {
+    use sea_orm::{EntityTrait, TransactionTrait};
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let start = head(&app, &admin).await;
+    let duc = entity::member::Entity::find_by_id(tree.member("Lê Văn Đức"))
+        .one(app.db())
+        .await
+        .expect("read")
+        .expect("member");
+    // The slow writer: its audit event and change row written, its transaction left open.
+    let slow = app.db().begin().await.expect("begin");
+    let actor = hoi_ccb::auth::Principal {
+        subject: "slow-writer".into(),
+        role: Role::Admin,
+        scope: ScopeNode::Everything,
+    };
+    let event = hoi_ccb::audit::Event {
+        action: "UPDATE_MEMBER",
+        target: (NodeKind::Member, duc.id),
+        position: hoi_ccb::auth::policy::Position::member(&duc),
+        before: None,
+        after: None,
+        reason: None,
+        client_mutation_id: None,
+        member: Some(&duc),
+    };
+    hoi_ccb::audit::record(&slow, &actor, event).await.expect("slow write");
+    // A later writer commits, and the reader reads its change and moves past it.
+    let admitted = app
+        .data(Some(&admin), ADMIT, admit_input(tree.chapters["A1b"], "Nhanh"))
+        .await["admitMember"]["member"]["id"]
+        .clone();
+    let data = app.data(Some(&admin), CHANGES, json!({ "after": start })).await;
+    let first: Vec<&Value> = data["changes"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| &e["node"]["nodeId"])
+        .collect();
+    assert_eq!(first, [&admitted], "only the committed change: {data}");
+    let after = data["changes"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("end")
+        .to_owned();
+    // The slow writer commits: its change comes after the reader's position.
+    slow.commit().await.expect("commit");
+    let later = changes_after(&app, &admin, &after).await;
+    let ids: Vec<&str> = later.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(ids, [gid(NodeKind::Member, duc.id)], "{later:?}");
+}
+
 #[tokio::test]
 async fn a_malformed_change_cursor_or_page_size_is_bad_user_input() {
     let app = TestApp::spawn().await;
