@@ -6,9 +6,9 @@ use chrono::{Datelike, NaiveDate};
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
 use entity::transfer::TransferStatus;
 use entity::{chapter, member, transfer};
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel};
 
-use super::{Actor, Outcome, check_version, insert, now, update_member, update_transfer};
+use super::{Actor, Outcome, changed_fields, check_version, insert, now, update_member, update_transfer};
 use crate::audit::diff;
 use crate::auth::policy::{Capability, Position, authorize, can_see_member, can_see_transfer};
 use crate::error::{AppError, AppResult};
@@ -302,7 +302,7 @@ pub async fn update(
     let data = validate(patch.applied_to(MemberData::of(&current)))?;
     let changes = member::ActiveModel {
         updated_at: Set(now()),
-        ..data.into_roster()
+        ..changed_fields(current.clone().into_active_model(), data.into_roster())
     };
     let updated = update_member(txn, current.id, expected, changes).await?;
     Ok(member_outcome(Some(&current), &updated, None))
