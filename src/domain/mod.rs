@@ -174,6 +174,9 @@ mod tests {
             .map(|c| format!("{c:?}"))
             .collect();
         assert_eq!(set, ["Code"]);
-        assert_eq!(out.get(province::Column::Name), ActiveValue::Unchanged(current.name.into()));
+        assert_eq!(
+            out.get(province::Column::Name),
+            ActiveValue::Unchanged(current.name.into())
+        );
     }
 }

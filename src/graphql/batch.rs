@@ -138,6 +138,22 @@ impl Batcher {
             .extend(values);
     }
 
+    /// The value of `key` if the request's cache holds it, without loading it.
+    pub fn cached<K>(&self, key: &K) -> Option<<Store as Loader<K>>::Value>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        Store: Loader<K, Error = AppError>,
+    {
+        let mut shared = self.inner.lock();
+        if shared.cache_disabled {
+            return None;
+        }
+        pending::<K, <Store as Loader<K>>::Value>(&mut shared)
+            .cache
+            .get(key)
+            .cloned()
+    }
+
     /// Loads one key: joins the current batch of its type.
     pub async fn load_one<K>(&self, key: K) -> Result<Option<<Store as Loader<K>>::Value>, AppError>
     where

@@ -344,20 +344,28 @@ pub async fn warm_units(
     a.and(b).and(c)
 }
 
-/// Loads chapters with their bases and provinces (as asked) in one statement, into the request's cache.
+/// Loads chapters with their bases and provinces (as asked) in one statement, into the request's cache; chapters
+/// the cache already holds with the units asked for (brought joined to their members, say) are not read again.
 pub async fn warm_chapters_with_units(
     ctx: &async_graphql::Context<'_>,
     ids: &[i64],
     bases: bool,
     provinces: bool,
 ) -> Result<(), AppError> {
-    let mut ids = ids.to_vec();
+    let state = super::state(ctx);
+    let loader = &state.loader;
+    let complete = |id: i64| {
+        loader.cached(&ChapterById(id)).is_some_and(|c| {
+            (!bases || loader.cached(&BaseById(c.base_id)).is_some())
+                && (!provinces || loader.cached(&ProvinceById(c.province_id)).is_some())
+        })
+    };
+    let mut ids: Vec<i64> = ids.iter().copied().filter(|id| !complete(*id)).collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
         return Ok(());
     }
-    let state = super::state(ctx);
     let rows = crate::store::tree::chapters_with_units(&state.db, &ids, bases, provinces).await?;
     let mut units = JoinedUnits::default();
     for row in rows {

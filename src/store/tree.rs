@@ -90,21 +90,22 @@ pub async fn chapters_with_units(
     use entity::{base, chapter, province};
     use sea_orm::{ConnectionTrait, FromQueryResult};
 
-    use super::members::prefixed_columns;
+    use super::members::{prefixed_columns, unit_join};
 
+    let backend = db.get_database_backend();
     let mut sql = Sql::new("SELECT t.*");
     let mut joins = String::new();
     if base {
         sql.push(&prefixed_columns::<base::Entity>("b"));
-        joins.push_str(" JOIN bases b ON b.id = t.base_id");
+        joins.push_str(&unit_join(backend, "bases", "b", "base_id"));
     }
     if province {
         sql.push(&prefixed_columns::<province::Entity>("p"));
-        joins.push_str(" JOIN provinces p ON p.id = t.province_id");
+        joins.push_str(&unit_join(backend, "provinces", "p", "province_id"));
     }
     sql.push(" FROM chapters t").push(&joins).push(" WHERE t.id IN ");
     sql.bind_list(ids);
-    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    let rows = db.query_all_raw(sql.build(backend)).await?;
     rows.iter()
         .map(|row| {
             Ok(ChapterWithUnits {

@@ -268,11 +268,13 @@ async fn member_recipients_of_an_award_page_come_with_their_chapter_and_base_in_
         assert!(award["recipient"]["chapter"]["base"]["name"].is_string(), "{data}");
     }
     // The member recipients' chapters and bases are joined into the statement that loads the members: asking
-    // for them adds no statement.
+    // for them adds no statement, and they are not read again for the members' own prefetch. Two in all: the
+    // award page, and the members with their units (the fixture's unit recipients are among those units).
     assert!(
         statements <= bare,
         "{statements} statements against {bare} without the units"
     );
+    assert_eq!(statements, 2, "{data}");
 }
 
 #[tokio::test]
