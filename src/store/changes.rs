@@ -209,7 +209,8 @@ pub struct Sequenced {
 }
 
 /// Numbers the committed change rows that have no place in the log yet, in the order of their ids, after every
-/// number already given. On PostgreSQL only (SQLite numbers a row as it writes it).
+/// number already given, `SEQUENCE_BATCH` rows per transaction until none is left. On PostgreSQL only (SQLite
+/// numbers a row as it writes it).
 ///
 /// One sequencer at a time (an advisory lock, across instances), in a transaction of its own, so numbers are
 /// given in increasing order and each run's become visible at once: a reader that sees number N has seen every
@@ -225,27 +226,32 @@ pub async fn sequence(db: &DatabaseConnection) -> Result<Sequenced, DbErr> {
     let waiting = db
         .query_one_raw(Sql::new(&format!("SELECT 1 FROM {TABLE} WHERE seq IS NULL LIMIT 1")).build(backend))
         .await?;
+    let mut run = Sequenced {
+        numbered: 0,
+        statements: 1,
+    };
     if waiting.is_none() {
-        return Ok(Sequenced {
-            numbered: 0,
-            statements: 1,
-        });
+        return Ok(run);
     }
-    let txn = db.begin().await?;
-    let mut lock = Sql::new("SELECT pg_advisory_xact_lock(");
-    lock.bind(SEQUENCER_LOCK).push(")");
-    txn.execute_raw(lock.build(backend)).await?;
-    let mut number = Sql::new(&format!(
-        "UPDATE {TABLE} c SET seq = n.seq FROM (SELECT id, (SELECT COALESCE(MAX(seq), 0) FROM {TABLE}) \
-         + row_number() OVER (ORDER BY id) AS seq FROM {TABLE} WHERE seq IS NULL ORDER BY id LIMIT "
-    ));
-    number.bind(SEQUENCE_BATCH).push(") n WHERE c.id = n.id");
-    let numbered = txn.execute_raw(number.build(backend)).await?.rows_affected();
-    txn.commit().await?;
-    Ok(Sequenced {
-        numbered,
-        statements: 3,
-    })
+    // At most SEQUENCE_BATCH rows per transaction (a large import's changes wait together), until none is left.
+    loop {
+        let txn = db.begin().await?;
+        let mut lock = Sql::new("SELECT pg_advisory_xact_lock(");
+        lock.bind(SEQUENCER_LOCK).push(")");
+        txn.execute_raw(lock.build(backend)).await?;
+        let mut number = Sql::new(&format!(
+            "UPDATE {TABLE} c SET seq = n.seq FROM (SELECT id, (SELECT COALESCE(MAX(seq), 0) FROM {TABLE}) \
+             + row_number() OVER (ORDER BY id) AS seq FROM {TABLE} WHERE seq IS NULL ORDER BY id LIMIT "
+        ));
+        number.bind(SEQUENCE_BATCH).push(") n WHERE c.id = n.id");
+        let numbered = txn.execute_raw(number.build(backend)).await?.rows_affected();
+        txn.commit().await?;
+        run.numbered += numbered;
+        run.statements += 2;
+        if numbered < SEQUENCE_BATCH as u64 {
+            return Ok(run);
+        }
+    }
 }
 
 /// The change-log row's columns and values, `audit_event_id` aside.

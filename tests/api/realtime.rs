@@ -239,6 +239,49 @@ async fn a_change_committed_after_a_later_one_was_read_still_reaches_the_reader(
     assert_eq!(ids, [gid(NodeKind::Member, duc.id)], "{later:?}");
 }
 
+/// A backlog of committed changes larger than one numbering transaction (a big import, read by no one yet) is
+/// numbered in full before a reader counts or reads it. PostgreSQL only: SQLite numbers each change as it
+/// writes it.
+#[tokio::test]
+async fn a_backlog_larger_than_one_numbering_batch_is_numbered_in_full_before_it_is_read() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let start = head(&app, &admin).await;
+    // 5,001 committed, unnumbered changes of a province, as writers leave them.
+    let province = tree.provinces["QN"];
+    app.db()
+        .execute_unprepared(&format!(
+            "INSERT INTO changes (at, audit_event_id, action, target_type, target_id, gone, province_id) \
+             SELECT now(), 0, 'UPDATE_PROVINCE', 'Province', {province}, false, {province} \
+             FROM generate_series(1, 5001)"
+        ))
+        .await
+        .expect("backlog");
+    let data = app
+        .data(
+            Some(&admin),
+            "query($after: String) { changes(after: $after, first: 1) { totalCount } }",
+            json!({ "after": start }),
+        )
+        .await;
+    assert_eq!(data["changes"]["totalCount"], 5001, "{data}");
+    let waiting = app
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*) FROM changes WHERE seq IS NULL",
+        ))
+        .await
+        .expect("count")
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok());
+    assert_eq!(waiting, Some(0));
+}
+
 #[tokio::test]
 async fn a_malformed_change_cursor_or_page_size_is_bad_user_input() {
     let app = TestApp::spawn().await;
