@@ -179,19 +179,27 @@ async fn a_reader_walking_the_log_while_writers_commit_side_by_side_gets_every_c
     assert_eq!(seen, admitted, "every admission once, nothing else");
 }
 
+/// An app on PostgreSQL with the fixture tree, an admin's token and the log's head; `None` on SQLite.
+async fn on_postgres_at_head() -> Option<(TestApp, Tree, String, String)> {
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return None;
+    }
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let start = head(&app, &admin).await;
+    Some((app, tree, admin, start))
+}
+
 /// The race itself, made certain: a writer writes its change first and commits last, and between the two a
 /// reader reads (and moves past) a later writer's change. Its change still reaches the reader. PostgreSQL only:
 /// SQLite has one writer at a time, so a second writer cannot commit while the first is open.
 #[tokio::test]
 async fn a_change_committed_after_a_later_one_was_read_still_reaches_the_reader() {
     use sea_orm::{EntityTrait, TransactionTrait};
-    let app = TestApp::spawn().await;
-    if !app.is_postgres() {
+    let Some((app, tree, admin, start)) = on_postgres_at_head().await else {
         return;
-    }
-    let tree = Tree::build(&app).await;
-    let admin = app.admin();
-    let start = head(&app, &admin).await;
+    };
     let duc = entity::member::Entity::find_by_id(tree.member("Lê Văn Đức"))
         .one(app.db())
         .await
@@ -245,13 +253,9 @@ async fn a_change_committed_after_a_later_one_was_read_still_reaches_the_reader(
 #[tokio::test]
 async fn a_backlog_larger_than_one_numbering_batch_is_numbered_in_full_before_it_is_read() {
     use sea_orm::ConnectionTrait;
-    let app = TestApp::spawn().await;
-    if !app.is_postgres() {
+    let Some((app, tree, admin, start)) = on_postgres_at_head().await else {
         return;
-    }
-    let tree = Tree::build(&app).await;
-    let admin = app.admin();
-    let start = head(&app, &admin).await;
+    };
     // 5,001 committed, unnumbered changes of a province, as writers leave them.
     let province = tree.provinces["QN"];
     app.db()
