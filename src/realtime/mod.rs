@@ -70,8 +70,7 @@ impl Hub {
             sockets: AtomicUsize::new(0),
             wake: wake.clone(),
         });
-        statements.inc_by(changes::sequence(&db).await?.statements + 1);
-        let last = changes::head(&db).await?;
+        let last = numbered_then(&db, &statements, async |db| changes::head(db).await).await?;
         let listener = match db.get_database_backend() {
             DbBackend::Postgres => {
                 // A connection of its own, outside the serving pool: a listener holds its connection for as long
@@ -116,6 +115,18 @@ impl Hub {
         };
         (open < max).then_some(permit)
     }
+}
+
+/// Numbers the committed changes that wait for a position ([`changes::sequence`]), then runs `read` (one
+/// statement), counting the statements of both in `statements`.
+async fn numbered_then<T>(
+    db: &DatabaseConnection,
+    statements: &prometheus::IntCounter,
+    read: impl AsyncFnOnce(&DatabaseConnection) -> Result<T, sea_orm::DbErr>,
+) -> Result<T, sea_orm::DbErr> {
+    let run = changes::sequence(db).await?;
+    statements.inc_by(run.statements + 1);
+    read(db).await
 }
 
 /// The hub's reader of the change log: what it reads with and how it is woken.
@@ -184,13 +195,7 @@ impl Reader {
                 }
                 // Numbered first: a change committed before now must not be numbered above the position later
                 // and sent to a subscriber who came after it.
-                let head = match changes::sequence(&db).await {
-                    Ok(run) => {
-                        statements.inc_by(run.statements + 1);
-                        changes::head(&db).await
-                    }
-                    Err(e) => Err(e),
-                };
+                let head = numbered_then(&db, &statements, async |db| changes::head(db).await).await;
                 reads.inc();
                 match head {
                     Ok(head) => {
@@ -204,13 +209,7 @@ impl Reader {
             }
             behind = false;
             loop {
-                let read = match changes::sequence(&db).await {
-                    Ok(run) => {
-                        statements.inc_by(run.statements + 1);
-                        changes::read(&db, last, 500, None).await
-                    }
-                    Err(e) => Err(e),
-                };
+                let read = numbered_then(&db, &statements, async |db| changes::read(db, last, 500, None).await).await;
                 reads.inc();
                 match read {
                     Ok(rows) => {
