@@ -46,4 +46,6 @@ pub struct Services {
     pub metrics: Arc<db::Metrics>,
     /// Committed changes fanned out to this instance's subscriptions.
     pub realtime: realtime::Hub,
+    /// How common the word pairs of names are, for searches (`store::members::search_list`).
+    pub pair_frequencies: Arc<store::members::PairFrequencies>,
 }

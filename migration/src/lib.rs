@@ -17,6 +17,7 @@ mod m20261126_000008_login_throttle;
 mod m20261126_000009_search_index;
 mod m20261126_000010_change_log_proposals_ratings;
 mod m20261127_000011_change_log_sequence;
+mod m20261127_000012_search_pairs;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_search_index::Migration),
             Box::new(m20261126_000010_change_log_proposals_ratings::Migration),
             Box::new(m20261127_000011_change_log_sequence::Migration),
+            Box::new(m20261127_000012_search_pairs::Migration),
         ];
         all.into_iter()
             .map(|m| Box::new(Atomic(m)) as Box<dyn MigrationTrait>)

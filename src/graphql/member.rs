@@ -458,19 +458,24 @@ impl MemberQuery {
         // Ranking reads every match; past the count's bound the search is too broad to rank, and the page is
         // cut in registration order, which the primary key answers after a few rows (roster order can walk
         // thousands when the words are a family name that sorts mid-alphabet).
+        let pairs = &st.services.pair_frequencies;
         let mut count = None;
+        let mut sparse = false;
         if order == store::BEST_MATCH {
             // Within the bound, the matches are found once and the ranked page cut from them (one statement).
             let w = window(&order, first, after.clone(), last, before.clone())?;
-            let ranked = store::list(&filter, &st.scope.members, order, backend);
+            let ranked = store::search_list(&filter, &st.scope.members, order, backend, pairs);
             let counted = match ranked.page_within_bound(&st.db, &w).await? {
                 Bounded::Within(page) => return Ok(MemberConnection(page)),
-                Bounded::Over(limit) => Count {
-                    value: limit,
-                    exact: false,
-                },
+                Bounded::Over { limit, sparse: few } => {
+                    sparse = few;
+                    Count {
+                        value: limit,
+                        exact: false,
+                    }
+                }
                 Bounded::Undecided => {
-                    store::list(&filter, &st.scope.members, store::BY_NAME, backend)
+                    store::search_list(&filter, &st.scope.members, store::BY_NAME, backend, pairs)
                         .count(&st.db)
                         .await?
                 }
@@ -481,9 +486,13 @@ impl MemberQuery {
             count = Some(counted);
         }
         let w = window(&order, first, after, last, before)?;
-        let page = store::list(&filter, &st.scope.members, order, backend)
-            .page(&st.db, &w, super::wants_total(ctx))
-            .await?;
+        let mut list = store::search_list(&filter, &st.scope.members, order, backend, pairs);
+        if sparse {
+            // Few matches past the bound: the page is cut from all of them, found through the pairs index, not
+            // by walking the primary key across the rows between them.
+            list.narrow();
+        }
+        let page = list.page(&st.db, &w, super::wants_total(ctx)).await?;
         if let Some(counted) = count {
             // The page's own count is the one just run; `totalCount` need not run it again.
             let _ = page.counted.set(counted);

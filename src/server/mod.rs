@@ -84,6 +84,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
         metrics.change_feed_statements.clone(),
     )
     .await?;
+    let pair_frequencies = watch_pair_frequencies(&db);
     Ok(AppState {
         persisted,
         login_throttle: Arc::new(crate::auth::throttle::AddressThrottle::new(
@@ -100,9 +101,31 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
             config: Arc::new(config),
             metrics,
             realtime,
+            pair_frequencies,
         },
         tokens,
     })
+}
+
+/// The search's pair frequencies, read now and again every ten minutes (statistics change slowly: autovacuum
+/// analyses the members table as it grows). A failed read keeps the last one and is logged.
+fn watch_pair_frequencies(db: &DatabaseConnection) -> Arc<crate::store::members::PairFrequencies> {
+    let frequencies = Arc::new(crate::store::members::PairFrequencies::default());
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let (db, watched) = (db.clone(), Arc::downgrade(&frequencies));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                // The server is gone once nothing holds the frequencies.
+                let Some(frequencies) = watched.upgrade() else { break };
+                if let Err(err) = frequencies.refresh(&db).await {
+                    tracing::warn!(error = %err, "could not read the search's pair statistics");
+                }
+            }
+        });
+    }
+    frequencies
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock keeps several instances starting at once from

@@ -5,7 +5,7 @@ use sea_orm::{ActiveEnum, DbBackend};
 
 use crate::auth::policy::Subtree;
 use crate::sql::{Filter, Sql};
-use crate::store::page::{ListQuery, Order};
+use crate::store::page::{ListQuery, Narrowed, Order};
 use crate::text;
 
 pub const BY_NAME: Order = Order {
@@ -93,12 +93,27 @@ impl MemberFilter {
     }
 
     pub fn to_filter(&self, scope: &Subtree, backend: DbBackend) -> Filter {
+        let search = (!self.search_words.is_empty()).then(|| search_condition(&self.search_words, backend));
+        self.filter_with(scope, search)
+    }
+
+    /// The same list as [`Self::to_filter`]'s, with the search found through the index of word pairs
+    /// ([`narrowed_search_condition`]); `None` when that index has nothing to add (one word, SQLite).
+    pub fn narrowed_filter(&self, scope: &Subtree, backend: DbBackend, pairs: &PairFrequencies) -> Option<Filter> {
+        if backend != DbBackend::Postgres {
+            return None;
+        }
+        let search = narrowed_search_condition(&self.search_words, |pair| pairs.is_rare(pair))?;
+        Some(self.filter_with(scope, Some(search)))
+    }
+
+    fn filter_with(&self, scope: &Subtree, search: Option<Sql>) -> Filter {
         let mut filter = Filter::default();
         if let Some(cond) = scope.members_condition() {
             filter.and(cond);
         }
-        if !self.search_words.is_empty() {
-            filter.and(search_condition(&self.search_words, backend));
+        if let Some(search) = search {
+            filter.and(search);
         }
         if let Some(statuses) = &self.statuses {
             let mut cond = Sql::new("t.status IN ");
@@ -148,6 +163,13 @@ impl MemberFilter {
 /// Where the count of a search's matches stops: past it, `totalCount` answers "at least this many".
 pub const SEARCH_COUNT_LIMIT: i64 = 1_000;
 
+/// How many matches a search found through the pairs index reads before it calls itself broad. Up to this
+/// many, a search past [`SEARCH_COUNT_LIMIT`] is sparse: its page in registration order is cut from its matches
+/// through the pairs index (reading them all costs less than walking the primary key past the rows between
+/// them: for "tran thi hoa", 1,088 matches among 1.9 million, the walk reads 41,000 rows for one page). Past
+/// it, the matches are dense enough that the walk finds a page after a few thousand rows.
+pub const SEARCH_PROBE_LIMIT: i64 = 5_000;
+
 pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBackend) -> ListQuery {
     let mut query = ListQuery::new("members", filter.to_filter(scope, backend), order);
     if filter.columns == Columns::Names {
@@ -161,6 +183,70 @@ pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBac
         query.source_columns = ", t.match_tier";
     }
     query
+}
+
+/// [`list`] for a search of the whole scope (`Query.members`): its matches are found through the index of word
+/// pairs where that helps ([`MemberFilter::narrowed_filter`]).
+pub fn search_list(
+    filter: &MemberFilter,
+    scope: &Subtree,
+    order: Order,
+    backend: DbBackend,
+    pairs: &PairFrequencies,
+) -> ListQuery {
+    let mut query = list(filter, scope, order, backend);
+    if !filter.search_words.is_empty() {
+        query.narrowed = filter.narrowed_filter(scope, backend, pairs).map(|filter| Narrowed {
+            filter,
+            probe_limit: SEARCH_PROBE_LIMIT,
+        });
+    }
+    query
+}
+
+/// A pair more common than this share of the names is left out of a search's pairs: its posting list costs
+/// more to read than it narrows ("ngu|van", Nguyễn Văn, is a fifth of the registry: 400,000 entries at national
+/// scale), and a search whose pairs are all common is dense enough to be found by walking an index. It also
+/// keeps the planner on the pairs index: for a pair of 3 % ("van|an", 57,000 names), it preferred walking the
+/// primary key to the probe's 5,001st match, running the pair function on every match (45 µs each; 110 ms a
+/// search, measured at national scale); at 1 % reading the index costs it less than any walk.
+pub const COMMON_PAIR: f64 = 0.01;
+
+/// How common the word pairs of names are, as PostgreSQL's statistics of the pairs index (migration 000012)
+/// have them: the most common pairs with their share of the rows; a pair not listed is rarer than every listed
+/// one. Refreshed by [`PairFrequencies::refresh`] (every few minutes, `crate::server`); until statistics exist
+/// (a database never analysed), every pair counts as rare.
+#[derive(Default)]
+pub struct PairFrequencies {
+    listed: std::sync::RwLock<std::collections::HashMap<String, f64>>,
+}
+
+impl PairFrequencies {
+    /// Whether `pair` is rare enough to narrow a search.
+    pub fn is_rare(&self, pair: &str) -> bool {
+        let listed = self.listed.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        listed.get(pair).is_none_or(|share| *share <= COMMON_PAIR)
+    }
+
+    /// Reads the statistics again (PostgreSQL only; SQLite has no pairs index).
+    pub async fn refresh(&self, db: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+        use sea_orm::ConnectionTrait;
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let sql = Sql::new(
+            "SELECT u.pair, u.share::float8 FROM pg_stats s, \
+             unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(pair, share) \
+             WHERE s.schemaname = current_schema() AND s.tablename = 'ix_members_search_pairs' AND u.pair IS NOT NULL",
+        );
+        let rows = db.query_all_raw(sql.build(DbBackend::Postgres)).await?;
+        let mut listed = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            listed.insert(row.try_get_by_index::<String>(0)?, row.try_get_by_index::<f64>(1)?);
+        }
+        *self.listed.write().unwrap_or_else(std::sync::PoisonError::into_inner) = listed;
+        Ok(())
+    }
 }
 
 /// The members with their `match_tier` for [`BEST_MATCH`]: 0 when every word is a whole word of the folded
@@ -337,6 +423,59 @@ pub fn search_condition(words: &[String], backend: DbBackend) -> Sql {
     }
 }
 
+/// The search of [`search_condition`] on PostgreSQL, found through the index of word pairs (migration 000012):
+/// `member_name_pairs(t.search_name) @> ARRAY['tra|hoa', 'thi|hoa']`, with the word-prefix condition checked on
+/// the rows the pairs find. The pairs' posting lists are a hundredth of the words' ("tran thi hoa" at national
+/// scale: 20 ms to intersect the words' lists, 4 ms to find and check the rows through the pairs), and every
+/// name that holds the words holds the pairs (see the migration), so the result is the same.
+///
+/// The word-prefix condition is written `(…) IS TRUE`, which no index answers (the array is never NULL, so it
+/// means the same): otherwise the planner may intersect both indexes, and the words' lists are what this avoids.
+/// `None` when no rare pair can be formed ([`COMMON_PAIR`]): one word, words of one letter, common pairs only,
+/// or words that are not folded.
+pub fn narrowed_search_condition(words: &[String], is_rare: impl Fn(&str) -> bool) -> Option<Sql> {
+    let singles = words_array(words)?;
+    let mut pairs = search_pairs(words);
+    pairs.retain(|pair| is_rare(pair));
+    if pairs.is_empty() {
+        return None;
+    }
+    let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
+    Some(Sql::new(&format!(
+        "(t.search_prefixes @> {singles}) IS TRUE AND member_name_pairs(t.search_name) @> ARRAY[{}]::text[]",
+        quoted.join(",")
+    )))
+}
+
+/// The pairs a search asks for: each word paired with one centre word, the last of two letters or more (a
+/// Vietnamese name's given name, usually its rarest word, so each pair is about as rare as the centre is).
+/// A pair is the first three letters of a word of three letters or more, a bar, and the other word whole:
+/// `tran thi hoa` asks for `tra|hoa` and `thi|hoa`; `an tran` asks for `tra|an`. Words must be folded ASCII
+/// (what [`words_array`] accepts), so byte slicing is letter slicing.
+fn search_pairs(words: &[String]) -> Vec<String> {
+    let Some(centre) = words.iter().rposition(|w| w.len() >= 2) else {
+        return Vec::new();
+    };
+    let c = &words[centre];
+    let mut pairs: Vec<String> = words
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != centre)
+        .filter_map(|(_, w)| {
+            if w.len() >= 3 {
+                Some(format!("{}|{c}", &w[..3]))
+            } else if c.len() >= 3 && w.len() >= 2 {
+                Some(format!("{}|{w}", &c[..3]))
+            } else {
+                None
+            }
+        })
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    pairs
+}
+
 /// `ARRAY['tran','thi']::text[]` for folded search words, or `None` if a word holds anything but ASCII letters
 /// and digits (it then stays a bound value).
 fn words_array(words: &[String]) -> Option<String> {
@@ -463,7 +602,7 @@ pub async fn chapter_of<C: sea_orm::ConnectionTrait>(db: &C, member_id: i64) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::{NAMES_SELECT_LIST, words_array};
+    use super::{NAMES_SELECT_LIST, narrowed_search_condition, search_pairs, words_array};
 
     #[test]
     fn the_names_select_list_has_every_member_column_by_name_in_entity_order() {
@@ -480,6 +619,28 @@ mod tests {
             .map(|c| c.as_column_ref().1.to_string())
             .collect();
         assert_eq!(names, columns);
+    }
+
+    #[test]
+    fn a_search_asks_for_each_word_paired_with_the_last_word_of_two_letters_or_more() {
+        let pairs = |w: &[&str]| search_pairs(&w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(pairs(&["tran", "thi", "hoa"]), vec!["thi|hoa", "tra|hoa"]);
+        assert_eq!(pairs(&["nguyen", "van", "an"]), vec!["ngu|an", "van|an"]);
+        // A short word pairs under the centre's first letters; a one-letter word is left to the word condition.
+        assert_eq!(pairs(&["an", "tran"]), vec!["tra|an"]);
+        assert_eq!(pairs(&["nguyen", "van", "t"]), vec!["ngu|van"]);
+        assert_eq!(pairs(&["le", "an"]), Vec::<String>::new());
+        assert_eq!(pairs(&["hoa"]), Vec::<String>::new());
+        assert_eq!(pairs(&["van", "van"]), vec!["van|van"]);
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(
+            narrowed_search_condition(&words(&["tran", "Hoa"]), |_| true).is_none(),
+            "not folded"
+        );
+        let common_van = |pair: &str| !pair.ends_with("|van");
+        assert!(narrowed_search_condition(&words(&["nguyen", "van"]), common_van).is_none());
+        let narrowed = narrowed_search_condition(&words(&["nguyen", "van", "an"]), |p| p != "van|an");
+        assert!(narrowed.is_some_and(|sql| sql.build(sea_orm::DbBackend::Postgres).sql.contains("ARRAY['ngu|an']")));
     }
 
     #[test]

@@ -263,8 +263,10 @@ impl<M: Row> Page<M> {
 pub enum Bounded<M> {
     /// The list is within its bound: the page, with the exact count.
     Within(Page<M>),
-    /// The list holds more than the bound (the value given).
-    Over(i64),
+    /// The list holds more than the bound `limit`. `sparse`: its matches were all found through the narrowed
+    /// filter ([`ListQuery::narrowed`]) within the probe's limit, so a page of them is cheapest read the same
+    /// way ([`ListQuery::narrow`]).
+    Over { limit: i64, sparse: bool },
     /// The list has no bound, or the window is empty: page it the usual way.
     Undecided,
 }
@@ -283,6 +285,16 @@ pub struct ListQuery {
     /// The columns a page selects from `t` in place of the table's own (which [`crate::store::select_list`]
     /// gives): the same names in the same order, some of them as placeholders.
     pub columns: Option<&'static str>,
+    /// The same list found through a narrower index, for the statements that look for its matches up to a
+    /// bound (a search's, through the index of word pairs).
+    pub narrowed: Option<Narrowed>,
+}
+
+/// A filter that selects the same rows as a list's own, through another index, and how many matches a probe
+/// of the list reads with it.
+pub struct Narrowed {
+    pub filter: Filter,
+    pub probe_limit: i64,
 }
 
 impl ListQuery {
@@ -295,7 +307,21 @@ impl ListQuery {
             source: None,
             source_columns: "",
             columns: None,
+            narrowed: None,
         }
+    }
+
+    /// Pages the list through its narrowed filter, if it has one: for a list whose matches are few enough
+    /// ([`Bounded::Over`]'s `sparse`) that reading them all through that index beats walking another.
+    pub fn narrow(&mut self) {
+        if let Some(narrowed) = self.narrowed.take() {
+            self.filter = narrowed.filter;
+        }
+    }
+
+    /// The filter that finds the list's matches up to a bound.
+    fn finding_filter(&self) -> &Filter {
+        self.narrowed.as_ref().map_or(&self.filter, |n| &n.filter)
     }
 
     /// The columns a page selects from `t`.
@@ -335,7 +361,7 @@ impl ListQuery {
             }
             Some(limit) => {
                 let mut count = Sql::new(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} t", self.table));
-                self.filter.render_where(&mut count);
+                self.finding_filter().render_where(&mut count);
                 // The bound is the server's constant, written into the statement: a bound `LIMIT` would leave a
                 // prepared statement's generic plan guessing, and it then prefers walking the table.
                 count.push(&format!(" LIMIT {}) c", limit + 1));
@@ -388,9 +414,11 @@ impl ListQuery {
             "WITH hits__ AS MATERIALIZED (SELECT t.id FROM {} t",
             self.table
         ));
-        self.filter.render_where(&mut sql);
-        // A constant, as in the count's statement (`count_total`).
-        sql.push(&format!(" LIMIT {}", limit + 1));
+        self.finding_filter().render_where(&mut sql);
+        // A constant, as in the count's statement (`count_total`). Through a narrowed filter the probe reads
+        // further, to tell a sparse list past the bound from a dense one.
+        let probe_limit = self.narrowed.as_ref().map_or(limit, |n| n.probe_limit.max(limit));
+        sql.push(&format!(" LIMIT {}", probe_limit + 1));
         sql.push("), found__ AS MATERIALIZED (SELECT COUNT(*) AS total__ FROM hits__)");
         sql.push(" SELECT found__.total__, x.* FROM found__ LEFT JOIN (SELECT ");
         sql.push(&self.select_list());
@@ -417,7 +445,8 @@ impl ListQuery {
             None => 0,
         };
         if found > limit {
-            return Ok(Bounded::Over(limit));
+            let sparse = self.narrowed.is_some() && found <= probe_limit;
+            return Ok(Bounded::Over { limit, sparse });
         }
         let mut page = Vec::with_capacity(rows.len());
         for row in &rows {

@@ -163,3 +163,100 @@ async fn a_common_prefix_counts_up_to_the_bound_and_is_listed_in_registration_or
         "whole-word matches before prefix matches: {ranks:?}"
     );
 }
+
+/// The active members whose folded name holds every word of `search` as the start of one of its words, by id:
+/// the meaning of a search, worked out here from every name.
+fn expected_matches(names: &[(i64, String)], search: &str) -> Vec<i64> {
+    let words = hoi_ccb::store::members::MemberFilter::search_words(search);
+    names
+        .iter()
+        .filter(|(_, name)| {
+            let parts: Vec<&str> = name.split(' ').collect();
+            words.iter().all(|w| parts.iter().any(|p| p.starts_with(w.as_str())))
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+#[tokio::test]
+async fn searches_of_several_words_find_exactly_the_names_that_hold_every_word() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_with_demo().await;
+    let admin = app.admin();
+    let rows = app
+        .db()
+        .query_all_raw(
+            hoi_ccb::sql::Sql::new("SELECT id, search_name FROM members WHERE status = 'ACTIVE' ORDER BY id")
+                .build(app.db().get_database_backend()),
+        )
+        .await
+        .expect("names");
+    let names: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| (r.try_get_by_index(0).expect("id"), r.try_get_by_index(1).expect("name")))
+        .collect();
+    let query = "query($s: String!, $o: MemberOrder) {
+      members(filter: { search: $s }, orderBy: $o, first: 100) { totalCount totalCountIsExact nodes { id } } }";
+    let ids = |v: &Value| -> Vec<i64> {
+        v["members"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|n| {
+                let raw = n["id"].as_str().unwrap_or_default();
+                hoi_ccb::ids::GlobalId::parse("id", raw).expect("a member id").id
+            })
+            .collect()
+    };
+    // On PostgreSQL, searches of several words go through the index of word pairs: in and out of order, with
+    // short and one-letter words, narrow (ranked), sparse past the bound and dense past it.
+    let searches = [
+        "tran thi hoa",
+        "hoa thi tran",
+        "nguyen van an",
+        "an tran",
+        "le an",
+        "nguyen van t",
+        "van an",
+        "tran van",
+        "nguyen van",
+        "van van",
+    ];
+    let mut sparse_seen = false;
+    for search in searches {
+        let expected = expected_matches(&names, search);
+        assert!(!expected.is_empty(), "the demo has a {search}");
+        let first_page: Vec<i64> = expected.iter().take(100).copied().collect();
+        let by_id = app.data(Some(&admin), query, json!({ "s": search, "o": "ID" })).await;
+        assert_eq!(ids(&by_id), first_page, "{search}: the first page by id");
+        let best = app.data(Some(&admin), query, json!({ "s": search })).await;
+        let found = expected.len() as i64;
+        if found <= 1_000 {
+            assert_eq!(best["members"]["totalCount"], found, "{search}: counted exactly");
+            assert_eq!(best["members"]["totalCountIsExact"], true);
+            let mut got = ids(&best);
+            got.sort_unstable();
+            if found <= 100 {
+                assert_eq!(got, expected, "{search}: every match, ranked");
+            } else {
+                assert!(got.iter().all(|id| expected.binary_search(id).is_ok()), "{search}");
+            }
+        } else {
+            sparse_seen |= found <= 5_000;
+            assert_eq!(
+                best["members"]["totalCount"], 1_000,
+                "{search}: counted up to the bound"
+            );
+            assert_eq!(best["members"]["totalCountIsExact"], false);
+            assert_eq!(
+                ids(&best),
+                first_page,
+                "{search}: too broad to rank, in registration order"
+            );
+            let (statements, _) = app.count_statements(Some(&admin), query, json!({ "s": search })).await;
+            assert_eq!(statements, 2, "{search}: the bounded matches, then the page");
+        }
+    }
+    assert!(sparse_seen, "one search lands between the bound and the probe's limit");
+}
