@@ -84,7 +84,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
         metrics.change_feed_statements.clone(),
     )
     .await?;
-    let pair_frequencies = watch_pair_frequencies(&db);
+    let pair_frequencies = watch_pair_frequencies(&db).await;
     Ok(AppState {
         persisted,
         login_throttle: Arc::new(crate::auth::throttle::AddressThrottle::new(
@@ -107,14 +107,19 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     })
 }
 
-/// The search's pair frequencies, read now and again every ten minutes (statistics change slowly: autovacuum
-/// analyses the members table as it grows). A failed read keeps the last one and is logged.
-fn watch_pair_frequencies(db: &DatabaseConnection) -> Arc<crate::store::members::PairFrequencies> {
+/// The search's pair frequencies, read before the server answers (so no request's statements meet the read)
+/// and again every ten minutes (statistics change slowly: autovacuum analyses the members table as it grows).
+/// A failed read keeps the last one and is logged.
+async fn watch_pair_frequencies(db: &DatabaseConnection) -> Arc<crate::store::members::PairFrequencies> {
     let frequencies = Arc::new(crate::store::members::PairFrequencies::default());
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        if let Err(err) = frequencies.refresh(db).await {
+            tracing::warn!(error = %err, "could not read the search's pair statistics");
+        }
         let (db, watched) = (db.clone(), Arc::downgrade(&frequencies));
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            let period = std::time::Duration::from_secs(600);
+            let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 every.tick().await;
                 // The server is gone once nothing holds the frequencies.
