@@ -195,12 +195,10 @@ pub fn search_list(
     pairs: &PairFrequencies,
 ) -> ListQuery {
     let mut query = list(filter, scope, order, backend);
-    if !filter.search_words.is_empty() {
-        query.narrowed = filter.narrowed_filter(scope, backend, pairs).map(|filter| Narrowed {
-            filter,
-            probe_limit: SEARCH_PROBE_LIMIT,
-        });
-    }
+    query.narrowed = filter.narrowed_filter(scope, backend, pairs).map(|filter| Narrowed {
+        filter,
+        probe_limit: SEARCH_PROBE_LIMIT,
+    });
     query
 }
 
@@ -440,10 +438,9 @@ pub fn narrowed_search_condition(words: &[String], is_rare: impl Fn(&str) -> boo
     if pairs.is_empty() {
         return None;
     }
-    let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
     Some(Sql::new(&format!(
-        "(t.search_prefixes @> {singles}) IS TRUE AND member_name_pairs(t.search_name) @> ARRAY[{}]::text[]",
-        quoted.join(",")
+        "(t.search_prefixes @> {singles}) IS TRUE AND member_name_pairs(t.search_name) @> {}",
+        text_array(&pairs)
     )))
 }
 
@@ -483,8 +480,13 @@ fn words_array(words: &[String]) -> Option<String> {
     if words.is_empty() || !words.iter().all(safe) {
         return None;
     }
-    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-    Some(format!("ARRAY[{}]::text[]", quoted.join(",")))
+    Some(text_array(words))
+}
+
+/// `ARRAY['a','b']::text[]` of items the caller has checked hold no quote.
+fn text_array(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|w| format!("'{w}'")).collect();
+    format!("ARRAY[{}]::text[]", quoted.join(","))
 }
 
 /// Which units above a member a read asks for, to be joined into the statement that loads the member.
@@ -623,7 +625,8 @@ mod tests {
 
     #[test]
     fn a_search_asks_for_each_word_paired_with_the_last_word_of_two_letters_or_more() {
-        let pairs = |w: &[&str]| search_pairs(&w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let pairs = |w: &[&str]| search_pairs(&words(w));
         assert_eq!(pairs(&["tran", "thi", "hoa"]), vec!["thi|hoa", "tra|hoa"]);
         assert_eq!(pairs(&["nguyen", "van", "an"]), vec!["ngu|an", "van|an"]);
         // A short word pairs under the centre's first letters; a one-letter word is left to the word condition.
@@ -632,7 +635,6 @@ mod tests {
         assert_eq!(pairs(&["le", "an"]), Vec::<String>::new());
         assert_eq!(pairs(&["hoa"]), Vec::<String>::new());
         assert_eq!(pairs(&["van", "van"]), vec!["van|van"]);
-        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(
             narrowed_search_condition(&words(&["tran", "Hoa"]), |_| true).is_none(),
             "not folded"
