@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use entity::audit_event;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Value};
 use serde_json::Value as Json;
 
 use crate::auth::policy::Position;
@@ -83,7 +83,16 @@ pub struct Event<'a> {
 /// Writes the event and the mutation's change-log row (`crate::realtime::changes`) in the mutation's
 /// transaction; returns the event's id.
 pub async fn record<C: ConnectionTrait>(db: &C, actor: &Principal, event: Event<'_>) -> Result<i64, DbErr> {
-    let change = crate::realtime::changes::entry(
+    let change = change_of(db, &event).await?;
+    crate::store::changes::insert_with_event(db, event_row(actor, event), change.as_ref()).await
+}
+
+/// The change-log row of an event (`crate::realtime::changes`), if its target is synced.
+pub async fn change_of<C: ConnectionTrait>(
+    db: &C,
+    event: &Event<'_>,
+) -> Result<Option<crate::store::changes::Entry>, DbErr> {
+    crate::realtime::changes::entry(
         db,
         event.action,
         event.target,
@@ -91,8 +100,12 @@ pub async fn record<C: ConnectionTrait>(db: &C, actor: &Principal, event: Event<
         event.before.as_ref(),
         event.member,
     )
-    .await?;
-    let row = vec![
+    .await
+}
+
+/// The `audit_events` row of an event, column by column.
+pub fn event_row(actor: &Principal, event: Event<'_>) -> Vec<(&'static str, Value)> {
+    vec![
         ("at", Utc::now().into()),
         ("actor_subject", actor.subject.clone().into()),
         ("actor_role", actor.role.claim().into()),
@@ -107,8 +120,7 @@ pub async fn record<C: ConnectionTrait>(db: &C, actor: &Principal, event: Event<
         ("after_json", event.after.map(|v| v.to_string()).into()),
         ("reason", event.reason.map(str::to_owned).into()),
         ("client_mutation_id", event.client_mutation_id.map(str::to_owned).into()),
-    ];
-    crate::store::changes::insert_with_event(db, row, change.as_ref()).await
+    ]
 }
 
 /// The earlier event of this actor with this client mutation id, if any.

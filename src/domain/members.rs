@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
 use entity::transfer::TransferStatus;
 use entity::{chapter, member, transfer};
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, TryIntoModel};
 
 use super::{Actor, Outcome, changed_fields, check_version, insert, now, update_member, update_transfer};
 use crate::audit::diff;
@@ -186,8 +186,8 @@ pub fn validate(mut data: MemberData) -> AppResult<MemberData> {
 }
 
 /// Loads a member the actor may see, inside the transaction; otherwise `NOT_FOUND`.
-async fn visible_member(who: Actor<'_>, txn: &DatabaseTransaction, id: i64) -> AppResult<member::Model> {
-    let found = write::find_member(txn, id).await?;
+async fn visible_member<C: ConnectionTrait>(who: Actor<'_>, db: &C, id: i64) -> AppResult<member::Model> {
+    let found = write::find_member(db, id).await?;
     found
         .filter(|m| can_see_member(who.scope, m))
         .ok_or_else(|| AppError::not_found("member"))
@@ -287,16 +287,16 @@ pub async fn admit(who: Actor<'_>, txn: &DatabaseTransaction, chapter_id: i64, d
     Ok(member_outcome(None, &created, None))
 }
 
-/// Changes a member's roster record. The permission follows from the fields touched
-/// ([`MemberPatch::capability`]).
-pub async fn update(
+/// Checks a change to a member's roster record and plans its write ([`MemberUpdate`]). The permission follows
+/// from the fields touched ([`MemberPatch::capability`]).
+pub async fn update<C: ConnectionTrait>(
     who: Actor<'_>,
-    txn: &DatabaseTransaction,
+    db: &C,
     id: i64,
     expected: i32,
     patch: MemberPatch,
-) -> AppResult<Outcome> {
-    let current = visible_member(who, txn, id).await?;
+) -> AppResult<MemberUpdate> {
+    let current = visible_member(who, db, id).await?;
     authorize(who.viewer, patch.capability(), &Position::member(&current))?;
     check_version("member", current.version, expected)?;
     let data = validate(patch.applied_to(MemberData::of(&current)))?;
@@ -304,8 +304,39 @@ pub async fn update(
         updated_at: Set(now()),
         ..changed_fields(current.clone().into_active_model(), data.into_roster())
     };
-    let updated = update_member(txn, current.id, expected, changes).await?;
-    Ok(member_outcome(Some(&current), &updated, None))
+    Ok(MemberUpdate {
+        current,
+        expected,
+        changes,
+    })
+}
+
+/// A member update checked against the rules and the actor's permissions, not yet written: the record as read,
+/// the version it was read at and the fields to write. The mutation frame sends it with its audit event; the
+/// version check in the write's `WHERE` makes reading before the write safe, since any other write in between
+/// changed the version.
+pub struct MemberUpdate {
+    pub current: member::Model,
+    pub expected: i32,
+    pub changes: member::ActiveModel,
+}
+
+impl MemberUpdate {
+    /// The record as the write will leave it: the fields set, the next version.
+    pub fn predicted(&self) -> AppResult<member::Model> {
+        let mut after = self
+            .changes
+            .clone()
+            .try_into_model()
+            .map_err(|e| AppError::Internal(format!("a member update left a field unset: {e}")))?;
+        after.version = self.expected + 1;
+        Ok(after)
+    }
+
+    /// The outcome of the write for the audit trail, given the record as written (or as predicted).
+    pub fn outcome(&self, written: &member::Model) -> Outcome {
+        member_outcome(Some(&self.current), written, None)
+    }
 }
 
 /// Moves a member to another chapter of the same base.

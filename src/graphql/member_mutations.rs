@@ -7,7 +7,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use super::load;
 use super::loaders::*;
 use super::member::{Member, MemberType, Sex, WarInvalidStatus};
-use super::mutation::{Outcome, actor, mutate};
+use super::mutation::{Outcome, actor, mutate, mutate_member_update};
 use super::scalars::Date;
 use super::state;
 use super::transfer::Transfer;
@@ -365,10 +365,14 @@ impl MemberMutation {
     /// (`phone`, `address`, `homeTown`).
     async fn update_member(&self, ctx: &Context<'_>, input: UpdateMemberInput) -> AppResult<MemberPayload> {
         let (id, expected, patch, cmid) = input.into_command()?;
-        member_mutation(ctx, "UPDATE_MEMBER", cmid, async |txn, principal| {
-            commands::update(actor(ctx, principal), txn, id, expected, patch).await
+        let (id, written) = mutate_member_update(ctx, "UPDATE_MEMBER", cmid.as_deref(), async |db, principal| {
+            commands::update(actor(ctx, principal), db, id, expected, patch).await
         })
-        .await
+        .await?;
+        Ok(MemberPayload {
+            member: member_as_written(ctx, written, id).await?.map(Member),
+            client_mutation_id: cmid,
+        })
     }
 
     /// Moves a member to another chapter of the same base.

@@ -1,21 +1,27 @@
 //! The frame every mutation runs in: authentication, idempotent replay by client mutation id, one IMMEDIATE
 //! transaction (SQLite takes the write lock up front, so concurrent writers queue instead of failing), the
 //! audit event written inside that transaction, and version-checked updates that turn a stale write into
-//! `CONFLICT`.
+//! `CONFLICT`. A member's update, the commonest write, has its own frame ([`mutate_member_update`]): on
+//! PostgreSQL its write and its audit event are one statement, without a transaction around it.
 
 use async_graphql::Context;
-use sea_orm::{DatabaseTransaction, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 
 use super::state;
 use crate::audit::{self, Event};
 use crate::auth::Principal;
 use crate::auth::policy::require_account;
+use crate::domain::members::MemberUpdate;
 pub use crate::domain::{
     Outcome, check_version, insert, map_write_error, now, stale, update_award, update_base, update_chapter,
     update_member, update_transfer,
 };
 use crate::error::{AppError, AppResult};
 use crate::ids::NodeKind;
+use crate::store;
 
 /// Runs `body` as one audited, all-or-nothing write and returns the target it changed. A repeated submission
 /// with the same `client_mutation_id` by the same actor returns the first submission's target and writes nothing.
@@ -25,50 +31,143 @@ pub async fn mutate(
     client_mutation_id: Option<&str>,
     body: impl AsyncFnOnce(&DatabaseTransaction, &Principal) -> AppResult<Outcome>,
 ) -> AppResult<(NodeKind, i64)> {
+    match open(ctx, action, client_mutation_id).await? {
+        Opened::Replayed(target) => Ok(target),
+        Opened::Fresh(frame) => in_transaction(ctx, &frame, action, body).await,
+    }
+}
+
+/// Runs a member update (`plan`: its checks and reads, then the write it plans) as one audited write, like
+/// [`mutate`], and returns the member's id with the record as written (`None` when a submission was replayed).
+///
+/// On PostgreSQL the plan reads outside any transaction and the write, its audit event and its change-log row
+/// go as one statement (`UPDATE` in a data-modifying `WITH`, [`crate::store::changes::write_with_event`]): two
+/// round trips in all instead of five (`BEGIN`, read, `UPDATE`, event, `COMMIT`). Reading first is safe because
+/// the write checks the version it read: a write by anyone else in between turns it into `CONFLICT`. SQLite
+/// writes in one IMMEDIATE transaction, as [`mutate`] does.
+pub async fn mutate_member_update(
+    ctx: &Context<'_>,
+    action: &'static str,
+    client_mutation_id: Option<&str>,
+    plan: impl AsyncFnOnce(&DatabaseConnection, &Principal) -> AppResult<MemberUpdate>,
+) -> AppResult<(i64, Option<entity::member::Model>)> {
+    let frame = match open(ctx, action, client_mutation_id).await? {
+        Opened::Replayed((_, id)) => return Ok((id, None)),
+        Opened::Fresh(frame) => frame,
+    };
+    let st = state(ctx);
+    let planned = plan(&st.db, &frame.actor).await?;
+    let id = planned.current.id;
+    if st.db.get_database_backend() != DbBackend::Postgres {
+        let mut written = None;
+        in_transaction(ctx, &frame, action, async |txn, _| {
+            let member = update_member(txn, id, planned.expected, planned.changes.clone()).await?;
+            let outcome = planned.outcome(&member);
+            written = Some(member);
+            Ok(outcome)
+        })
+        .await?;
+        return Ok((id, written));
+    }
+    let predicted = planned.predicted()?;
+    let outcome = planned.outcome(&predicted);
+    let event = frame.event(action, &outcome);
+    let change = audit::change_of(&st.db, &event).await?;
+    let row = audit::event_row(&frame.actor, event);
+    let sent =
+        store::write::update_member_with_event(&st.db, id, planned.expected, &planned.changes, row, change.as_ref())
+            .await;
+    match sent {
+        Ok(Some(written)) => {
+            st.services.realtime.committed();
+            Ok((id, Some(written)))
+        }
+        Ok(None) => Err(stale("member", planned.expected)),
+        Err(e) => lost_race(ctx, &frame, action, e).await.map(|(_, id)| (id, None)),
+    }
+}
+
+/// A mutation under way: its authenticated actor and the client's mutation id, checked.
+struct Frame {
+    actor: Principal,
+    client_mutation_id: Option<String>,
+}
+
+impl Frame {
+    /// The audit event of `outcome`.
+    fn event<'a>(&'a self, action: &'static str, outcome: &'a Outcome) -> Event<'a> {
+        Event {
+            action,
+            target: outcome.target,
+            position: outcome.position,
+            before: outcome.before.clone(),
+            after: outcome.after.clone(),
+            reason: outcome.reason.as_deref(),
+            client_mutation_id: self.client_mutation_id.as_deref(),
+            member: outcome.member.as_ref(),
+        }
+    }
+}
+
+enum Opened {
+    /// The same actor sent this client mutation id before: the first submission's target.
+    Replayed((NodeKind, i64)),
+    Fresh(Frame),
+}
+
+/// Starts a mutation: authentication, the client mutation id's form and its replay.
+async fn open(ctx: &Context<'_>, action: &'static str, client_mutation_id: Option<&str>) -> AppResult<Opened> {
     let st = state(ctx);
     // A write makes anything loaded before it stale: from here on this request reads through to the database.
     st.loader.enable_all_cache(false);
     let actor = require_account(&st.viewer)?.clone();
-    let cmid = crate::input::client_mutation_id(client_mutation_id)?;
-    if let Some(id) = &cmid
+    let client_mutation_id = crate::input::client_mutation_id(client_mutation_id)?;
+    if let Some(id) = &client_mutation_id
         && let Some(previous) = audit::replay(&st.db, &actor, id).await?
     {
-        return replayed(previous, action);
+        return replayed(previous, action).map(Opened::Replayed);
     }
+    Ok(Opened::Fresh(Frame {
+        actor,
+        client_mutation_id,
+    }))
+}
+
+/// Runs `body` and writes its audit event in one IMMEDIATE transaction (SQLite takes the write lock up front).
+async fn in_transaction(
+    ctx: &Context<'_>,
+    frame: &Frame,
+    action: &'static str,
+    body: impl AsyncFnOnce(&DatabaseTransaction, &Principal) -> AppResult<Outcome>,
+) -> AppResult<(NodeKind, i64)> {
+    let st = state(ctx);
     let options = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
     };
     let txn = st.db.begin_with_options(options).await?;
     // On any error below, `txn` is dropped unfinished and rolls back: nothing is half-written.
-    let outcome = body(&txn, &actor).await?;
-    let event = Event {
-        action,
-        target: outcome.target,
-        position: outcome.position,
-        before: outcome.before,
-        after: outcome.after,
-        reason: outcome.reason.as_deref(),
-        client_mutation_id: cmid.as_deref(),
-        member: outcome.member.as_ref(),
-    };
-    match audit::record(&txn, &actor, event).await {
-        Ok(_) => {}
-        Err(e) if cmid.is_some() && matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            // A concurrent submission with the same id committed first: answer with its result.
-            drop(txn);
-            let id = cmid.as_deref().unwrap_or_default();
-            let previous = audit::replay(&st.db, &actor, id).await?;
-            return previous.map_or_else(
-                || Err(AppError::Conflict("duplicate submission".into())),
-                |p| replayed(p, action),
-            );
-        }
-        Err(e) => return Err(e.into()),
+    let outcome = body(&txn, &frame.actor).await?;
+    if let Err(e) = audit::record(&txn, &frame.actor, frame.event(action, &outcome)).await {
+        drop(txn);
+        return lost_race(ctx, frame, action, e).await;
     }
     txn.commit().await?;
     st.services.realtime.committed();
     Ok(outcome.target)
+}
+
+/// The error of a write whose audit event could not be written. A unique violation with a client mutation id
+/// means a concurrent submission with the same id committed first: the answer is its result. Anything else is
+/// the write's own error, told by the constraint it broke.
+async fn lost_race(ctx: &Context<'_>, frame: &Frame, action: &'static str, err: DbErr) -> AppResult<(NodeKind, i64)> {
+    if let Some(id) = frame.client_mutation_id.as_deref()
+        && matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+        && let Some(previous) = audit::replay(&state(ctx).db, &frame.actor, id).await?
+    {
+        return replayed(previous, action);
+    }
+    Err(map_write_error(err))
 }
 
 /// The actor of a domain command run inside [`mutate`]'s body: the account `mutate` authenticated, with the

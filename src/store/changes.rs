@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::award::GrantingLevel;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, TransactionTrait, Value};
 
 use crate::auth::Viewer;
 use crate::auth::policy::{ReadScope, Subtree, level_name, proposals_condition, ratings_condition};
@@ -309,10 +309,21 @@ pub async fn insert_with_event<C: ConnectionTrait>(
         db.execute_raw(sql.build(backend)).await?;
         return Ok(event_id);
     }
-    let (columns, values): (Vec<&str>, Vec<Value>) = change_columns(change).into_iter().unzip();
     let mut sql = Sql::new("WITH event AS (");
-    sql.append(&event_insert).push(&format!(
-        ") INSERT INTO {TABLE} (audit_event_id, {}) SELECT event.id",
+    sql.append(&event_insert)
+        .push(") ")
+        .append(&change_from_event(change))
+        .push(" RETURNING audit_event_id");
+    returned_id(db, sql.build(backend)).await
+}
+
+/// On PostgreSQL, the insert of a change-log row from the audit event a data-modifying `WITH` named `event`
+/// returned, not yet numbered (see [`sequence`]), with the announcement on [`CHANNEL`] (delivered to every
+/// listening instance when, and only if, the statement's transaction commits).
+fn change_from_event(change: &Entry) -> Sql {
+    let (columns, values): (Vec<&str>, Vec<Value>) = change_columns(change).into_iter().unzip();
+    let mut sql = Sql::new(&format!(
+        "INSERT INTO {TABLE} (audit_event_id, {}) SELECT event.id",
         columns.join(", ")
     ));
     for value in values {
@@ -320,8 +331,46 @@ pub async fn insert_with_event<C: ConnectionTrait>(
     }
     sql.push(" FROM event WHERE pg_notify(")
         .bind(CHANNEL)
-        .push(", '') IS NOT NULL RETURNING audit_event_id");
-    returned_id(db, sql.build(backend)).await
+        .push(", '') IS NOT NULL");
+    sql
+}
+
+/// Runs `write`, a data-modifying statement of one row ending in `RETURNING`, with the audit event of the
+/// mutation it belongs to (`event`) and its change-log row, as one statement on PostgreSQL: the write as a
+/// data-modifying `WITH`, the event inserted from the row it returned, the change row from the event, with the
+/// announcement on [`CHANNEL`]. Sent outside any `BEGIN`, it commits or fails whole. When the write touches no
+/// row (a version check that failed), neither is written and `None` comes back; otherwise the written row.
+/// PostgreSQL only: SQLite cannot use an `UPDATE` in `WITH`.
+pub async fn write_with_event<C: ConnectionTrait>(
+    db: &C,
+    write: Sql,
+    event: Vec<(&str, Value)>,
+    change: Option<&Entry>,
+) -> Result<Option<QueryResult>, DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return Err(DbErr::Custom(
+            "a write with its event in one statement needs PostgreSQL".into(),
+        ));
+    }
+    let (columns, values): (Vec<&str>, Vec<Value>) = event.into_iter().unzip();
+    let mut sql = Sql::new("WITH written AS (");
+    sql.append(&write).push(&format!(
+        "), event AS (INSERT INTO {EVENTS} ({}) SELECT ",
+        columns.join(", ")
+    ));
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(value);
+    }
+    sql.push(" FROM written RETURNING id)");
+    if let Some(change) = change {
+        sql.push(", change AS (").append(&change_from_event(change)).push(")");
+    }
+    sql.push(" SELECT * FROM written");
+    db.query_one_raw(sql.build(backend)).await
 }
 
 /// The id a one-row `INSERT … RETURNING` gave back.

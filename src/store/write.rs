@@ -5,7 +5,9 @@ use chrono::{NaiveDate, Utc};
 use entity::base::BaseKind;
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
 use entity::{base, chapter, member, province};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, Set};
+use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, DbErr, EntityName, EntityTrait, NotSet, Set, Value};
+
+use crate::sql::Sql;
 
 use crate::text;
 
@@ -209,6 +211,41 @@ pub async fn insert_member<C: ConnectionTrait>(
 /// Loads a member by id (no scope: for writers that check scope themselves).
 pub async fn find_member<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<member::Model>, DbErr> {
     member::Entity::find_by_id(id).one(db).await
+}
+
+/// A member's versioned update with its audit event and change-log row, as one statement on PostgreSQL
+/// ([`crate::store::changes::write_with_event`]): the set fields of `changes` are written, and the version
+/// bumped, only if the row is still at `expected`. Returns the row as written, or `None` when the version had
+/// moved on (nothing is written then, the event neither).
+pub async fn update_member_with_event<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    expected: i32,
+    changes: &member::ActiveModel,
+    event: Vec<(&'static str, Value)>,
+    change: Option<&crate::store::changes::Entry>,
+) -> Result<Option<member::Model>, DbErr> {
+    use sea_orm::{FromQueryResult, IdenStatic, Iterable};
+    let name = |c: member::Column| format!("\"{}\"", c.as_str());
+    let mut update = Sql::new(&format!("UPDATE {} SET ", member::Entity.table_name()));
+    for column in member::Column::iter() {
+        if let ActiveValue::Set(value) = changes.get(column) {
+            update.push(&format!("{} = ", name(column))).bind(value).push(", ");
+        }
+    }
+    let version = name(member::Column::Version);
+    update
+        .push(&format!(
+            "{version} = {version} + 1 WHERE {} = ",
+            name(member::Column::Id)
+        ))
+        .bind(id)
+        .push(&format!(" AND {version} = "))
+        .bind(expected);
+    let returned: Vec<String> = member::Column::iter().map(name).collect();
+    update.push(&format!(" RETURNING {}", returned.join(", ")));
+    let row = crate::store::changes::write_with_event(db, update, event, change).await?;
+    row.map(|r| member::Model::from_query_result(&r, "")).transpose()
 }
 
 /// A base or a chapter, by id.

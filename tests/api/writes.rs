@@ -163,7 +163,11 @@ async fn a_stale_version_gets_conflict_and_concurrent_updates_have_exactly_one_w
         .filter(|(_, b)| b["errors"][0]["extensions"]["code"] == "CONFLICT")
         .count();
     assert_eq!((winners, conflicts), (1, 5), "{results:?}");
-    assert_eq!(version_of(&app, &admin, &id).await, 3);
+    // A loser that read version 2 before the winner wrote loses in its write itself, and its audit event and
+    // change go with it: one event per version written.
+    let read = app.data(Some(&admin), MEMBER, json!({ "id": id })).await;
+    assert_eq!(read["node"]["version"], 3);
+    assert_eq!(read["node"]["history"]["totalCount"], 2, "{read}");
 }
 
 async fn futures_join<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
@@ -833,9 +837,10 @@ async fn an_update_is_one_read_one_write_and_one_statement_for_its_audit_record_
         .await;
     assert_eq!(data["updateMember"]["member"]["version"], version + 1);
     assert_eq!(data["updateMember"]["member"]["phone"], "0987654321");
-    // The member's read, the versioned `UPDATE … RETURNING` (which is also the payload's member), and the audit
-    // event with its change-log row: one statement on PostgreSQL (a data-modifying `WITH`), two on SQLite.
-    assert_eq!(statements, if app.is_postgres() { 3 } else { 4 });
+    // The member's read, then the versioned `UPDATE … RETURNING` (which is also the payload's member) with the
+    // audit event and its change-log row: on PostgreSQL one statement (data-modifying `WITH`s) sent without
+    // `BEGIN`; on SQLite the `UPDATE`, the event and the change row inside one transaction.
+    assert_eq!(statements, if app.is_postgres() { 2 } else { 4 });
 
     // Both records are there and point at each other: the history shows the event, the log the member.
     let read = app.data(Some(&admin), MEMBER, json!({ "id": id })).await;
@@ -858,4 +863,61 @@ async fn an_update_is_one_read_one_write_and_one_statement_for_its_audit_record_
     assert_eq!(change["nodeId"], id.as_str());
     assert_eq!(change["operation"], "UPSERT");
     assert_eq!(change["node"]["version"], version + 1);
+}
+
+#[tokio::test]
+async fn an_update_that_fails_in_its_write_leaves_neither_an_audit_event_nor_a_change() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let id = gid(NodeKind::Member, tree.member("Lê Văn Đức"));
+    let other = gid(NodeKind::Member, tree.member("Ngô Văn Đạt"));
+    let card = "query($id: ID!) { node(id: $id) { ... on Member { cardNumber } } }";
+    let taken = app.data(Some(&admin), card, json!({ "id": other })).await["node"]["cardNumber"].clone();
+    assert!(taken.is_string(), "{taken}");
+    let version = version_of(&app, &admin, &id).await;
+    let records = async || {
+        let read = app.data(Some(&admin), MEMBER, json!({ "id": id })).await;
+        let feed = app
+            .data(Some(&admin), "{ changes(first: 0) { totalCount } }", json!({}))
+            .await;
+        (
+            read["node"]["version"].clone(),
+            read["node"]["phone"].clone(),
+            read["node"]["history"]["totalCount"].clone(),
+            feed["changes"]["totalCount"].clone(),
+        )
+    };
+    let before = records().await;
+
+    // Another member's card number breaks a unique constraint inside the write: the error names the rule, even
+    // with a client mutation id (whose own uniqueness is checked in the same statement), and the phone sent
+    // with it is not written either.
+    for client_mutation_id in [Value::Null, json!("card-1")] {
+        let input = json!({ "id": id, "expectedVersion": version, "phone": "0977 000 111", "cardNumber": taken,
+            "clientMutationId": client_mutation_id });
+        let (_, body) = app.post(Some(&admin), UPDATE, json!({ "input": input })).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT", "{body}");
+        assert_eq!(
+            body["errors"][0]["message"], "this card number is already issued to another member",
+            "{body}"
+        );
+        assert_eq!(records().await, before);
+    }
+    // A version the record is not at: CONFLICT, and nothing recorded.
+    let stale = json!({ "id": id, "expectedVersion": version + 1, "phone": "0977 000 222" });
+    assert_eq!(
+        app.error_code(Some(&admin), UPDATE, json!({ "input": stale })).await,
+        "CONFLICT"
+    );
+    assert_eq!(records().await, before);
+
+    // The same write done right is recorded once.
+    let input = json!({ "id": id, "expectedVersion": version, "phone": "0977 000 333", "clientMutationId": "card-1" });
+    let done = app.data(Some(&admin), UPDATE, json!({ "input": input })).await;
+    assert_eq!(done["updateMember"]["member"]["phone"], "0977000333");
+    let after = records().await;
+    assert_eq!(after.0, json!(version + 1));
+    assert_eq!(after.2, json!(before.2.as_i64().unwrap_or(-1) + 1));
+    assert_eq!(after.3, json!(before.3.as_i64().unwrap_or(-1) + 1));
 }
