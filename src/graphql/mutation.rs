@@ -33,7 +33,7 @@ pub async fn mutate(
 ) -> AppResult<(NodeKind, i64)> {
     match open(ctx, action, client_mutation_id).await? {
         Opened::Replayed(target) => Ok(target),
-        Opened::Fresh(frame) => in_transaction(ctx, &frame, action, body).await,
+        Opened::Fresh(frame) => in_transaction(ctx, &frame, action, body).await.map(Finished::target),
     }
 }
 
@@ -60,14 +60,18 @@ pub async fn mutate_member_update(
     let id = planned.current.id;
     if st.db.get_database_backend() != DbBackend::Postgres {
         let mut written = None;
-        in_transaction(ctx, &frame, action, async |txn, _| {
+        let finished = in_transaction(ctx, &frame, action, async |txn, _| {
             let member = update_member(txn, id, planned.expected, planned.changes.clone()).await?;
             let outcome = planned.outcome(&member);
             written = Some(member);
             Ok(outcome)
         })
         .await?;
-        return Ok((id, written));
+        // The record written is the answer only if this write committed, not a concurrent submission it lost to.
+        return Ok(match finished {
+            Finished::Committed((_, id)) => (id, written),
+            Finished::Replayed((_, id)) => (id, None),
+        });
     }
     let predicted = planned.predicted()?;
     let outcome = planned.outcome(&predicted);
@@ -133,13 +137,28 @@ async fn open(ctx: &Context<'_>, action: &'static str, client_mutation_id: Optio
     }))
 }
 
+/// How a write in [`in_transaction`] ended: committed, or rolled back for a concurrent submission with the same
+/// client mutation id that committed first (whose target is the answer).
+enum Finished {
+    Committed((NodeKind, i64)),
+    Replayed((NodeKind, i64)),
+}
+
+impl Finished {
+    fn target(self) -> (NodeKind, i64) {
+        match self {
+            Self::Committed(target) | Self::Replayed(target) => target,
+        }
+    }
+}
+
 /// Runs `body` and writes its audit event in one IMMEDIATE transaction (SQLite takes the write lock up front).
 async fn in_transaction(
     ctx: &Context<'_>,
     frame: &Frame,
     action: &'static str,
     body: impl AsyncFnOnce(&DatabaseTransaction, &Principal) -> AppResult<Outcome>,
-) -> AppResult<(NodeKind, i64)> {
+) -> AppResult<Finished> {
     let st = state(ctx);
     let options = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -150,11 +169,11 @@ async fn in_transaction(
     let outcome = body(&txn, &frame.actor).await?;
     if let Err(e) = audit::record(&txn, &frame.actor, frame.event(action, &outcome)).await {
         drop(txn);
-        return lost_race(ctx, frame, action, e).await;
+        return lost_race(ctx, frame, action, e).await.map(Finished::Replayed);
     }
     txn.commit().await?;
     st.services.realtime.committed();
-    Ok(outcome.target)
+    Ok(Finished::Committed(outcome.target))
 }
 
 /// The error of a write whose audit event could not be written. A unique violation with a client mutation id
