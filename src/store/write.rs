@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use entity::base::BaseKind;
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
 use entity::{base, chapter, member, province};
-use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, DbErr, EntityName, EntityTrait, NotSet, Set, Value};
+use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, DbErr, EntityTrait, NotSet, Set, Value};
 
 use crate::sql::Sql;
 
@@ -226,24 +226,19 @@ pub async fn update_member_with_event<C: ConnectionTrait>(
     change: Option<&crate::store::changes::Entry>,
 ) -> Result<Option<member::Model>, DbErr> {
     use sea_orm::{FromQueryResult, IdenStatic, Iterable};
-    let name = |c: member::Column| format!("\"{}\"", c.as_str());
-    let mut update = Sql::new(&format!("UPDATE {} SET ", member::Entity.table_name()));
+    let table = crate::store::table::<member::Entity>();
+    let mut update = Sql::new(&format!("UPDATE {table} t SET "));
     for column in member::Column::iter() {
         if let ActiveValue::Set(value) = changes.get(column) {
-            update.push(&format!("{} = ", name(column))).bind(value).push(", ");
+            update.push(&format!("{} = ", column.as_str())).bind(value).push(", ");
         }
     }
-    let version = name(member::Column::Version);
     update
-        .push(&format!(
-            "{version} = {version} + 1 WHERE {} = ",
-            name(member::Column::Id)
-        ))
+        .push("version = t.version + 1 WHERE t.id = ")
         .bind(id)
-        .push(&format!(" AND {version} = "))
+        .push(" AND t.version = ")
         .bind(expected);
-    let returned: Vec<String> = member::Column::iter().map(name).collect();
-    update.push(&format!(" RETURNING {}", returned.join(", ")));
+    update.push(&format!(" RETURNING {}", crate::store::select_list(table)));
     let row = crate::store::changes::write_with_event(db, update, event, change).await?;
     row.map(|r| member::Model::from_query_result(&r, "")).transpose()
 }
