@@ -307,6 +307,43 @@ async fn a_member_by_id_with_its_ancestry_is_one_statement_and_its_awards_one_mo
     );
 }
 
+/// A page per parent is one prepared statement over the parents' ids in a text parameter. PostgreSQL used to
+/// plan it again on every execution: its generic plan could not count the ids and looked ten times dearer
+/// than a plan for the actual ids. Repeated on one connection, it now runs on the generic plan after the
+/// first few executions (PostgreSQL's own count, `pg_prepared_statements`), and answers the same page.
+#[tokio::test]
+async fn a_page_per_parent_is_not_planned_again_on_every_execution() {
+    let app = TestApp::spawn_with(|c| c.db.pool_size = Some(1)).await;
+    let tree = Tree::build(&app).await;
+    let id = gid(NodeKind::Member, tree.member("Lê Văn Đức"));
+    let admin = app.admin();
+    let first = app.data(Some(&admin), MEMBER_WITH_ANCESTRY, json!({ "id": id })).await;
+    assert_eq!(first["node"]["fullName"], "Lê Văn Đức", "{first}");
+    assert!(first["node"]["awards"]["totalCount"].is_i64(), "{first}");
+    for _ in 0..8 {
+        let again = app.data(Some(&admin), MEMBER_WITH_ANCESTRY, json!({ "id": id })).await;
+        assert_eq!(again, first);
+    }
+    if app.is_postgres() {
+        use sea_orm::ConnectionTrait;
+        let row = app
+            .db()
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT CAST(SUM(generic_plans) AS BIGINT) AS generic, CAST(SUM(custom_plans) AS BIGINT) AS custom \
+                 FROM pg_prepared_statements WHERE statement LIKE '%AS parent__%FROM awards t%'",
+            ))
+            .await
+            .expect("prepared statements read")
+            .expect("one row");
+        let generic: Option<i64> = row.try_get("", "generic").expect("generic");
+        let custom: Option<i64> = row.try_get("", "custom").expect("custom");
+        // Nine executions: at most five custom plans before PostgreSQL compares, then the generic one.
+        assert!(generic.unwrap_or(0) >= 4, "generic {generic:?}, custom {custom:?}");
+        assert!(custom.unwrap_or(0) <= 5, "generic {generic:?}, custom {custom:?}");
+    }
+}
+
 #[tokio::test]
 async fn the_joined_ancestry_keeps_the_viewers_scope() {
     let app = TestApp::spawn().await;
