@@ -483,9 +483,10 @@ impl ListQuery {
     /// ids, so it reads the rows it returns from the parent's index instead of numbering every child of every
     /// parent (measured on the demo's tree page: 9.6 ms for 112 chapters' first 10 members, against 44.8 ms for
     /// the window form). The ids travel as one text parameter, so the statement is prepared once whatever the
-    /// number of parents, and planned once per connection (see the `LIMIT` on the ids). When the query selects `totalCount`, each parent's count is one more `LATERAL`
-    /// subquery of the same statement (an index-only count over the parent's rows); otherwise there is none,
-    /// and a total asked after all is one `GROUP BY` statement for the whole batch.
+    /// number of parents, and planned once per connection (see the `LIMIT` on the ids). When the query selects
+    /// `totalCount`, each parent's count is one more `LATERAL` subquery of the same statement (an index-only
+    /// count over the parent's rows); otherwise there is none, and a total asked after all is one `GROUP BY`
+    /// statement for the whole batch.
     async fn pages_by_parent_lateral<M: Row>(
         &self,
         db: &DatabaseConnection,
