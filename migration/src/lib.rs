@@ -18,6 +18,7 @@ mod m20261126_000009_search_index;
 mod m20261126_000010_change_log_proposals_ratings;
 mod m20261127_000011_change_log_sequence;
 mod m20261127_000012_search_pairs;
+mod m20261127_000013_member_pages_by_id;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_change_log_proposals_ratings::Migration),
             Box::new(m20261127_000011_change_log_sequence::Migration),
             Box::new(m20261127_000012_search_pairs::Migration),
+            Box::new(m20261127_000013_member_pages_by_id::Migration),
         ];
         all.into_iter()
             .map(|m| Box::new(Atomic(m)) as Box<dyn MigrationTrait>)
@@ -94,4 +96,12 @@ pub(crate) async fn ddl(manager: &SchemaManager<'_>, script: &str) -> Result<(),
         conn.execute_unprepared(statement).await?;
     }
     Ok(())
+}
+
+/// [`ddl`] on PostgreSQL only: for migrations that change what SQLite does not have or does not need.
+pub(crate) async fn ddl_on_postgres(manager: &SchemaManager<'_>, script: &str) -> Result<(), DbErr> {
+    match manager.get_database_backend() {
+        sea_orm::DbBackend::Postgres => ddl(manager, script).await,
+        _ => Ok(()),
+    }
 }

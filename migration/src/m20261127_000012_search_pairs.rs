@@ -22,7 +22,6 @@
 //! SQLite's FTS5 index answers the same searches from its own prefix indexes and gets nothing here.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -44,16 +43,10 @@ DROP FUNCTION member_name_pairs(TEXT)
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Postgres => crate::ddl(manager, UP).await,
-            _ => Ok(()),
-        }
+        crate::ddl_on_postgres(manager, UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Postgres => crate::ddl(manager, DOWN).await,
-            _ => Ok(()),
-        }
+        crate::ddl_on_postgres(manager, DOWN).await
     }
 }

@@ -531,3 +531,97 @@ async fn a_page_selecting_only_names_answers_them_and_is_kept_apart_from_a_full_
         "{data}"
     );
 }
+
+/// Chapters' first active members by id: the right rows on both databases, and on PostgreSQL a plan that reads
+/// each chapter's page from one range of an index, in order, instead of every member of the chapter sorted
+/// (migration 000013). The plan is the generic one of the statement the server prepared for the request, taken
+/// with sequential scans, bitmap scans and sorts priced out so the fixture's few rows cannot decide it: what is
+/// left is whether an index hands a chapter's active members over in id order.
+#[tokio::test]
+async fn a_chapters_members_by_id_come_from_one_index_range() {
+    let app = TestApp::spawn_with(|c| c.db.pool_size = Some(1)).await;
+    let tree = Tree::build(&app).await;
+    let left = tree.member("Trần Thị Dung");
+    sea_orm::ConnectionTrait::execute_unprepared(
+        app.db(),
+        &format!("UPDATE members SET status = 'DECEASED' WHERE id = {left}"),
+    )
+    .await
+    .expect("member marked deceased");
+    let query = "query($base: ID!) { node(id: $base) { ... on Base { chapters(first: 10, orderBy: CODE) { nodes {
+                   code members(first: 2, orderBy: ID) { totalCount nodes { id fullName } } } } } } }";
+    let data = app
+        .data(
+            Some(&app.admin()),
+            query,
+            json!({ "base": gid(NodeKind::Base, tree.bases["A1"]) }),
+        )
+        .await;
+    let chapters = data["node"]["chapters"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let page = |code: &str| {
+        let chapter = chapters
+            .iter()
+            .find(|c| c["code"].as_str().is_some_and(|c| c.ends_with(code)))
+            .unwrap_or_else(|| panic!("chapter {code} in {data}"));
+        let names: Vec<&str> = chapter["members"]["nodes"]
+            .as_array()
+            .map(|n| n.iter().filter_map(|m| m["fullName"].as_str()).collect())
+            .unwrap_or_default();
+        (chapter["members"]["totalCount"].as_i64(), names)
+    };
+    // A1a's members in the order they were admitted; Trần Thị Dung (the second) has died.
+    assert_eq!(page("A1a"), (Some(4), vec!["Nguyễn Văn Trường", "Lê Văn Đức"]));
+    assert_eq!(page("A1b"), (Some(2), vec!["Vũ Văn Bình", "Đặng Thị Hoà"]));
+    if !app.is_postgres() {
+        return;
+    }
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    // One connection in the pool: the server's prepared statements are this session's.
+    let txn = app.db().begin().await.expect("transaction");
+    let prepared = txn
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT statement, CAST(parameter_types AS TEXT[]) AS types FROM pg_prepared_statements \
+             WHERE statement LIKE '%AS parent__%FROM members t%ORDER BY t.id%'",
+        ))
+        .await
+        .expect("prepared statements read")
+        .expect("the members page per chapter was prepared");
+    let statement: String = prepared.try_get("", "statement").expect("statement");
+    let types: Vec<String> = prepared.try_get("", "types").expect("types");
+    for setting in [
+        "SET LOCAL plan_cache_mode = force_generic_plan",
+        "SET LOCAL enable_seqscan = off",
+        "SET LOCAL enable_bitmapscan = off",
+        "SET LOCAL enable_sort = off",
+    ] {
+        txn.execute_unprepared(setting).await.expect(setting);
+    }
+    txn.execute_unprepared(&format!("PREPARE page_by_id ({}) AS {statement}", types.join(", ")))
+        .await
+        .expect("statement prepared again");
+    let nulls = vec!["NULL"; types.len()].join(", ");
+    let plan: Vec<String> = txn
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("EXPLAIN EXECUTE page_by_id({nulls})"),
+        ))
+        .await
+        .expect("plan")
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0).expect("plan line"))
+        .collect();
+    txn.execute_unprepared("DEALLOCATE page_by_id")
+        .await
+        .expect("deallocated");
+    txn.rollback().await.expect("rolled back");
+    let plan = plan.join("\n");
+    assert!(!plan.contains("Sort"), "the page needs no sort:\n{plan}");
+    assert!(
+        plan.contains("Index Scan using ix_members_chapter_stats"),
+        "the page reads the chapter's range of its index:\n{plan}"
+    );
+}
