@@ -65,8 +65,19 @@ impl GlobalId {
         Self { kind, id }
     }
 
+    /// `Kind:id` in unpadded base64url. Written into a buffer on the stack, not through `format!`: a tree page
+    /// encodes nearly two thousand ids, and the formatted string in between was 1.6 % of its profile.
     pub fn encode(self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}:{}", self.kind.name(), self.id))
+        let mut digits = itoa::Buffer::new();
+        let id = digits.format(self.id).as_bytes();
+        let name = self.kind.name().as_bytes();
+        // The longest kind name (12 bytes), the colon and an i64's 20 characters fit.
+        let mut raw = [0u8; 40];
+        let (head, rest) = raw.split_at_mut(name.len());
+        head.copy_from_slice(name);
+        rest[0] = b':';
+        rest[1..=id.len()].copy_from_slice(id);
+        URL_SAFE_NO_PAD.encode(&raw[..name.len() + 1 + id.len()])
     }
 
     /// Parses any global id; `field` names the argument in the error.
@@ -155,6 +166,12 @@ mod tests {
         assert!(GlobalId::parse("id", "bm9wZQ").is_err());
         assert!(GlobalId::parse("id", "%%%").is_err());
         assert!(GlobalId::parse_kind("id", &id.encode(), NodeKind::Base).is_err());
+        for kind in [NodeKind::Member, NodeKind::YearlyRating, NodeKind::Province] {
+            for n in [1, 42, 1_000_000, i64::MAX] {
+                let text = format!("{}:{n}", kind.name());
+                assert_eq!(GlobalId::new(kind, n).encode(), URL_SAFE_NO_PAD.encode(&text), "{text}");
+            }
+        }
     }
 
     #[test]
