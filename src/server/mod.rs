@@ -36,11 +36,24 @@ use crate::db::{self, Metrics};
 use crate::error::AppError;
 use crate::graphql;
 
-/// The HTTP server's state, cloned into every handler: the process-wide [`Services`] the GraphQL layer also sees,
-/// and what only the HTTP layer uses (the schema it executes, the token service and the address throttle it
-/// attaches to each request, the persisted-query cache in front of the database).
+/// The HTTP server's state, cloned into every handler (axum clones the state for each request): one reference
+/// count to bump, not one per part ([`Shared`] holds them; the clone of the parts was 1.4 % of a member-by-id
+/// request's profile).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares: the process-wide [`Services`] the GraphQL layer also sees, and what only the HTTP
+/// layer uses (the schema it executes, the token service and the address throttle it attaches to each request,
+/// the persisted-query cache in front of the database).
+pub struct Shared {
     /// The schema and what runs around it (limits, document cache, ordering).
     pub engine: graphql::Engine,
     pub db: DatabaseConnection,
@@ -85,7 +98,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
     )
     .await?;
     let pair_frequencies = watch_pair_frequencies(&db).await;
-    Ok(AppState {
+    Ok(AppState(Arc::new(Shared {
         persisted,
         login_throttle: Arc::new(crate::auth::throttle::AddressThrottle::new(
             config.http.login_address_limit,
@@ -104,7 +117,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
             pair_frequencies,
         },
         tokens,
-    })
+    })))
 }
 
 /// The search's pair frequencies, read before the server answers (so no request's statements meet the read)
