@@ -334,6 +334,45 @@ fn member_columns_at(row: &sea_orm::QueryResult) -> Option<usize> {
     (column_name(row, at + MEMBER_COLUMNS - 1) == Some("left_reason")).then_some(at)
 }
 
+/// A member from the columns starting at `at`, in `entity::member::Column` order: `$get` reads a column,
+/// `$choice` an enumeration's. One field list for [`member_by_position`] and [`pg_member_by_position`].
+macro_rules! member_at {
+    ($row:expr, $at:expr, $get:ident, $choice:ident) => {
+        entity::member::Model {
+            id: $get($row, $at)?,
+            province_id: $get($row, $at + 1)?,
+            base_id: $get($row, $at + 2)?,
+            chapter_id: $get($row, $at + 3)?,
+            family_name: $get($row, $at + 4)?,
+            middle_name: $get($row, $at + 5)?,
+            given_name: $get($row, $at + 6)?,
+            search_name: $get($row, $at + 7)?,
+            sort_key: $get($row, $at + 8)?,
+            sex: $choice($row, $at + 9)?,
+            birth_date: $get($row, $at + 10)?,
+            birth_year: $get($row, $at + 11)?,
+            home_town: $get($row, $at + 12)?,
+            address: $get($row, $at + 13)?,
+            phone: $get($row, $at + 14)?,
+            enlisted_on: $get($row, $at + 15)?,
+            discharged_on: $get($row, $at + 16)?,
+            military_rank: $get($row, $at + 17)?,
+            last_unit: $get($row, $at + 18)?,
+            member_type: $choice($row, $at + 19)?,
+            joined_on: $get($row, $at + 20)?,
+            party_member: $get($row, $at + 21)?,
+            war_invalid: $choice($row, $at + 22)?,
+            card_number: $get($row, $at + 23)?,
+            status: $choice($row, $at + 24)?,
+            created_at: $get($row, $at + 25)?,
+            updated_at: $get($row, $at + 26)?,
+            version: $get($row, $at + 27)?,
+            left_on: $get($row, $at + 28)?,
+            left_reason: $get($row, $at + 29)?,
+        }
+    };
+}
+
 /// Decodes a member from the columns starting at `at`, by position. Lists decode thousands of members per
 /// request, and by name each column costs a formatted name and a hashed lookup (measured: about a fifth of the
 /// tree page's CPU). The fields are in the entity's column order; debug builds (the test suite) check every
@@ -342,38 +381,10 @@ fn member_by_position(row: &sea_orm::QueryResult, at: usize) -> Result<entity::m
     if let Some(row) = row.try_as_pg_row() {
         return pg_member_by_position(row, at);
     }
-    Ok(entity::member::Model {
-        id: row.try_get_by_index(at)?,
-        province_id: row.try_get_by_index(at + 1)?,
-        base_id: row.try_get_by_index(at + 2)?,
-        chapter_id: row.try_get_by_index(at + 3)?,
-        family_name: row.try_get_by_index(at + 4)?,
-        middle_name: row.try_get_by_index(at + 5)?,
-        given_name: row.try_get_by_index(at + 6)?,
-        search_name: row.try_get_by_index(at + 7)?,
-        sort_key: row.try_get_by_index(at + 8)?,
-        sex: row.try_get_by_index(at + 9)?,
-        birth_date: row.try_get_by_index(at + 10)?,
-        birth_year: row.try_get_by_index(at + 11)?,
-        home_town: row.try_get_by_index(at + 12)?,
-        address: row.try_get_by_index(at + 13)?,
-        phone: row.try_get_by_index(at + 14)?,
-        enlisted_on: row.try_get_by_index(at + 15)?,
-        discharged_on: row.try_get_by_index(at + 16)?,
-        military_rank: row.try_get_by_index(at + 17)?,
-        last_unit: row.try_get_by_index(at + 18)?,
-        member_type: row.try_get_by_index(at + 19)?,
-        joined_on: row.try_get_by_index(at + 20)?,
-        party_member: row.try_get_by_index(at + 21)?,
-        war_invalid: row.try_get_by_index(at + 22)?,
-        card_number: row.try_get_by_index(at + 23)?,
-        status: row.try_get_by_index(at + 24)?,
-        created_at: row.try_get_by_index(at + 25)?,
-        updated_at: row.try_get_by_index(at + 26)?,
-        version: row.try_get_by_index(at + 27)?,
-        left_on: row.try_get_by_index(at + 28)?,
-        left_reason: row.try_get_by_index(at + 29)?,
-    })
+    fn get<T: sea_orm::TryGetable>(row: &sea_orm::QueryResult, index: usize) -> Result<T, sea_orm::DbErr> {
+        row.try_get_by_index(index)
+    }
+    Ok(member_at!(row, at, get, get))
 }
 
 /// [`member_by_position`] on PostgreSQL, straight from sqlx's row. Through sea-orm each `NULL` of an optional
@@ -399,38 +410,7 @@ fn pg_member_by_position(
     ) -> Result<E, sea_orm::DbErr> {
         E::try_from_value(&get::<String>(row, index)?)
     }
-    Ok(entity::member::Model {
-        id: get(row, at)?,
-        province_id: get(row, at + 1)?,
-        base_id: get(row, at + 2)?,
-        chapter_id: get(row, at + 3)?,
-        family_name: get(row, at + 4)?,
-        middle_name: get(row, at + 5)?,
-        given_name: get(row, at + 6)?,
-        search_name: get(row, at + 7)?,
-        sort_key: get(row, at + 8)?,
-        sex: choice(row, at + 9)?,
-        birth_date: get(row, at + 10)?,
-        birth_year: get(row, at + 11)?,
-        home_town: get(row, at + 12)?,
-        address: get(row, at + 13)?,
-        phone: get(row, at + 14)?,
-        enlisted_on: get(row, at + 15)?,
-        discharged_on: get(row, at + 16)?,
-        military_rank: get(row, at + 17)?,
-        last_unit: get(row, at + 18)?,
-        member_type: choice(row, at + 19)?,
-        joined_on: get(row, at + 20)?,
-        party_member: get(row, at + 21)?,
-        war_invalid: choice(row, at + 22)?,
-        card_number: get(row, at + 23)?,
-        status: choice(row, at + 24)?,
-        created_at: get(row, at + 25)?,
-        updated_at: get(row, at + 26)?,
-        version: get(row, at + 27)?,
-        left_on: get(row, at + 28)?,
-        left_reason: get(row, at + 29)?,
-    })
+    Ok(member_at!(row, at, get, choice))
 }
 
 impl crate::store::page::Row for Listed {
