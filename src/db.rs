@@ -31,6 +31,10 @@ pub struct Metrics {
     /// numbering of committed changes (`store::changes::sequence`: one probe, and when changes wait for their
     /// numbers a short transaction: the lock and the numbering).
     pub change_feed_statements: IntCounter,
+    /// Queries and mutations executed after async-graphql's strict validation (a document not yet seen to pass
+    /// it, or variables not proven to fit its declared types) and after fast validation (`graphql::validated`).
+    pub strict_validations: IntCounter,
+    pub fast_validations: IntCounter,
 }
 
 impl Metrics {
@@ -84,6 +88,17 @@ impl Metrics {
             "Statements of the subscription hub's reads of the change log, numbering included (part of db_statements_total)",
         )?;
         registry.register(Box::new(change_feed_statements.clone()))?;
+        let validations = IntCounterVec::new(
+            Opts::new(
+                "graphql_validations_total",
+                "GraphQL queries and mutations by the validation they went through: strict (a document not yet \
+                 validated, or variables not proven to fit it) or fast (a validated document, variables checked)",
+            ),
+            &["mode"],
+        )?;
+        registry.register(Box::new(validations.clone()))?;
+        let strict_validations = validations.get_metric_with_label_values(&["strict"])?;
+        let fast_validations = validations.get_metric_with_label_values(&["fast"])?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(db_statement_errors.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -99,6 +114,8 @@ impl Metrics {
             db_pool,
             change_feed_reads,
             change_feed_statements,
+            strict_validations,
+            fast_validations,
         })
     }
 

@@ -3,7 +3,9 @@
 //! - the text is checked against the token limit ([`limits`]);
 //! - the document is found parsed, or parsed, checked for nesting and given its ordering probes ([`order`]);
 //! - its shape is measured against the other limits with the request's variables ([`limits`]);
-//! - the schema executes it (handed over parsed), with the request's loaders driven in the same task ([`batch`]);
+//! - the schema executes it (handed over parsed), with the request's loaders driven in the same task ([`batch`]):
+//!   with strict validation until a request with the document passes it, then with fast validation for requests
+//!   whose variables fit the document's declared types ([`validated`]);
 //! - the response is put into selection order ([`order`]) and its errors are counted
 //!   ([`count_errors`](crate::telemetry::count_errors)).
 //!
@@ -21,13 +23,13 @@ use std::sync::Arc;
 
 use async_graphql::futures_util::StreamExt;
 use async_graphql::futures_util::stream::{self, BoxStream};
-use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::registry::Registry;
 use async_graphql::{Data, Executor, OutputType, Request, Response, ServerResult, SubscriptionType};
 use sea_orm::DatabaseConnection;
 
 use super::limits::{DocumentLimits, Limits};
-use super::order::SelectionOrder;
+use super::order::{Parsed, SelectionOrder};
+use super::validated::variables_fit;
 use super::{AppSchema, Mutation, Query, State, subscription::Subscription};
 use crate::db::Metrics;
 use crate::telemetry::count_errors;
@@ -37,7 +39,10 @@ use crate::telemetry::count_errors;
 pub struct Engine(Arc<Inner>);
 
 struct Inner {
+    /// The schema, validating every request strictly.
     schema: AppSchema,
+    /// The same schema with fast validation, for documents [`Parsed::validated`] and variables that fit.
+    fast: AppSchema,
     /// The schema's types, as the limits measure a document against them.
     registry: Registry,
     limits: DocumentLimits,
@@ -49,7 +54,7 @@ struct Inner {
 
 /// The types of the schema's roots, as `Schema::build` registers them (the schema's own registry is not public):
 /// what the limits need to know of a field (its type, its arguments) is the same.
-fn registry() -> Registry {
+pub(crate) fn registry() -> Registry {
     let mut registry = Registry {
         types: Default::default(),
         directives: Default::default(),
@@ -76,10 +81,12 @@ fn state_of(data: &Data) -> Option<&State> {
 }
 
 impl Engine {
-    pub fn new(schema: AppSchema, limits: &Limits, db: DatabaseConnection, metrics: Arc<Metrics>) -> Self {
+    pub fn new(limits: &Limits, db: DatabaseConnection, metrics: Arc<Metrics>) -> Self {
+        let schema = super::build_schema_with(limits);
         let order = SelectionOrder::new(&schema.sdl());
         Self(Arc::new(Inner {
             schema,
+            fast: super::build_schema_for_validated(limits),
             registry: registry(),
             limits: DocumentLimits::new(limits.clone()),
             order,
@@ -90,7 +97,7 @@ impl Engine {
 
     /// Checks the request's document against the limits and hands it to the request parsed; the document
     /// (with its ordering probes) is returned for ordering the response.
-    async fn prepare(&self, request: &mut Request) -> ServerResult<Arc<ExecutableDocument>> {
+    async fn prepare(&self, request: &mut Request) -> ServerResult<Arc<Parsed>> {
         let inner = &*self.0;
         inner.limits.check_text(&request.query, &inner.metrics)?;
         let document = inner.order.document(&request.query)?;
@@ -98,13 +105,13 @@ impl Engine {
             .limits
             .check_document(
                 &inner.registry,
-                &document,
+                &document.document,
                 &request.variables,
                 &inner.db,
                 &inner.metrics,
             )
             .await?;
-        request.set_parsed_query((*document).clone());
+        request.set_parsed_query(document.document.clone());
         Ok(document)
     }
 
@@ -117,14 +124,25 @@ impl Engine {
                 let operation_name = request.operation_name.clone();
                 let variables = request.variables.clone();
                 let loader = state_of(&request.data).map(|state| state.loader.clone());
-                let execution = inner.schema.execute(request);
+                let validated = document.validated() && variables_fit(&inner.registry, &document.document, &variables);
+                let schema = if validated {
+                    inner.metrics.fast_validations.inc();
+                    &inner.fast
+                } else {
+                    inner.metrics.strict_validations.inc();
+                    &inner.schema
+                };
+                let execution = schema.execute(request);
                 let mut response = match loader {
                     Some(loader) => loader.drive(execution).await,
                     None => execution.await,
                 };
+                if !validated && passed_validation(&response) {
+                    document.mark_validated();
+                }
                 inner
                     .order
-                    .reorder(&document, &variables, operation_name.as_deref(), &mut response);
+                    .reorder(&document.document, &variables, operation_name.as_deref(), &mut response);
                 response
             }
         };
@@ -157,9 +175,12 @@ impl Engine {
                     events
                         .map(move |mut response| {
                             let inner = &*engine.0;
-                            inner
-                                .order
-                                .reorder(&document, &variables, operation_name.as_deref(), &mut response);
+                            inner.order.reorder(
+                                &document.document,
+                                &variables,
+                                operation_name.as_deref(),
+                                &mut response,
+                            );
                             count_errors(&inner.metrics, &response);
                             response
                         })
@@ -170,6 +191,13 @@ impl Engine {
         .flatten()
         .boxed()
     }
+}
+
+/// Whether a response of the strict schema shows its document passed validation: every error it carries (if any)
+/// was raised while resolving a field, with that field's path. Validation errors (and the refusal of an unknown
+/// operation name, which comes after validation) have no path; a response with one leaves the document unmarked.
+fn passed_validation(response: &Response) -> bool {
+    response.errors.iter().all(|error| !error.path.is_empty())
 }
 
 impl Executor for Engine {

@@ -25,9 +25,10 @@ pub mod subscription;
 pub mod transfer;
 pub mod tree;
 pub mod unit_mutations;
+pub mod validated;
 pub mod viewer;
 
-use async_graphql::{Context, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema, SchemaBuilder, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
@@ -75,6 +76,16 @@ pub fn build_schema() -> AppSchema {
 /// Builds the schema with the given document limits (see [`limits`]); the HTTP server calls it with the
 /// configured ones.
 pub fn build_schema_with(limits: &limits::Limits) -> AppSchema {
+    builder(limits).finish()
+}
+
+/// The same schema with async-graphql's fast validation, for documents strict validation has already passed and
+/// requests whose variables were checked ([`validated`] says why that is the same).
+pub fn build_schema_for_validated(limits: &limits::Limits) -> AppSchema {
+    builder(limits).validation_mode(ValidationMode::Fast).finish()
+}
+
+fn builder(limits: &limits::Limits) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
     // No extension: what runs around execution is the [`engine::Engine`]'s (see there why).
     let mut builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription);
     if !limits.introspection {
@@ -83,7 +94,7 @@ pub fn build_schema_with(limits: &limits::Limits) -> AppSchema {
     if !limits.suggestions {
         builder = builder.disable_suggestions();
     }
-    builder.finish()
+    builder
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.

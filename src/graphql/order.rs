@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::indexmap::IndexMap;
@@ -250,26 +251,52 @@ const DOCUMENTS_KEPT: usize = 256;
 /// Longer documents are parsed every time rather than kept.
 const DOCUMENT_KEPT_BYTES: usize = 16 * 1024;
 
+/// A parsed document (probes added), and whether async-graphql's strict validation has passed it once.
+pub struct Parsed {
+    pub document: ExecutableDocument,
+    validated: AtomicBool,
+}
+
+impl Parsed {
+    fn new(document: ExecutableDocument) -> Self {
+        Self {
+            document,
+            validated: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a request with this document has passed strict validation. What strict validation decides about a
+    /// document depends only on the document and the schema, except the values of its variables (see
+    /// [`super::validated`]).
+    pub fn validated(&self) -> bool {
+        self.validated.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_validated(&self) {
+        self.validated.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Documents already parsed (probes added), by their text. Clients send the same few documents over and over with
 /// different variables, and parsing was the largest fixed cost of a small request: a document seen before is
-/// cloned from here instead. Only documents that parsed are kept; every request is still validated and measured
-/// against the limits with its own variables.
+/// cloned from here instead. Only documents that parsed are kept; every request is still measured against the
+/// limits with its own variables, and its variables are checked against the document's declared types.
 #[derive(Default)]
-struct Documents(Mutex<HashMap<Arc<str>, Arc<ExecutableDocument>>>);
+struct Documents(Mutex<HashMap<Arc<str>, Arc<Parsed>>>);
 
 impl Documents {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<ExecutableDocument>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Parsed>>> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn get(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+    fn get(&self, query: &str) -> Option<Arc<Parsed>> {
         if query.len() > DOCUMENT_KEPT_BYTES {
             return None;
         }
         self.lock().get(query).cloned()
     }
 
-    fn keep(&self, query: &str, document: Arc<ExecutableDocument>) {
+    fn keep(&self, query: &str, document: Arc<Parsed>) {
         if query.len() > DOCUMENT_KEPT_BYTES {
             return;
         }
@@ -292,14 +319,14 @@ impl SelectionOrder {
 
     /// The document of `query`: seen before, from the cache; otherwise parsed, with its probes added, and kept
     /// for next time.
-    pub fn document(&self, query: &str) -> ServerResult<Arc<ExecutableDocument>> {
+    pub fn document(&self, query: &str) -> ServerResult<Arc<Parsed>> {
         if let Some(document) = self.documents.get(query) {
             return Ok(document);
         }
         let mut document = async_graphql::parser::parse_query(query)?;
         check_nesting(&document)?;
         self.index.add_probes(&mut document);
-        let document = Arc::new(document);
+        let document = Arc::new(Parsed::new(document));
         self.documents.keep(query, document.clone());
         Ok(document)
     }

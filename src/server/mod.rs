@@ -103,12 +103,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
         login_throttle: Arc::new(crate::auth::throttle::AddressThrottle::new(
             config.http.login_address_limit,
         )),
-        engine: graphql::Engine::new(
-            graphql::build_schema_with(&config.limits),
-            &config.limits,
-            db.clone(),
-            metrics.clone(),
-        ),
+        engine: graphql::Engine::new(&config.limits, db.clone(), metrics.clone()),
         db,
         services: Services {
             config: Arc::new(config),
