@@ -396,20 +396,7 @@ fn pg_member_by_position(
     row: &sea_orm::sqlx::postgres::PgRow,
     at: usize,
 ) -> Result<entity::member::Model, sea_orm::DbErr> {
-    use sea_orm::sqlx::{Decode, Postgres, Row, Type};
-    fn get<'r, T: Decode<'r, Postgres> + Type<Postgres>>(
-        row: &'r sea_orm::sqlx::postgres::PgRow,
-        index: usize,
-    ) -> Result<T, sea_orm::DbErr> {
-        row.try_get(index)
-            .map_err(|e| sea_orm::DbErr::Type(format!("member column {index}: {e}")))
-    }
-    fn choice<E: ActiveEnum<Value = String>>(
-        row: &sea_orm::sqlx::postgres::PgRow,
-        index: usize,
-    ) -> Result<E, sea_orm::DbErr> {
-        E::try_from_value(&get::<String>(row, index)?)
-    }
+    use super::decode::{choice, get};
     Ok(member_at!(row, at, get, choice))
 }
 
@@ -616,15 +603,15 @@ pub async fn by_ids_with_units(
                 member: Listed::from_query_result(row, "")?.member,
                 chapter: units
                     .chapter
-                    .then(|| chapter::Model::from_query_result(row, "c_"))
+                    .then(|| super::decode::decode::<chapter::Model>(row, "c_"))
                     .transpose()?,
                 base: units
                     .base
-                    .then(|| base::Model::from_query_result(row, "b_"))
+                    .then(|| super::decode::decode::<base::Model>(row, "b_"))
                     .transpose()?,
                 province: units
                     .province
-                    .then(|| province::Model::from_query_result(row, "p_"))
+                    .then(|| super::decode::decode::<province::Model>(row, "p_"))
                     .transpose()?,
             })
         })

@@ -6,6 +6,7 @@
 
 pub mod awards;
 pub mod changes;
+pub mod decode;
 pub mod demo;
 pub mod history;
 pub mod members;
@@ -23,12 +24,12 @@ pub mod tree;
 pub mod write;
 pub mod year_end;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::error::AppResult;
 use crate::ids::KeyValue;
 use crate::sql::{Filter, Sql};
-use page::{Order, Row, query_models};
+use page::{Order, Row};
 
 /// `t.<column>, …` for every column of `E`, under alias `alias`.
 pub fn columns_of<E: sea_orm::EntityTrait>(alias: &str) -> String {
@@ -61,7 +62,7 @@ pub fn table<E: sea_orm::EntityTrait>() -> &'static str {
 pub async fn by_ids<E>(db: &DatabaseConnection, ids: &[i64], mut filter: Filter) -> AppResult<Vec<E::Model>>
 where
     E: sea_orm::EntityTrait,
-    E::Model: sea_orm::FromQueryResult,
+    E::Model: Row,
 {
     let table = table::<E>();
     let mut id_in = Sql::new("t.id IN ");
@@ -69,12 +70,18 @@ where
     filter.and(id_in);
     let mut sql = Sql::new(&format!("SELECT {} FROM {table} t", select_list(table)));
     filter.render_where(&mut sql);
-    query_models(db, sql).await
+    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    Ok(rows.iter().map(<E::Model as Row>::decode).collect::<Result<_, _>>()?)
 }
 
 macro_rules! impl_row {
-    ($model:ty { $($col:literal => $field:ident : $kind:ident),* $(,)? }) => {
+    ($model:ty { $($col:literal => $field:ident : $kind:ident),* $(,)? } $(by $position:ident)?) => {
         impl Row for $model {
+            $(
+            fn decode(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+                decode::$position(row, "")
+            }
+            )?
             fn key(&self, order: &Order) -> Vec<KeyValue> {
                 order
                     .columns
@@ -93,10 +100,10 @@ macro_rules! impl_row {
     (@value int $e:expr) => { KeyValue::Int(i64::from($e)) };
 }
 
-impl_row!(entity::province::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text });
-impl_row!(entity::base::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text });
-impl_row!(entity::chapter::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text });
+impl_row!(entity::province::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode);
+impl_row!(entity::base::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode);
+impl_row!(entity::chapter::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode);
 impl_row!(entity::member::Model { "id" => id: int, "sort_key" => sort_key: text });
-impl_row!(entity::award::Model { "id" => id: int, "year" => year: int });
+impl_row!(entity::award::Model { "id" => id: int, "year" => year: int } by decode);
 impl_row!(entity::audit_event::Model { "id" => id: int });
 impl_row!(entity::transfer::Model { "id" => id: int });

@@ -119,6 +119,12 @@ impl Window {
 /// A row that can be paged: it knows its key values in an ordering.
 pub trait Row: FromQueryResult + Clone + Send + Sync + 'static {
     fn key(&self, order: &Order) -> Vec<KeyValue>;
+
+    /// The row's model, from its unprefixed columns: by name, unless the model reads faster by position
+    /// ([`crate::store::decode`]).
+    fn decode(row: &QueryResult) -> Result<Self, sea_orm::DbErr> {
+        Self::from_query_result(row, "")
+    }
 }
 
 /// One page of rows with what `pageInfo` and `totalCount` need.
@@ -382,7 +388,7 @@ impl ListQuery {
         }
         let inline_total = with_total && self.count_limit.is_none();
         let sql = self.page_sql(window, inline_total);
-        let rows = query_rows::<M>(db, sql).await?;
+        let rows = decode_rows::<M>(db, sql).await?;
         let total = match rows.first() {
             Some((_, row)) if inline_total => Total::Known(row.try_get("", "total__")?),
             // No row to carry it (an empty page, or past the last cursor): counted on its own if asked.
@@ -452,7 +458,7 @@ impl ListQuery {
         for row in &rows {
             // The left join's empty side: no page (no match, or nothing past the cursor).
             if row.try_get::<Option<i64>>("", "id")?.is_some() {
-                page.push(M::from_query_result(row, "")?);
+                page.push(M::decode(row)?);
             }
         }
         let page = Page::finish(page, self.order, window, Total::Known(found));
@@ -554,7 +560,7 @@ impl ListQuery {
             }
             // The left join's empty side: no row past the cursor.
             if row.try_get::<Option<i64>>("", "id")?.is_some() {
-                entry.0.push(M::from_query_result(&row, "")?);
+                entry.0.push(M::decode(&row)?);
             }
         }
         Ok(parents
@@ -631,7 +637,7 @@ impl ListQuery {
         sql.push(&format!(") OR r.rn__ = 1 ORDER BY r.{parent_column}, r.rn__"));
 
         let mut grouped: HashMap<i64, (Vec<M>, i64)> = HashMap::new();
-        for (model, row) in query_rows::<M>(db, sql).await? {
+        for (model, row) in decode_rows::<M>(db, sql).await? {
             let parent: i64 = row.try_get("", parent_column)?;
             let total: i64 = row.try_get("", "total__")?;
             let past_cursor: i64 = row.try_get("", "after__")?;
@@ -659,6 +665,12 @@ pub async fn query_rows<M: FromQueryResult>(db: &DatabaseConnection, sql: Sql) -
     rows.into_iter()
         .map(|row| Ok((M::from_query_result(&row, "")?, row)))
         .collect()
+}
+
+/// [`query_rows`] for a page's rows, each decoded as [`Row::decode`] does.
+async fn decode_rows<M: Row>(db: &DatabaseConnection, sql: Sql) -> AppResult<Vec<(M, QueryResult)>> {
+    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    rows.into_iter().map(|row| Ok((M::decode(&row)?, row))).collect()
 }
 
 /// Runs a statement and decodes each row as `M`.

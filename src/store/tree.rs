@@ -88,7 +88,7 @@ pub async fn chapters_with_units(
     province: bool,
 ) -> crate::error::AppResult<Vec<ChapterWithUnits>> {
     use entity::{base, chapter, province};
-    use sea_orm::{ConnectionTrait, FromQueryResult};
+    use sea_orm::ConnectionTrait;
 
     use super::members::{prefixed_columns, unit_join};
 
@@ -109,10 +109,12 @@ pub async fn chapters_with_units(
     rows.iter()
         .map(|row| {
             Ok(ChapterWithUnits {
-                chapter: chapter::Model::from_query_result(row, "")?,
-                base: base.then(|| base::Model::from_query_result(row, "b_")).transpose()?,
+                chapter: super::decode::decode::<chapter::Model>(row, "")?,
+                base: base
+                    .then(|| super::decode::decode::<base::Model>(row, "b_"))
+                    .transpose()?,
                 province: province
-                    .then(|| province::Model::from_query_result(row, "p_"))
+                    .then(|| super::decode::decode::<province::Model>(row, "p_"))
                     .transpose()?,
             })
         })
