@@ -17,7 +17,9 @@
 //! (a variable of a type at least as strict as the argument's). A value valid for the declared type is then valid
 //! for every argument it flows into, which is what the per-request rule checks. The check here is at least as
 //! strict as that rule (every operation's declarations, not only the selected one's; input objects that are not
-//! objects are sent back to strict validation rather than accepted).
+//! objects are sent back to strict validation rather than accepted). One relaxation of the position rule lets a
+//! nullable variable feed a non-null argument that has a default; a variable given as an explicit `null` is
+//! therefore always validated strictly.
 
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
@@ -34,6 +36,10 @@ pub fn variables_fit(registry: &Registry, document: &ExecutableDocument, variabl
             let definition = &definition.node;
             match variables.get(&definition.name.node) {
                 None => true,
+                // A nullable variable may feed an argument of non-null type that has a default (the one
+                // relaxation of the rule on variables' positions), and an explicit null is then refused for that
+                // argument: proven only by strict validation.
+                Some(Value::Null) => false,
                 Some(value) => fits(registry, &definition.var_type.node.to_string(), value),
             }
         })
@@ -102,7 +108,7 @@ mod tests {
             query,
             serde_json::json!({"id": "TWVtYmVyOjE=", "first": 5, "status": "ACTIVE"})
         ));
-        assert!(check(query, serde_json::json!({"id": "TWVtYmVyOjE=", "first": null})));
+        assert!(check(query, serde_json::json!({"id": "TWVtYmVyOjE=", "first": 3})));
         assert!(check(query, serde_json::json!({})));
     }
 
@@ -110,6 +116,8 @@ mod tests {
     fn values_of_other_types_do_not() {
         let query = "query($id: ID!, $first: Int, $status: MemberStatus) { node(id: $id) { id } }";
         assert!(!check(query, serde_json::json!({"id": null})));
+        // An explicit null, even of a nullable variable: see `variables_fit`.
+        assert!(!check(query, serde_json::json!({"id": "x", "first": null})));
         assert!(!check(query, serde_json::json!({"id": "x", "first": "five"})));
         assert!(!check(query, serde_json::json!({"id": "x", "first": 1.5})));
         assert!(!check(query, serde_json::json!({"id": "x", "status": "SLEEPING"})));
@@ -123,6 +131,8 @@ mod tests {
         assert!(check(query, serde_json::json!({"ids": "a"})));
         assert!(!check(query, serde_json::json!({"ids": ["a", null]})));
         assert!(!check(query, serde_json::json!({"ids": null})));
+        let nullable = "query($ids: [ID]) { nodes(ids: $ids) { id } }";
+        assert!(check(nullable, serde_json::json!({"ids": ["a", null]})));
     }
 
     #[test]
