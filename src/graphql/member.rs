@@ -166,22 +166,14 @@ impl MemberFilterInput {
 }
 
 /// The fields of `Member` that read only what [`store::Columns::Names`] loads for real (ids, names, the short
-/// enumerations, flags, timestamps, version), or load by the member's id. A field added to `Member` is not
-/// here until it is checked to be one of those; until then a page that selects it reads every column.
+/// enumerations, flags, timestamps, version), or load by the member's id, besides the record's leaves
+/// ([`super::connection::Prefetch::LEAVES`], all read from those columns). A field added to `Member` is not here until it is
+/// checked to be one of those; until then a page that selects it reads every column.
 const NAMES_FIELDS: &[&str] = &[
     "__typename",
-    "id",
-    "fullName",
-    "familyName",
-    "middleName",
-    "givenName",
-    "sex",
-    "memberType",
-    "status",
     "partyMember",
     "warInvalidStatus",
     "updatedAt",
-    "version",
     "chapter",
     "base",
     "history",
@@ -196,9 +188,11 @@ pub fn page_columns(ctx: &Context<'_>) -> store::Columns {
     let list = ctx.look_ahead();
     let nodes = [list.field("nodes"), list.field("edges").field("node")];
     let names_only = nodes.iter().all(|node| {
-        node.selection_fields()
-            .iter()
-            .all(|field| field.selection_set().all(|f| NAMES_FIELDS.contains(&f.name())))
+        node.selection_fields().iter().all(|field| {
+            field.selection_set().all(|f| {
+                NAMES_FIELDS.contains(&f.name()) || <Member as super::connection::Prefetch>::LEAVES.contains(&f.name())
+            })
+        })
     });
     if names_only {
         store::Columns::Names
@@ -535,6 +529,35 @@ pub async fn warm_member_units(
 }
 
 impl crate::graphql::connection::Prefetch for Member {
+    const LEAVES: &'static [&'static str] = &[
+        "id",
+        "fullName",
+        "familyName",
+        "middleName",
+        "givenName",
+        "sex",
+        "memberType",
+        "status",
+        "version",
+    ];
+
+    fn leaf(&self, name: &str) -> Option<async_graphql::Value> {
+        use async_graphql::{InputType, Value};
+        let m = &self.0;
+        Some(match name {
+            "id" => Value::String(GlobalId::new(NodeKind::Member, m.id).encode()),
+            "fullName" => Value::String(crate::text::full_name(&m.family_name, &m.middle_name, &m.given_name)),
+            "familyName" => Value::String(m.family_name.clone()),
+            "middleName" => Value::String(m.middle_name.clone()),
+            "givenName" => Value::String(m.given_name.clone()),
+            "sex" => Sex::from(m.sex).to_value(),
+            "memberType" => MemberType::from(m.member_type).to_value(),
+            "status" => MemberStatus::from(m.status).to_value(),
+            "version" => Value::from(m.version),
+            _ => return None,
+        })
+    }
+
     type Row = store::Listed;
 
     async fn prefetch(

@@ -625,3 +625,36 @@ async fn a_chapters_members_by_id_come_from_one_index_range() {
         "the page reads the chapter's range of its index:\n{plan}"
     );
 }
+
+/// A page's nodes that select only fields of the member's own record are built without async-graphql's
+/// field-by-field resolution (`src/graphql/connection.rs`, `Nodes`); they must answer byte for byte what that
+/// resolution answers. A fragment around one field sends the same selection through it (a directive would not:
+/// async-graphql applies `@include` and `@skip` before resolving, and a field kept is then a plain field).
+#[tokio::test]
+async fn nodes_of_plain_fields_answer_exactly_as_resolved_field_by_field() {
+    let app = TestApp::spawn().await;
+    Tree::build(&app).await;
+    let admin = app.admin();
+    let raw = |query: String| {
+        let request = app
+            .client
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&admin)
+            .json(&json!({ "query": query }));
+        async move { request.send().await.expect("sent").text().await.expect("text") }
+    };
+    let leaves = "__typename id fullName familyName middleName givenName sex memberType status version";
+    let shapes = [
+        "{ members(first: 40, orderBy: NAME) { totalCount nodes { LEAVES again: givenName } } }",
+        "{ bases(first: 3) { nodes { name chapters(first: 5) { nodes { code \
+         members(first: 4, orderBy: ID) { nodes { givenName LEAVES } } } } } } }",
+    ];
+    for shape in shapes {
+        let fast = shape.replace("LEAVES", leaves);
+        let per_field = shape.replace("LEAVES", &leaves.replacen(" id ", " ... on Member { id } ", 1));
+        let (fast, per_field) = (raw(fast).await, raw(per_field).await);
+        assert!(fast.contains("\"familyName\""), "{fast}");
+        assert!(!fast.contains("\"errors\""), "{fast}");
+        assert_eq!(fast, per_field);
+    }
+}
