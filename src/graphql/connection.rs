@@ -59,11 +59,13 @@ impl<T: OutputType + Prefetch> OutputType for Nodes<T> {
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
         if let Some(keys) = leaf_selection::<T>(&ctx.item.node)
-            && let Some(list) = self
-                .0
-                .iter()
-                .map(|node| leaf_object(node, &keys))
-                .collect::<Option<Vec<_>>>()
+            && let Some(list) = {
+                let typename = Value::String(T::type_name().into_owned());
+                self.0
+                    .iter()
+                    .map(|node| leaf_object(node, &keys, &typename))
+                    .collect::<Option<Vec<_>>>()
+            }
         {
             return Ok(Value::List(list));
         }
@@ -90,12 +92,12 @@ fn leaf_selection<T: OutputType + Prefetch>(set: &SelectionSet) -> Option<Vec<(&
         .collect()
 }
 
-/// One node's response object for `keys`, in their order.
-fn leaf_object<T: OutputType + Prefetch>(node: &T, keys: &[(&Name, &str)]) -> Option<Value> {
+/// One node's response object for `keys`, in their order (`typename`: `T`'s name, for `__typename`).
+fn leaf_object<T: Prefetch>(node: &T, keys: &[(&Name, &str)], typename: &Value) -> Option<Value> {
     let mut object = IndexMap::with_capacity(keys.len());
     for (key, name) in keys {
         let value = match *name {
-            "__typename" => Value::String(T::type_name().into_owned()),
+            "__typename" => typename.clone(),
             name => node.leaf(name)?,
         };
         object.insert((*key).clone(), value);

@@ -24,7 +24,7 @@ pub mod tree;
 pub mod write;
 pub mod year_end;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
 use crate::error::AppResult;
 use crate::ids::KeyValue;
@@ -70,8 +70,7 @@ where
     filter.and(id_in);
     let mut sql = Sql::new(&format!("SELECT {} FROM {table} t", select_list(table)));
     filter.render_where(&mut sql);
-    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
-    Ok(rows.iter().map(<E::Model as Row>::decode).collect::<Result<_, _>>()?)
+    page::decode_models(db, sql).await
 }
 
 macro_rules! impl_row {

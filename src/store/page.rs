@@ -659,21 +659,32 @@ impl ListQuery {
     }
 }
 
-/// Runs a statement and decodes each row as `M`, keeping the raw row for extra columns.
-pub async fn query_rows<M: FromQueryResult>(db: &DatabaseConnection, sql: Sql) -> AppResult<Vec<(M, QueryResult)>> {
+/// Runs a statement and decodes each row with `decode`, keeping the raw row for extra columns.
+async fn decoded<M>(
+    db: &DatabaseConnection,
+    sql: Sql,
+    decode: impl Fn(&QueryResult) -> Result<M, sea_orm::DbErr>,
+) -> AppResult<Vec<(M, QueryResult)>> {
     let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
-    rows.into_iter()
-        .map(|row| Ok((M::from_query_result(&row, "")?, row)))
-        .collect()
+    rows.into_iter().map(|row| Ok((decode(&row)?, row))).collect()
 }
 
-/// [`query_rows`] for a page's rows, each decoded as [`Row::decode`] does.
+/// Runs a statement and decodes each row as `M` by name, keeping the raw row for extra columns.
+pub async fn query_rows<M: FromQueryResult>(db: &DatabaseConnection, sql: Sql) -> AppResult<Vec<(M, QueryResult)>> {
+    decoded(db, sql, |row| M::from_query_result(row, "")).await
+}
+
+/// [`query_rows`] for rows of a [`Row`] model, each decoded as [`Row::decode`] does.
 async fn decode_rows<M: Row>(db: &DatabaseConnection, sql: Sql) -> AppResult<Vec<(M, QueryResult)>> {
-    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
-    rows.into_iter().map(|row| Ok((M::decode(&row)?, row))).collect()
+    decoded(db, sql, M::decode).await
 }
 
 /// Runs a statement and decodes each row as `M`.
 pub async fn query_models<M: FromQueryResult>(db: &DatabaseConnection, sql: Sql) -> AppResult<Vec<M>> {
     Ok(query_rows::<M>(db, sql).await?.into_iter().map(|(m, _)| m).collect())
+}
+
+/// [`query_models`] for a [`Row`] model, decoded as [`Row::decode`] does.
+pub async fn decode_models<M: Row>(db: &DatabaseConnection, sql: Sql) -> AppResult<Vec<M>> {
+    Ok(decode_rows::<M>(db, sql).await?.into_iter().map(|(m, _)| m).collect())
 }
