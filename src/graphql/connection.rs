@@ -31,8 +31,9 @@ pub trait Prefetch {
     /// check), no error, a scalar or enumeration. [`Nodes`] builds those straight from [`Prefetch::leaf`].
     const LEAVES: &'static [&'static str] = &[];
 
-    /// The value of field `name`, one of [`Prefetch::LEAVES`], exactly as its resolver answers it.
-    fn leaf(&self, _name: &str) -> Option<Value> {
+    /// The value of field `name`, one of [`Prefetch::LEAVES`], exactly as its resolver answers it on the node
+    /// built from `row`: read from the row itself, so the nodes of a page are not built for it.
+    fn leaf(_row: &Self::Row, _name: &str) -> Option<Value> {
         None
     }
 }
@@ -41,10 +42,14 @@ pub trait Prefetch {
 /// [`Prefetch::LEAVES`] (and `__typename`), without arguments, directives or fragments, the list's values are
 /// built directly: async-graphql would otherwise resolve every field of every node as a future of its own and
 /// merge the results (on the tree page, 1,450 members of five fields each, the largest cost left in a
-/// profile). Any other selection resolves the usual way.
-pub struct Nodes<T>(pub Vec<T>);
+/// profile). Any other selection resolves the usual way, on nodes built from the page's rows only then.
+pub struct Nodes<T: Prefetch>(pub std::sync::Arc<[T::Row]>);
 
-impl<T: OutputType + Prefetch> OutputType for Nodes<T> {
+impl<T> OutputType for Nodes<T>
+where
+    T: OutputType + Prefetch + From<T::Row>,
+    T::Row: Clone + Send + Sync,
+{
     fn type_name() -> Cow<'static, str> {
         <Vec<T> as OutputType>::type_name()
     }
@@ -63,13 +68,14 @@ impl<T: OutputType + Prefetch> OutputType for Nodes<T> {
                 let typename = Value::String(T::type_name().into_owned());
                 self.0
                     .iter()
-                    .map(|node| leaf_object(node, &keys, &typename))
+                    .map(|row| leaf_object::<T>(row, &keys, &typename))
                     .collect::<Option<Vec<_>>>()
             }
         {
             return Ok(Value::List(list));
         }
-        resolve_list(ctx, field, &self.0, Some(self.0.len())).await
+        let nodes: Vec<T> = self.0.iter().cloned().map(T::from).collect();
+        resolve_list(ctx, field, &nodes, Some(nodes.len())).await
     }
 }
 
@@ -93,12 +99,12 @@ fn leaf_selection<T: OutputType + Prefetch>(set: &SelectionSet) -> Option<Vec<(&
 }
 
 /// One node's response object for `keys`, in their order (`typename`: `T`'s name, for `__typename`).
-fn leaf_object<T: Prefetch>(node: &T, keys: &[(&Name, &str)], typename: &Value) -> Option<Value> {
+fn leaf_object<T: Prefetch>(row: &T::Row, keys: &[(&Name, &str)], typename: &Value) -> Option<Value> {
     let mut object = IndexMap::with_capacity(keys.len());
     for (key, name) in keys {
         let value = match *name {
             "__typename" => typename.clone(),
-            name => node.leaf(name)?,
+            name => T::leaf(row, name)?,
         };
         object.insert((*key).clone(), value);
     }
@@ -142,9 +148,7 @@ macro_rules! connection {
                 ctx: &async_graphql::Context<'_>,
             ) -> Result<crate::graphql::connection::Nodes<$node>, crate::error::AppError> {
                 <$node as crate::graphql::connection::Prefetch>::prefetch(ctx, &self.0.rows, &ctx.look_ahead()).await?;
-                Ok(crate::graphql::connection::Nodes(
-                    self.0.rows.iter().cloned().map($node::from).collect(),
-                ))
+                Ok(crate::graphql::connection::Nodes(self.0.rows.clone()))
             }
 
             async fn page_info(&self) -> crate::graphql::connection::PageInfo {

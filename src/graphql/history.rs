@@ -136,12 +136,7 @@ pub async fn history(
 ) -> AppResult<AuditEventConnection> {
     let order = HISTORY_ORDER;
     let w = window(&order, first, after, None, None)?;
-    let args = Arc::new(ListArgs {
-        filter: (),
-        order,
-        window: w.clone(),
-        total: true,
-    });
+    let args = Arc::new(ListArgs::new((), order, w.clone(), true));
     let page = if matches!(state(ctx).viewer, Viewer::Anonymous) {
         crate::store::page::Page {
             rows: Vec::new().into(),

@@ -2,7 +2,7 @@
 //! carry one viewer's rows to another; each batches by parent id, so a nested level is one statement.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -30,13 +30,51 @@ pub struct Store {
 }
 
 /// Arguments of a nested list, shared by all the parents that ask with the same ones.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// Hashed once, when made: a list key ([`MembersOfChapter`], …) is hashed some ten times on its way through
+/// the request's loader (its cache, the batch's key set, the batch's grouping by arguments, the answers), once
+/// per parent, and the filter, the order and the cursors are the costly part of it (2.7 % of a tree page's
+/// profile before).
+#[derive(Clone, Debug)]
 pub struct ListArgs<F> {
     pub filter: F,
     pub order: Order,
     pub window: Window,
     /// Whether the query selects the lists' `totalCount`.
     pub total: bool,
+    hash: u64,
+}
+
+impl<F: Hash> ListArgs<F> {
+    pub fn new(filter: F, order: Order, window: Window, total: bool) -> Self {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (&filter, &order, &window, total).hash(&mut hasher);
+        Self {
+            hash: hasher.finish(),
+            filter,
+            order,
+            window,
+            total,
+        }
+    }
+}
+
+impl<F: PartialEq> PartialEq for ListArgs<F> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && self.total == other.total
+            && self.window == other.window
+            && self.order == other.order
+            && self.filter == other.filter
+    }
+}
+
+impl<F: Eq> Eq for ListArgs<F> {}
+
+impl<F> Hash for ListArgs<F> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 macro_rules! by_id_key {
@@ -124,7 +162,7 @@ where
         .iter()
         .filter_map(|k| {
             let (parent, args) = split(k);
-            pages.get(&(parent, args)).cloned().map(|p| (k.clone(), p))
+            pages.remove(&(parent, args)).map(|p| (k.clone(), p))
         })
         .collect())
 }

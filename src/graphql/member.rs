@@ -412,12 +412,9 @@ pub fn selected_awards_page(member_id: i64, selection: &async_graphql::Lookahead
     let before = Option::<String>::parse(arg("before")).ok()?;
     let total = awards.field("totalCount").exists();
     let order = order.order();
-    let args = ListArgs {
-        filter: filter.unwrap_or_default().parse().ok()?,
-        window: window(&order, first, after, last, before).ok()?,
-        order,
-        total,
-    };
+    let filter = filter.unwrap_or_default().parse().ok()?;
+    let window = window(&order, first, after, last, before).ok()?;
+    let args = ListArgs::new(filter, order, window, total);
     Some(AwardsReceived(
         RecipientType::Member,
         member_id,
@@ -541,9 +538,9 @@ impl crate::graphql::connection::Prefetch for Member {
         "version",
     ];
 
-    fn leaf(&self, name: &str) -> Option<async_graphql::Value> {
+    fn leaf(row: &store::Listed, name: &str) -> Option<async_graphql::Value> {
         use async_graphql::{InputType, Value};
-        let m = &self.0;
+        let m = &row.member;
         Some(match name {
             "id" => Value::String(GlobalId::new(NodeKind::Member, m.id).encode()),
             "fullName" => Value::String(crate::text::full_name(&m.family_name, &m.middle_name, &m.given_name)),

@@ -150,7 +150,7 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
 
 /// Parses the arguments of a nested list into the key part its loader batches by; whether the query selects
 /// the list's `totalCount` is part of it, so a batch counts only when asked.
-pub fn list_args<F>(
+pub fn list_args<F: std::hash::Hash>(
     ctx: &Context<'_>,
     filter: F,
     order: crate::store::page::Order,
@@ -161,12 +161,9 @@ pub fn list_args<F>(
 ) -> AppResult<std::sync::Arc<loaders::ListArgs<F>>> {
     let window = window(&order, first, after, last, before)?;
     let total = wants_total(ctx);
-    Ok(std::sync::Arc::new(loaders::ListArgs {
-        filter,
-        order,
-        window,
-        total,
-    }))
+    Ok(std::sync::Arc::new(loaders::ListArgs::new(
+        filter, order, window, total,
+    )))
 }
 
 /// Loads one parent's page of a nested list through the request's loader.
