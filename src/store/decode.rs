@@ -62,9 +62,19 @@ pub(crate) fn get<'r, T: Decode<'r, Postgres> + Type<Postgres>>(row: &'r PgRow, 
         .map_err(|e| DbErr::Type(format!("column {index}: {e}")))
 }
 
-/// An enumeration, read as its stored text (as sea-orm reads it).
+/// An enumeration, read as its stored text (as sea-orm reads it). The text is borrowed from the row and copied
+/// into a buffer kept by the thread, since sea-orm's conversion takes a `&String`: a tree page has four
+/// enumerations in each of its 1,595 member rows, each otherwise a `String` allocated and freed.
 pub(crate) fn choice<E: ActiveEnum<Value = String>>(row: &PgRow, index: usize) -> Result<E, DbErr> {
-    E::try_from_value(&get::<String>(row, index)?)
+    thread_local! {
+        static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    let text: &str = get(row, index)?;
+    TEXT.with_borrow_mut(|buffer| {
+        buffer.clear();
+        buffer.push_str(text);
+        E::try_from_value(buffer)
+    })
 }
 
 /// Implements [`ByPosition`] for an entity's model from its fields in column order, each read with `get` or (an

@@ -72,15 +72,32 @@ pub enum Columns {
     Names,
 }
 
-/// [`Columns::Names`] as a select list: every member column in `entity::member::Column` order and by its
-/// name, so rows decode by position as full ones do, with placeholders of the column's type.
+/// The columns [`Columns::Names`] selects, in `entity::member::Column` order: the ones it reads for real. The
+/// others are not selected at all and decode as empty ([`NAMES_AT`]): sent as `NULL` placeholders they
+/// still cost a column each to move and to decode, thirteen per row of a tree page.
+const NAMES_COLUMNS: [&str; 16] = [
+    "id",
+    "province_id",
+    "base_id",
+    "chapter_id",
+    "family_name",
+    "middle_name",
+    "given_name",
+    "sort_key",
+    "sex",
+    "member_type",
+    "party_member",
+    "war_invalid",
+    "status",
+    "created_at",
+    "updated_at",
+    "version",
+];
+
+/// [`NAMES_COLUMNS`] as a select list.
 const NAMES_SELECT_LIST: &str = "t.id, t.province_id, t.base_id, t.chapter_id, t.family_name, t.middle_name, \
-    t.given_name, '' AS search_name, t.sort_key, t.sex, CAST(NULL AS DATE) AS birth_date, \
-    CAST(NULL AS INTEGER) AS birth_year, CAST(NULL AS TEXT) AS home_town, CAST(NULL AS TEXT) AS address, \
-    CAST(NULL AS TEXT) AS phone, CAST(NULL AS DATE) AS enlisted_on, CAST(NULL AS DATE) AS discharged_on, \
-    CAST(NULL AS TEXT) AS military_rank, CAST(NULL AS TEXT) AS last_unit, t.member_type, \
-    CAST(NULL AS DATE) AS joined_on, t.party_member, t.war_invalid, CAST(NULL AS TEXT) AS card_number, t.status, \
-    t.created_at, t.updated_at, t.version, CAST(NULL AS DATE) AS left_on, CAST(NULL AS TEXT) AS left_reason";
+    t.given_name, t.sort_key, t.sex, t.member_type, t.party_member, t.war_invalid, t.status, t.created_at, \
+    t.updated_at, t.version";
 
 impl MemberFilter {
     /// Splits a raw search string into folded words.
@@ -278,33 +295,44 @@ pub struct Listed {
 
 impl sea_orm::FromQueryResult for Listed {
     fn from_query_result(row: &sea_orm::QueryResult, prefix: &str) -> Result<Self, sea_orm::DbErr> {
-        let at = if prefix.is_empty() {
+        let shape = if prefix.is_empty() {
             member_columns_at(row)
         } else {
             None
         };
-        let Some(at) = at else {
-            return Ok(Self {
-                member: entity::member::Model::from_query_result(row, prefix)?,
-                match_tier: row.try_get(prefix, "match_tier").unwrap_or(0),
-            });
+        let (member, after) = match shape {
+            None => {
+                return Ok(Self {
+                    member: entity::member::Model::from_query_result(row, prefix)?,
+                    match_tier: row.try_get(prefix, "match_tier").unwrap_or(0),
+                });
+            }
+            Some(columns @ MemberColumns::All(at)) => {
+                let member = member_by_position(row, &columns)?;
+                #[cfg(debug_assertions)]
+                {
+                    use sea_orm::Iterable;
+                    assert_eq!(entity::member::Column::iter().count(), MEMBER_COLUMNS);
+                }
+                #[cfg(debug_assertions)]
+                assert_eq!(
+                    member,
+                    entity::member::Model::from_query_result(row, "")?,
+                    "a member decoded by position must equal the one decoded by name"
+                );
+                (member, at + MEMBER_COLUMNS)
+            }
+            Some(columns @ MemberColumns::Names(at)) => {
+                #[cfg(debug_assertions)]
+                for (i, name) in NAMES_COLUMNS.iter().enumerate() {
+                    assert_eq!(column_name(row, at + i), Some(*name), "a names row's column {i}");
+                }
+                (member_by_position(row, &columns)?, at + NAMES_COLUMNS.len())
+            }
         };
-        let member = member_by_position(row, at)?;
-        #[cfg(debug_assertions)]
-        {
-            use sea_orm::Iterable;
-            assert_eq!(entity::member::Column::iter().count(), MEMBER_COLUMNS);
-        }
-        #[cfg(debug_assertions)]
-        assert_eq!(
-            member,
-            entity::member::Model::from_query_result(row, "")?,
-            "a member decoded by position must equal the one decoded by name"
-        );
         // Only ranked lists select the column, right after the member's.
-        let tier_at = at + MEMBER_COLUMNS;
-        let match_tier = if column_name(row, tier_at) == Some("match_tier") {
-            row.try_get_by_index(tier_at)?
+        let match_tier = if column_name(row, after) == Some("match_tier") {
+            row.try_get_by_index(after)?
         } else {
             0
         };
@@ -327,77 +355,161 @@ fn column_name(row: &sea_orm::QueryResult, index: usize) -> Option<&str> {
         .map(|c| c.name())
 }
 
-/// Where a list row's member columns start, if they are all there in `entity::member::Column` order (the
-/// order of [`crate::store::select_list`]): the first `id`, with `left_reason` as the last of them.
-fn member_columns_at(row: &sea_orm::QueryResult) -> Option<usize> {
+/// Where a list row's member columns start and which they are, if they are all there in
+/// `entity::member::Column` order: every column ([`crate::store::select_list`]: the first `id`, with
+/// `left_reason` as the last), or those of [`Columns::Names`] (`sort_key` eighth, `version` the last).
+fn member_columns_at(row: &sea_orm::QueryResult) -> Option<MemberColumns> {
     let at = (0..4).find(|&i| column_name(row, i) == Some("id"))?;
-    (column_name(row, at + MEMBER_COLUMNS - 1) == Some("left_reason")).then_some(at)
+    if column_name(row, at + MEMBER_COLUMNS - 1) == Some("left_reason") {
+        return Some(MemberColumns::All(at));
+    }
+    (column_name(row, at + 7) == Some("sort_key") && column_name(row, at + NAMES_COLUMNS.len() - 1) == Some("version"))
+        .then_some(MemberColumns::Names(at))
 }
 
-/// A member from the columns starting at `at`, in `entity::member::Column` order: `$get` reads a column,
-/// `$choice` an enumeration's. One field list for [`member_by_position`] and [`pg_member_by_position`].
+/// The member columns of a list row, starting at the index each holds.
+#[derive(Clone, Copy)]
+enum MemberColumns {
+    All(usize),
+    Names(usize),
+}
+
+/// A member from a row's columns: `$column(k)` is where the `k`-th column of `entity::member::Column` is in the
+/// row, `None` if the row does not hold it (the field is then empty); `$get` reads a column, `$choice` an
+/// enumeration's. One field list for every way a member row is decoded ([`member_by_position`],
+/// [`pg_member_by_position`], every column or those of [`Columns::Names`]).
 macro_rules! member_at {
-    ($row:expr, $at:expr, $get:ident, $choice:ident) => {
+    ($row:expr, $column:expr, $get:ident, $choice:ident) => {{
+        let column = $column;
         entity::member::Model {
-            id: $get($row, $at)?,
-            province_id: $get($row, $at + 1)?,
-            base_id: $get($row, $at + 2)?,
-            chapter_id: $get($row, $at + 3)?,
-            family_name: $get($row, $at + 4)?,
-            middle_name: $get($row, $at + 5)?,
-            given_name: $get($row, $at + 6)?,
-            search_name: $get($row, $at + 7)?,
-            sort_key: $get($row, $at + 8)?,
-            sex: $choice($row, $at + 9)?,
-            birth_date: $get($row, $at + 10)?,
-            birth_year: $get($row, $at + 11)?,
-            home_town: $get($row, $at + 12)?,
-            address: $get($row, $at + 13)?,
-            phone: $get($row, $at + 14)?,
-            enlisted_on: $get($row, $at + 15)?,
-            discharged_on: $get($row, $at + 16)?,
-            military_rank: $get($row, $at + 17)?,
-            last_unit: $get($row, $at + 18)?,
-            member_type: $choice($row, $at + 19)?,
-            joined_on: $get($row, $at + 20)?,
-            party_member: $get($row, $at + 21)?,
-            war_invalid: $choice($row, $at + 22)?,
-            card_number: $get($row, $at + 23)?,
-            status: $choice($row, $at + 24)?,
-            created_at: $get($row, $at + 25)?,
-            updated_at: $get($row, $at + 26)?,
-            version: $get($row, $at + 27)?,
-            left_on: $get($row, $at + 28)?,
-            left_reason: $get($row, $at + 29)?,
+            id: $get($row, column(0))?,
+            province_id: $get($row, column(1))?,
+            base_id: $get($row, column(2))?,
+            chapter_id: $get($row, column(3))?,
+            family_name: $get($row, column(4))?,
+            middle_name: $get($row, column(5))?,
+            given_name: $get($row, column(6))?,
+            search_name: $get($row, column(7))?,
+            sort_key: $get($row, column(8))?,
+            sex: $choice($row, column(9))?,
+            birth_date: $get($row, column(10))?,
+            birth_year: $get($row, column(11))?,
+            home_town: $get($row, column(12))?,
+            address: $get($row, column(13))?,
+            phone: $get($row, column(14))?,
+            enlisted_on: $get($row, column(15))?,
+            discharged_on: $get($row, column(16))?,
+            military_rank: $get($row, column(17))?,
+            last_unit: $get($row, column(18))?,
+            member_type: $choice($row, column(19))?,
+            joined_on: $get($row, column(20))?,
+            party_member: $get($row, column(21))?,
+            war_invalid: $choice($row, column(22))?,
+            card_number: $get($row, column(23))?,
+            status: $choice($row, column(24))?,
+            created_at: $get($row, column(25))?,
+            updated_at: $get($row, column(26))?,
+            version: $get($row, column(27))?,
+            left_on: $get($row, column(28))?,
+            left_reason: $get($row, column(29))?,
         }
-    };
+    }};
 }
 
-/// Decodes a member from the columns starting at `at`, by position. Lists decode thousands of members per
+/// Where each member column (in `entity::member::Column` order) is among [`NAMES_COLUMNS`], if there.
+const NAMES_AT: [Option<usize>; MEMBER_COLUMNS] = [
+    Some(0),  // id
+    Some(1),  // province_id
+    Some(2),  // base_id
+    Some(3),  // chapter_id
+    Some(4),  // family_name
+    Some(5),  // middle_name
+    Some(6),  // given_name
+    None,     // search_name
+    Some(7),  // sort_key
+    Some(8),  // sex
+    None,     // birth_date
+    None,     // birth_year
+    None,     // home_town
+    None,     // address
+    None,     // phone
+    None,     // enlisted_on
+    None,     // discharged_on
+    None,     // military_rank
+    None,     // last_unit
+    Some(9),  // member_type
+    None,     // joined_on
+    Some(10), // party_member
+    Some(11), // war_invalid
+    None,     // card_number
+    Some(12), // status
+    Some(13), // created_at
+    Some(14), // updated_at
+    Some(15), // version
+    None,     // left_on
+    None,     // left_reason
+];
+
+/// Where the member columns of a row laid out as `columns` says are, starting at `at`.
+fn column_of(columns: &MemberColumns) -> impl Fn(usize) -> Option<usize> {
+    move |k| match *columns {
+        MemberColumns::All(at) => Some(at + k),
+        MemberColumns::Names(at) => NAMES_AT[k].map(|i| at + i),
+    }
+}
+
+/// Decodes a member by position from the columns `columns` locates. Lists decode thousands of members per
 /// request, and by name each column costs a formatted name and a hashed lookup (measured: about a fifth of the
 /// tree page's CPU). The fields are in the entity's column order; debug builds (the test suite) check every
-/// decoded member against the by-name decoding.
-fn member_by_position(row: &sea_orm::QueryResult, at: usize) -> Result<entity::member::Model, sea_orm::DbErr> {
+/// member decoded from all its columns against the by-name decoding, and the names of the columns of
+/// [`Columns::Names`].
+fn member_by_position(
+    row: &sea_orm::QueryResult,
+    columns: &MemberColumns,
+) -> Result<entity::member::Model, sea_orm::DbErr> {
     if let Some(row) = row.try_as_pg_row() {
-        return pg_member_by_position(row, at);
+        return pg_member_by_position(row, columns);
     }
-    fn get<T: sea_orm::TryGetable>(row: &sea_orm::QueryResult, index: usize) -> Result<T, sea_orm::DbErr> {
-        row.try_get_by_index(index)
+    fn get<T: sea_orm::TryGetable + Default>(
+        row: &sea_orm::QueryResult,
+        index: Option<usize>,
+    ) -> Result<T, sea_orm::DbErr> {
+        index.map_or_else(|| Ok(T::default()), |index| row.try_get_by_index(index))
     }
-    Ok(member_at!(row, at, get, get))
+    fn choice<T: sea_orm::TryGetable>(row: &sea_orm::QueryResult, index: Option<usize>) -> Result<T, sea_orm::DbErr> {
+        row.try_get_by_index(index.ok_or_else(not_selected)?)
+    }
+    Ok(member_at!(row, column_of(columns), get, choice))
 }
 
 /// [`member_by_position`] on PostgreSQL, straight from sqlx's row. Through sea-orm each `NULL` of an optional
-/// column is first an error whose message is formatted, then dropped (`TryGetError::Null`), and a tree page's
-/// member rows carry thirteen such columns each (the placeholders of [`Columns::Names`]): decoding members was
-/// a quarter of the tree page's CPU in a profile, a fifth without the detour (`perf`, `bench/`). The types are
-/// those sqlx decodes for the entity's fields; an enumeration is read as its stored text, as sea-orm reads it.
+/// column is first an error whose message is formatted, then dropped (`TryGetError::Null`): decoding members
+/// was a quarter of the tree page's CPU in a profile, a fifth without the detour (`perf`, `bench/`). The types
+/// are those sqlx decodes for the entity's fields; an enumeration is read as its stored text, as sea-orm reads
+/// it.
 fn pg_member_by_position(
     row: &sea_orm::sqlx::postgres::PgRow,
-    at: usize,
+    columns: &MemberColumns,
 ) -> Result<entity::member::Model, sea_orm::DbErr> {
-    use super::decode::{choice, get};
-    Ok(member_at!(row, at, get, choice))
+    use sea_orm::sqlx::{Decode, Postgres, Type};
+    fn get<'r, T: Decode<'r, Postgres> + Type<Postgres> + Default>(
+        row: &'r sea_orm::sqlx::postgres::PgRow,
+        index: Option<usize>,
+    ) -> Result<T, sea_orm::DbErr> {
+        index.map_or_else(|| Ok(T::default()), |index| super::decode::get(row, index))
+    }
+    fn choice<E: sea_orm::ActiveEnum<Value = String>>(
+        row: &sea_orm::sqlx::postgres::PgRow,
+        index: Option<usize>,
+    ) -> Result<E, sea_orm::DbErr> {
+        super::decode::choice(row, index.ok_or_else(not_selected)?)
+    }
+    Ok(member_at!(row, column_of(columns), get, choice))
+}
+
+/// The error of an enumeration whose column a row does not hold (none of [`Columns::Names`]'s is left out).
+fn not_selected() -> sea_orm::DbErr {
+    sea_orm::DbErr::Type("an enumeration's column is not selected".into())
 }
 
 impl crate::store::page::Row for Listed {
@@ -631,23 +743,26 @@ pub async fn chapter_of<C: sea_orm::ConnectionTrait>(db: &C, member_id: i64) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::{NAMES_SELECT_LIST, narrowed_search_condition, search_pairs, words_array};
+    use super::{NAMES_AT, NAMES_COLUMNS, NAMES_SELECT_LIST, narrowed_search_condition, search_pairs, words_array};
 
     #[test]
-    fn the_names_select_list_has_every_member_column_by_name_in_entity_order() {
+    fn the_names_columns_are_listed_and_located_in_entity_order() {
         use sea_orm::{ColumnTrait, Iterable};
-        let names: Vec<&str> = NAMES_SELECT_LIST
+        let listed: Vec<&str> = NAMES_SELECT_LIST
             .split(',')
-            .map(|item| {
-                let item = item.trim();
-                item.rsplit_once(" AS ")
-                    .map_or_else(|| item.trim_start_matches("t."), |(_, alias)| alias)
-            })
+            .map(|item| item.trim().trim_start_matches("t."))
             .collect();
+        assert_eq!(listed, NAMES_COLUMNS);
+        // Each member column is where NAMES_AT says among the names' columns, or not there at all.
         let columns: Vec<String> = entity::member::Column::iter()
             .map(|c| c.as_column_ref().1.to_string())
             .collect();
-        assert_eq!(names, columns);
+        assert_eq!(columns.len(), NAMES_AT.len());
+        for (column, at) in columns.iter().zip(NAMES_AT) {
+            assert_eq!(NAMES_COLUMNS.iter().position(|name| name == column), at, "{column}");
+        }
+        let in_entity_order: Vec<usize> = NAMES_AT.iter().flatten().copied().collect();
+        assert_eq!(in_entity_order, (0..NAMES_COLUMNS.len()).collect::<Vec<_>>());
     }
 
     #[test]
