@@ -281,22 +281,44 @@ impl crate::graphql::connection::Prefetch for Award {
         if !recipient.exists() {
             return Ok(());
         }
-        let of = |kind: DbRecipientType| {
-            rows.iter()
-                .filter(move |a| a.recipient_type == kind)
-                .map(|a| a.recipient_id)
+        let of = |kind: DbRecipientType| rows.iter().filter(move |a| a.recipient_type == kind);
+        // Member recipients come with the units above them that the selection asks for, in one joined
+        // statement. A member's award carries the member's chapter and base, so the units that statement brings
+        // are known from the page: the unit recipients among them are not loaded again, and the others are
+        // loaded at the same time, not after it (one round trip fewer for a lone request).
+        let member_ids: Vec<i64> = of(DbRecipientType::Member).map(|a| a.recipient_id).collect();
+        let joined = super::loaders::member_units(&recipient);
+        let brought = |unit: fn(&Self::Row) -> Option<i64>, asked: bool| -> std::collections::HashSet<i64> {
+            if asked {
+                of(DbRecipientType::Member).filter_map(unit).collect()
+            } else {
+                Default::default()
+            }
         };
-        // Member recipients with the units above them that the selection asks for, in one joined statement,
-        // first: the unit recipients' batch then skips what it brought, the same way whatever the timing.
-        let member_ids: Vec<i64> = of(DbRecipientType::Member).collect();
-        warm_members_with_units(ctx, &member_ids, &recipient).await?;
+        let (chapters, bases, provinces) = (
+            brought(|a| a.chapter_id, joined.chapter),
+            brought(|a| a.base_id, joined.base),
+            brought(|a| Some(a.province_id), joined.province),
+        );
+        let others = |kind: DbRecipientType, brought: &std::collections::HashSet<i64>| -> Vec<i64> {
+            of(kind)
+                .map(|a| a.recipient_id)
+                .filter(|id| !brought.contains(id))
+                .collect()
+        };
         let (members, units) = async_graphql::futures_util::future::join(
-            state(ctx).loader.load_many(member_ids.iter().copied().map(MemberById)),
+            async {
+                warm_members_with_units(ctx, &member_ids, &recipient).await?;
+                state(ctx)
+                    .loader
+                    .load_many(member_ids.iter().copied().map(MemberById))
+                    .await
+            },
             warm_units(
                 ctx,
-                of(DbRecipientType::Chapter).collect(),
-                of(DbRecipientType::Base).collect(),
-                of(DbRecipientType::Province).collect(),
+                others(DbRecipientType::Chapter, &chapters),
+                others(DbRecipientType::Base, &bases),
+                others(DbRecipientType::Province, &provinces),
             ),
         )
         .await;
