@@ -121,7 +121,8 @@ impl Metrics {
 
     /// Reads the serving pool's use into `db_pool_connections`: alert when `in_use` stays at `max` (requests
     /// then wait up to `DB_POOL_TIMEOUT_MS` and answer `SERVICE_UNAVAILABLE`).
-    pub fn observe_pool(&self, db: &DatabaseConnection) {
+    /// Connections the reads keep between statements (`reader`) are idle too.
+    pub fn observe_pool(&self, db: &DatabaseConnection, reader: Option<&crate::store::reader::Reader>) {
         let (open, idle, max) = match db.get_database_backend() {
             sea_orm::DbBackend::Postgres => {
                 let pool = db.get_postgres_connection_pool();
@@ -133,7 +134,7 @@ impl Metrics {
             }
             _ => return,
         };
-        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        let idle = i64::try_from(idle + reader.map_or(0, crate::store::reader::Reader::idle)).unwrap_or(i64::MAX);
         let set = |state: &str, value: i64| self.db_pool.with_label_values(&[state]).set(value);
         set("in_use", (i64::from(open) - idle).max(0));
         set("idle", idle);
@@ -288,7 +289,7 @@ pub async fn check_schema_not_newer(conn: &DatabaseConnection) -> Result<(), DbE
 
 /// How long a pooled connection may sit idle before it is pinged at checkout (HikariCP's "alive bypass window"
 /// is the same idea, at 500 ms).
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+pub(crate) const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 fn options(database: &Database, settings: &DbSettings, pool_size: u32) -> Result<ConnectOptions, DbErr> {
     if let Database::Embedded { data_dir } = database {

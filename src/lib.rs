@@ -48,4 +48,6 @@ pub struct Services {
     pub realtime: realtime::Hub,
     /// How common the word pairs of names are, for searches (`store::members::search_list`).
     pub pair_frequencies: Arc<store::members::PairFrequencies>,
+    /// The connections reads keep between statements on PostgreSQL (`None` on SQLite).
+    pub reader: Option<Arc<store::reader::Reader>>,
 }

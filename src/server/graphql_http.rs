@@ -493,8 +493,20 @@ pub fn negotiate(headers: &HeaderMap) -> Result<MediaType, Refusal> {
     })
 }
 
-/// Authenticates once, executes every operation of the request, and writes the answer.
+/// Authenticates once, executes every operation of the request, and writes the answer; its reads on the
+/// connections the server keeps for them (`store::reader`).
 pub(crate) async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<super::client::ClientAddr>,
+    batch: BatchRequest,
+    media: MediaType,
+) -> Response {
+    let reader = state.services.reader.clone();
+    crate::store::reader::scope(reader, answer(state, headers, client, batch, media)).await
+}
+
+async fn answer(
     state: &AppState,
     headers: &HeaderMap,
     client: Option<super::client::ClientAddr>,

@@ -104,13 +104,14 @@ pub async fn prepare(config: Config) -> Result<AppState, Box<dyn std::error::Err
             config.http.login_address_limit,
         )),
         engine: graphql::Engine::new(&config.limits, db.clone(), metrics.clone()),
-        db,
         services: Services {
             config: Arc::new(config),
+            reader: crate::store::reader::Reader::new(&db, metrics.clone()),
             metrics,
             realtime,
             pair_frequencies,
         },
+        db,
         tokens,
     })))
 }
@@ -329,7 +330,10 @@ async fn readyz(AxumState(state): AxumState<AppState>) -> Response {
 }
 
 async fn metrics(AxumState(state): AxumState<AppState>) -> impl IntoResponse {
-    state.services.metrics.observe_pool(&state.db);
+    state
+        .services
+        .metrics
+        .observe_pool(&state.db, state.services.reader.as_deref());
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.services.metrics.render(),

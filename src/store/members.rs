@@ -681,7 +681,7 @@ pub async fn by_ids_with_units(
     units: Units,
 ) -> crate::error::AppResult<Vec<WithUnits>> {
     use entity::{base, chapter, province};
-    use sea_orm::{ConnectionTrait, FromQueryResult};
+    use sea_orm::FromQueryResult;
 
     let backend = db.get_database_backend();
     let mut sql = Sql::new(&format!("SELECT {}", crate::store::select_list("members")));
@@ -707,7 +707,7 @@ pub async fn by_ids_with_units(
     id_in.bind_list(ids);
     filter.and(id_in);
     filter.render_where(&mut sql);
-    let rows = db.query_all_raw(sql.build(backend)).await?;
+    let rows = super::reader::query_all(db, sql.build(backend)).await?;
     rows.iter()
         .map(|row| {
             Ok(WithUnits {

@@ -13,6 +13,7 @@ pub mod members;
 pub mod officials;
 pub mod page;
 pub mod persisted;
+pub mod reader;
 pub mod reviews;
 pub mod schema;
 pub mod sessions;

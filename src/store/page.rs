@@ -165,9 +165,7 @@ impl GroupedCount {
         let counts = self
             .counts
             .get_or_try_init(|| async {
-                let rows = db
-                    .query_all_raw(self.sql.clone().build(db.get_database_backend()))
-                    .await?;
+                let rows = super::reader::query_all(db, self.sql.clone().build(db.get_database_backend())).await?;
                 rows.iter()
                     .map(|r| Ok((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?)))
                     .collect::<AppResult<HashMap<i64, i64>>>()
@@ -183,7 +181,7 @@ impl Total {
         let run = |sql: &Sql| {
             let statement = sql.clone().build(db.get_database_backend());
             async move {
-                let row = db.query_one_raw(statement).await?;
+                let row = super::reader::query_one(db, statement).await?;
                 AppResult::Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
             }
         };
@@ -445,7 +443,7 @@ impl ListQuery {
             ") x ON 1 = 1 ORDER BY {}",
             self.order.render("x", window.backward)
         ));
-        let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+        let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
         let found: i64 = match rows.first() {
             Some(row) => row.try_get("", "total__")?,
             None => 0,
@@ -551,7 +549,7 @@ impl ListQuery {
         });
 
         let mut grouped: HashMap<i64, (Vec<M>, Option<i64>)> = HashMap::new();
-        let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+        let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
         for row in rows {
             let parent: i64 = row.try_get("", "parent__")?;
             let entry = grouped.entry(parent).or_default();
@@ -665,7 +663,7 @@ async fn decoded<M>(
     sql: Sql,
     decode: impl Fn(&QueryResult) -> Result<M, sea_orm::DbErr>,
 ) -> AppResult<Vec<(M, QueryResult)>> {
-    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
     rows.into_iter().map(|row| Ok((decode(&row)?, row))).collect()
 }
 

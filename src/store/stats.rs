@@ -120,7 +120,7 @@ pub async fn counts(db: &DatabaseConnection, level: Level, ids: &[i64]) -> AppRe
         select.join(", ")
     ));
     sql.bind_list(ids);
-    let rows = db.query_all_raw(sql.build(db.get_database_backend())).await?;
+    let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
     let mut out = HashMap::new();
     for row in rows {
         let get = |name: &str| row.try_get::<i64>("", name).ok().unwrap_or(0);

@@ -88,7 +88,6 @@ pub async fn chapters_with_units(
     province: bool,
 ) -> crate::error::AppResult<Vec<ChapterWithUnits>> {
     use entity::{base, chapter, province};
-    use sea_orm::ConnectionTrait;
 
     use super::members::{prefixed_columns, unit_join};
 
@@ -105,7 +104,7 @@ pub async fn chapters_with_units(
     }
     sql.push(" FROM chapters t").push(&joins).push(" WHERE t.id IN ");
     sql.bind_list(ids);
-    let rows = db.query_all_raw(sql.build(backend)).await?;
+    let rows = super::reader::query_all(db, sql.build(backend)).await?;
     rows.iter()
         .map(|row| {
             Ok(ChapterWithUnits {

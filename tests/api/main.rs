@@ -18,6 +18,7 @@ mod pagination;
 mod persisted;
 mod proposal_sync;
 mod proposals;
+mod reader;
 mod realtime;
 mod search_and_order;
 mod search_ranking;
