@@ -95,9 +95,8 @@ const NAMES_COLUMNS: [&str; 16] = [
 ];
 
 /// [`NAMES_COLUMNS`] as a select list.
-const NAMES_SELECT_LIST: &str = "t.id, t.province_id, t.base_id, t.chapter_id, t.family_name, t.middle_name, \
-    t.given_name, t.sort_key, t.sex, t.member_type, t.party_member, t.war_invalid, t.status, t.created_at, \
-    t.updated_at, t.version";
+static NAMES_SELECT_LIST: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| NAMES_COLUMNS.map(|column| format!("t.{column}")).join(", "));
 
 impl MemberFilter {
     /// Splits a raw search string into folded words.
@@ -190,7 +189,7 @@ pub const SEARCH_PROBE_LIMIT: i64 = 5_000;
 pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBackend) -> ListQuery {
     let mut query = ListQuery::new("members", filter.to_filter(scope, backend), order);
     if filter.columns == Columns::Names {
-        query.columns = Some(NAMES_SELECT_LIST);
+        query.columns = Some(NAMES_SELECT_LIST.as_str());
     }
     if !filter.search_words.is_empty() {
         query.count_limit = Some(SEARCH_COUNT_LIMIT);
@@ -417,44 +416,23 @@ macro_rules! member_at {
 }
 
 /// Where each member column (in `entity::member::Column` order) is among [`NAMES_COLUMNS`], if there.
-const NAMES_AT: [Option<usize>; MEMBER_COLUMNS] = [
-    Some(0),  // id
-    Some(1),  // province_id
-    Some(2),  // base_id
-    Some(3),  // chapter_id
-    Some(4),  // family_name
-    Some(5),  // middle_name
-    Some(6),  // given_name
-    None,     // search_name
-    Some(7),  // sort_key
-    Some(8),  // sex
-    None,     // birth_date
-    None,     // birth_year
-    None,     // home_town
-    None,     // address
-    None,     // phone
-    None,     // enlisted_on
-    None,     // discharged_on
-    None,     // military_rank
-    None,     // last_unit
-    Some(9),  // member_type
-    None,     // joined_on
-    Some(10), // party_member
-    Some(11), // war_invalid
-    None,     // card_number
-    Some(12), // status
-    Some(13), // created_at
-    Some(14), // updated_at
-    Some(15), // version
-    None,     // left_on
-    None,     // left_reason
-];
+static NAMES_AT: std::sync::LazyLock<[Option<usize>; MEMBER_COLUMNS]> = std::sync::LazyLock::new(|| {
+    use sea_orm::{ColumnTrait, Iterable};
+    let mut at = [None; MEMBER_COLUMNS];
+    for (slot, column) in at.iter_mut().zip(entity::member::Column::iter()) {
+        let name = column.as_column_ref().1.to_string();
+        *slot = NAMES_COLUMNS.iter().position(|selected| *selected == name);
+    }
+    at
+});
 
 /// Where the member columns of a row laid out as `columns` says are, starting at `at`.
 fn column_of(columns: &MemberColumns) -> impl Fn(usize) -> Option<usize> {
-    move |k| match *columns {
+    let columns = *columns;
+    let names: &[Option<usize>; MEMBER_COLUMNS] = &NAMES_AT;
+    move |k| match columns {
         MemberColumns::All(at) => Some(at + k),
-        MemberColumns::Names(at) => NAMES_AT[k].map(|i| at + i),
+        MemberColumns::Names(at) => names[k].map(|i| at + i),
     }
 }
 
@@ -758,7 +736,7 @@ mod tests {
             .map(|c| c.as_column_ref().1.to_string())
             .collect();
         assert_eq!(columns.len(), NAMES_AT.len());
-        for (column, at) in columns.iter().zip(NAMES_AT) {
+        for (column, at) in columns.iter().zip(*NAMES_AT) {
             assert_eq!(NAMES_COLUMNS.iter().position(|name| name == column), at, "{column}");
         }
         let in_entity_order: Vec<usize> = NAMES_AT.iter().flatten().copied().collect();
