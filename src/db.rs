@@ -29,7 +29,8 @@ pub struct Metrics {
     pub change_feed_reads: IntCounter,
     /// The statements those reads cost (part of `db_statements_total`): the read itself and, before it, the
     /// numbering of committed changes (`store::changes::sequence`: one probe, and when changes wait for their
-    /// numbers a short transaction: the lock and the numbering).
+    /// numbers a short transaction: the lock and the numbering), and on PostgreSQL this instance's announcements
+    /// of its commits (one `NOTIFY` per burst, `realtime::changes::announce`).
     pub change_feed_statements: IntCounter,
     /// Queries and mutations executed after async-graphql's strict validation (a document not yet seen to pass
     /// it, or variables not proven to fit its declared types) and after fast validation (`graphql::validated`).
@@ -85,7 +86,7 @@ impl Metrics {
         registry.register(Box::new(change_feed_reads.clone()))?;
         let change_feed_statements = IntCounter::new(
             "change_feed_statements_total",
-            "Statements of the subscription hub's reads of the change log, numbering included (part of db_statements_total)",
+            "Statements of the subscription hub's reads of the change log, numbering and announcements of commits included (part of db_statements_total)",
         )?;
         registry.register(Box::new(change_feed_statements.clone()))?;
         let validations = IntCounterVec::new(

@@ -29,7 +29,7 @@ use serde_json::Value as Json;
 use crate::auth::Viewer;
 use crate::auth::policy::{Position, ReadScope, Subtree, can_see_rating, sees_proposal_at};
 use crate::ids::NodeKind;
-pub use crate::store::changes::{CHANNEL, ChangeRow, count, head, read, sequence, visible};
+pub use crate::store::changes::{CHANNEL, ChangeRow, announce, count, head, read, sequence, visible};
 use crate::store::changes::{Entry, Place};
 use entity::member::{self, MemberStatus};
 

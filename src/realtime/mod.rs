@@ -3,9 +3,9 @@
 //!
 //! The hub reads the change log itself, from the last position it delivered, whenever it is woken (numbering
 //! the committed changes that wait for a position first, [`changes::sequence`]): on PostgreSQL by
-//! `LISTEN` on [`changes::CHANNEL`] (every instance hears every commit of every other, since the `NOTIFY` is
-//! sent inside the writing transaction and delivered at its commit), on SQLite by [`committed`], called after
-//! each mutation commits in this process. A slow poll backs both up (a listener reconnecting, a missed wake),
+//! `LISTEN` on [`changes::CHANNEL`] (every instance hears every commit of every other: after its mutations
+//! commit, each instance announces them there, one `NOTIFY` per burst of commits, [`changes::announce`]), on
+//! SQLite by [`Hub::committed`], called after each mutation commits in this process. A slow poll backs both up (a listener reconnecting, a missed wake),
 //! and because it reads the log rather than trusting the notification, nothing is delivered twice or skipped.
 //! With no subscriber on this instance there is nothing to deliver: the hub then follows only the log's head, at
 //! most once per [`IDLE_CATCH_UP`], instead of reading every change (a busy writer's commits cost it no reads).
@@ -18,7 +18,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbBackend};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use changes::ChangeRow;
 
@@ -33,6 +33,9 @@ struct Inner {
     /// Woken by this instance's own commits (SQLite has no `NOTIFY`). One per hub, so one database's commits
     /// never set another's reader reading (several servers share a process in the tests).
     wake: Arc<Notify>,
+    /// On PostgreSQL, the announcer of this instance's commits: holds at most one pending wake, so commits that
+    /// come while an announcement is under way share the next one. Dropped with the hub, which stops it.
+    announce: Option<mpsc::Sender<()>>,
 }
 
 /// Fans committed changes out to subscriptions; counts open sockets.
@@ -65,10 +68,16 @@ impl Hub {
     ) -> Result<Self, sea_orm::DbErr> {
         let (sender, _) = broadcast::channel(BUFFER);
         let wake = Arc::new(Notify::new());
+        let announce = (db.get_database_backend() == DbBackend::Postgres).then(|| {
+            let (announce, pending) = mpsc::channel(1);
+            tokio::spawn(announcer(db.clone(), pending, statements.clone()));
+            announce
+        });
         let inner = Arc::new(Inner {
             sender,
             sockets: AtomicUsize::new(0),
             wake: wake.clone(),
+            announce,
         });
         let last = numbered_then(&db, &statements, async |db| changes::head(db).await).await?;
         let listener = match db.get_database_backend() {
@@ -97,10 +106,17 @@ impl Hub {
         Ok(Self { inner })
     }
 
-    /// Tells this hub's reader that a change was committed. A wake-up while it is reading is kept for its next
-    /// wait, so no commit waits for the fallback poll.
+    /// Tells this hub's reader that a change was committed (on PostgreSQL, every instance's reader, through the
+    /// announcer). A wake-up while it is reading is kept for its next wait, so no commit waits for the fallback
+    /// poll.
     pub fn committed(&self) {
-        self.inner.wake.notify_one();
+        match &self.inner.announce {
+            // Full: an announcement is already pending, and it is sent after this commit.
+            Some(announce) => {
+                let _ = announce.try_send(());
+            }
+            None => self.inner.wake.notify_one(),
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeRow>> {
@@ -114,6 +130,18 @@ impl Hub {
             inner: self.inner.clone(),
         };
         (open < max).then_some(permit)
+    }
+}
+
+/// Sends one announcement ([`changes::announce`]) per wake in `pending`, until the hub is dropped, counting each
+/// in `statements` (the change feed's). A failed one is logged: the listeners' fallback poll then finds the
+/// changes.
+async fn announcer(db: DatabaseConnection, mut pending: mpsc::Receiver<()>, statements: prometheus::IntCounter) {
+    while pending.recv().await.is_some() {
+        statements.inc();
+        if let Err(e) = changes::announce(&db).await {
+            tracing::warn!(error = %e, "announcing committed changes failed; listeners will find them by polling");
+        }
     }
 }
 

@@ -277,9 +277,8 @@ fn change_columns(change: &Entry) -> Vec<(&'static str, Value)> {
 /// touched a synced record, its change-log row, inside the mutation's transaction; returns the event's id.
 ///
 /// On PostgreSQL this is one statement: the event's insert as a data-modifying `WITH`, and the change row
-/// inserted from it, not yet numbered (see [`sequence`]), with the announcement on [`CHANNEL`] (delivered to
-/// every listening instance when, and only if, the transaction commits). It takes no lock: writers commit side
-/// by side. SQLite (one writer at a time) takes two statements, the second numbering the row as it writes it.
+/// inserted from it, not yet numbered (see [`sequence`]). It takes no lock: writers commit side by side, and
+/// the commit is announced after it ([`announce`]). SQLite (one writer at a time) takes two statements, the second numbering the row as it writes it.
 pub async fn insert_with_event<C: ConnectionTrait>(
     db: &C,
     event: Vec<(&str, Value)>,
@@ -318,8 +317,7 @@ pub async fn insert_with_event<C: ConnectionTrait>(
 }
 
 /// On PostgreSQL, the insert of a change-log row from the audit event a data-modifying `WITH` named `event`
-/// returned, not yet numbered (see [`sequence`]), with the announcement on [`CHANNEL`] (delivered to every
-/// listening instance when, and only if, the statement's transaction commits).
+/// returned, not yet numbered (see [`sequence`]).
 fn change_from_event(change: &Entry) -> Sql {
     let (columns, values): (Vec<&str>, Vec<Value>) = change_columns(change).into_iter().unzip();
     let mut sql = Sql::new(&format!(
@@ -329,16 +327,25 @@ fn change_from_event(change: &Entry) -> Sql {
     for value in values {
         sql.push(", ").bind(value);
     }
-    sql.push(" FROM event WHERE pg_notify(")
-        .bind(CHANNEL)
-        .push(", '') IS NOT NULL");
+    sql.push(" FROM event");
     sql
+}
+
+/// Announces on [`CHANNEL`] that changes were committed, in a statement of its own, after their commit: every
+/// listening instance then reads the log. Not inside the writing transaction: PostgreSQL serializes the commits
+/// of transactions that `NOTIFY` (each holds a database-wide lock from its notification until its commit is
+/// flushed), which would make every write wait for every other's flush; a transaction that only notifies writes
+/// nothing to flush, so its turn is short. [`crate::realtime::Hub::committed`] sends one per burst of commits.
+pub async fn announce(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let mut sql = Sql::new("SELECT pg_notify(");
+    sql.bind(CHANNEL).push(", '')");
+    db.execute_raw(sql.build(db.get_database_backend())).await?;
+    Ok(())
 }
 
 /// Runs `write`, a data-modifying statement of one row ending in `RETURNING`, with the audit event of the
 /// mutation it belongs to (`event`) and its change-log row, as one statement on PostgreSQL: the write as a
-/// data-modifying `WITH`, the event inserted from the row it returned, the change row from the event, with the
-/// announcement on [`CHANNEL`]. Sent outside any `BEGIN`, it commits or fails whole. When the write touches no
+/// data-modifying `WITH`, the event inserted from the row it returned, the change row from the event. Sent outside any `BEGIN`, it commits or fails whole. When the write touches no
 /// row (a version check that failed), neither is written and `None` comes back; otherwise the written row.
 /// PostgreSQL only: SQLite cannot use an `UPDATE` in `WITH`.
 pub async fn write_with_event<C: ConnectionTrait>(
