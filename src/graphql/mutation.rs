@@ -6,8 +6,7 @@
 
 use async_graphql::Context;
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use super::state;
@@ -22,6 +21,7 @@ pub use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::ids::NodeKind;
 use crate::store;
+use crate::store::reader::Reads;
 
 /// Runs `body` as one audited, all-or-nothing write and returns the target it changed. A repeated submission
 /// with the same `client_mutation_id` by the same actor returns the first submission's target and writes nothing.
@@ -49,14 +49,17 @@ pub async fn mutate_member_update(
     ctx: &Context<'_>,
     action: &'static str,
     client_mutation_id: Option<&str>,
-    plan: impl AsyncFnOnce(&DatabaseConnection, &Principal) -> AppResult<MemberUpdate>,
+    plan: impl AsyncFnOnce(&Reads<'_>, &Principal) -> AppResult<MemberUpdate>,
 ) -> AppResult<(i64, Option<entity::member::Model>)> {
     let frame = match open(ctx, action, client_mutation_id).await? {
         Opened::Replayed((_, id)) => return Ok((id, None)),
         Opened::Fresh(frame) => frame,
     };
     let st = state(ctx);
-    let planned = plan(&st.db, &frame.actor).await?;
+    // The read and the write run on the connections the request's reader keeps (on PostgreSQL), so neither pays
+    // sqlx's release ping: both complete before their connection is used again.
+    let db = Reads(&st.db);
+    let planned = plan(&db, &frame.actor).await?;
     let id = planned.current.id;
     if st.db.get_database_backend() != DbBackend::Postgres {
         let mut written = None;
@@ -79,8 +82,7 @@ pub async fn mutate_member_update(
     let change = audit::change_of(&st.db, &event).await?;
     let row = audit::event_row(&frame.actor, event);
     let sent =
-        store::write::update_member_with_event(&st.db, id, planned.expected, &planned.changes, row, change.as_ref())
-            .await;
+        store::write::update_member_with_event(&db, id, planned.expected, &planned.changes, row, change.as_ref()).await;
     match sent {
         Ok(Some(written)) => {
             st.services.realtime.committed();

@@ -189,6 +189,36 @@ pub async fn query_all(db: &DatabaseConnection, statement: Statement) -> Result<
     }
 }
 
+/// A database connection whose reads ([`ConnectionTrait::query_one_raw`], [`ConnectionTrait::query_all_raw`])
+/// run on the reader in scope, as [`query_all`]'s do; anything else goes through sea-orm. For code written over
+/// any [`ConnectionTrait`] outside a transaction, such as a member update's checks and its one-statement write
+/// (`graphql::mutation::mutate_member_update`): a statement that completes leaves nothing open, so a write sent
+/// outside any `BEGIN` is as safe on a kept connection as a read.
+pub struct Reads<'a>(pub &'a DatabaseConnection);
+
+#[async_trait::async_trait]
+impl sea_orm::ConnectionTrait for Reads<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.0.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        self.0.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        self.0.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        query_one(self.0, stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        query_all(self.0, stmt).await
+    }
+}
+
 /// The first row of a read, like [`query_all`].
 pub async fn query_one(db: &DatabaseConnection, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
     match current(db) {
