@@ -56,8 +56,9 @@ pub async fn mutate_member_update(
         Opened::Fresh(frame) => frame,
     };
     let st = state(ctx);
-    // The read and the write run on the connections the request's reader keeps (on PostgreSQL), so neither pays
-    // sqlx's release ping: both complete before their connection is used again.
+    // The plan's reads, the change entry's (if it needs one) and the write run on the connections the
+    // request's reader keeps (on PostgreSQL), so none pays sqlx's release ping: each completes before its
+    // connection is used again.
     let db = Reads(&st.db);
     let planned = plan(&db, &frame.actor).await?;
     let id = planned.current.id;
@@ -79,7 +80,7 @@ pub async fn mutate_member_update(
     let predicted = planned.predicted()?;
     let outcome = planned.outcome(&predicted);
     let event = frame.event(action, &outcome);
-    let change = audit::change_of(&st.db, &event).await?;
+    let change = audit::change_of(&db, &event).await?;
     let row = audit::event_row(&frame.actor, event);
     let sent =
         store::write::update_member_with_event(&db, id, planned.expected, &planned.changes, row, change.as_ref()).await;

@@ -5,8 +5,9 @@
 //! the committed changes that wait for a position first, [`changes::sequence`]): on PostgreSQL by
 //! `LISTEN` on [`changes::CHANNEL`] (every instance hears every commit of every other: after its mutations
 //! commit, each instance announces them there, one `NOTIFY` per burst of commits, [`changes::announce`]), on
-//! SQLite by [`Hub::committed`], called after each mutation commits in this process. A slow poll backs both up (a listener reconnecting, a missed wake),
-//! and because it reads the log rather than trusting the notification, nothing is delivered twice or skipped.
+//! SQLite by [`Hub::committed`], called after each mutation commits in this process. A slow poll backs both up
+//! (a listener reconnecting, a missed wake), and because it reads the log rather than trusting the
+//! notification, nothing is delivered twice or skipped.
 //! With no subscriber on this instance there is nothing to deliver: the hub then follows only the log's head, at
 //! most once per [`IDLE_CATCH_UP`], instead of reading every change (a busy writer's commits cost it no reads).
 

@@ -278,7 +278,8 @@ fn change_columns(change: &Entry) -> Vec<(&'static str, Value)> {
 ///
 /// On PostgreSQL this is one statement: the event's insert as a data-modifying `WITH`, and the change row
 /// inserted from it, not yet numbered (see [`sequence`]). It takes no lock: writers commit side by side, and
-/// the commit is announced after it ([`announce`]). SQLite (one writer at a time) takes two statements, the second numbering the row as it writes it.
+/// the commit is announced after it ([`announce`]). SQLite (one writer at a time) takes two statements, the
+/// second numbering the row as it writes it.
 pub async fn insert_with_event<C: ConnectionTrait>(
     db: &C,
     event: Vec<(&str, Value)>,
@@ -345,8 +346,9 @@ pub async fn announce(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// Runs `write`, a data-modifying statement of one row ending in `RETURNING`, with the audit event of the
 /// mutation it belongs to (`event`) and its change-log row, as one statement on PostgreSQL: the write as a
-/// data-modifying `WITH`, the event inserted from the row it returned, the change row from the event. Sent outside any `BEGIN`, it commits or fails whole. When the write touches no
-/// row (a version check that failed), neither is written and `None` comes back; otherwise the written row.
+/// data-modifying `WITH`, the event inserted from the row it returned, the change row from the event. Sent
+/// outside any `BEGIN`, it commits or fails whole. When the write touches no row (a version check that
+/// failed), neither is written and `None` comes back; otherwise the written row.
 /// PostgreSQL only: SQLite cannot use an `UPDATE` in `WITH`.
 pub async fn write_with_event<C: ConnectionTrait>(
     db: &C,

@@ -589,11 +589,9 @@ async fn a_burst_of_concurrent_writes_through_one_instance_all_reach_another() {
     // Commits that come while an announcement is under way share the next one: none may be left unannounced.
     let mut socket = subscribed_on_another_instance(&app, &tree).await;
     let admin = app.admin();
-    let names: Vec<String> = [
+    let names = [
         "An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khánh", "Lan", "Minh", "Nga", "Phúc", "Quân",
-    ]
-    .map(String::from)
-    .to_vec();
+    ];
     futures_util::future::join_all(names.iter().map(|given| {
         let input = admit_input(tree.chapters["A1a"], given);
         let admin = &admin;
