@@ -210,12 +210,25 @@ fn contains(subtree: Subtree, at: &Position) -> bool {
 /// member outside it is `NOT_FOUND` before this is asked). Outside the viewer's subtree, or with a role that
 /// lacks the capability, the answer is `FORBIDDEN`; without a token, `UNAUTHENTICATED`.
 pub fn authorize(viewer: &Viewer, capability: Capability, at: &Position) -> AppResult<()> {
-    use entity::award::GrantingLevel as L;
     let principal = require_account(viewer)?;
     if !contains(write_subtree(principal), at) {
         return Err(AppError::Forbidden("outside the subtree your role is bound to".into()));
     }
-    let allowed = match (principal.role, capability) {
+    if role_may(principal.role, capability) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "the {} role may not do this",
+            principal.role.claim()
+        )))
+    }
+}
+
+/// Whether `role` has `capability` somewhere in its subtree (the part of [`authorize`] that does not depend on
+/// the record).
+fn role_may(role: Role, capability: Capability) -> bool {
+    use entity::award::GrantingLevel as L;
+    match (role, capability) {
         (Role::Admin, _) => true,
         (_, Capability::ManageAccounts) => false,
         (Role::ProvinceOfficial, Capability::Award(level)) => level == L::Province,
@@ -224,15 +237,27 @@ pub fn authorize(viewer: &Viewer, capability: Capability, at: &Position) -> AppR
         (Role::BaseOfficial, Capability::Award(level)) => level == L::Base,
         (Role::BaseOfficial, _) => true,
         (Role::ChapterLeader | Role::Member, capability) => capability == Capability::EditContact,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "the {} role may not do this",
-            principal.role.claim()
-        )))
     }
+}
+
+/// The SQL form of loading a member through the read scope and then [`authorize`], for a write sent without
+/// reading the record first: the conditions on a `members` row (alias `t`) under which `viewer` (read scope
+/// `scope`) may make a write needing `capability` to it. `None` when no row would do (no account, or a role
+/// without the capability): the caller then reads the record and gets the precise error.
+pub fn members_writable(viewer: &Viewer, scope: &ReadScope, capability: Capability) -> Option<Vec<Sql>> {
+    let principal = require_account(viewer).ok()?;
+    if !role_may(principal.role, capability) {
+        return None;
+    }
+    Some(
+        [
+            scope.members.members_condition(),
+            write_subtree(principal).members_condition(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
 }
 
 /// Whether a viewer may see a member at all (names and roster, not necessarily personal data).

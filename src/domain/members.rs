@@ -6,7 +6,9 @@ use chrono::{Datelike, NaiveDate};
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
 use entity::transfer::TransferStatus;
 use entity::{chapter, member, transfer};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, TryIntoModel};
+use sea_orm::{
+    ActiveValue, ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, TryIntoModel,
+};
 
 use super::{Actor, Outcome, changed_fields, check_version, insert, now, update_member, update_transfer};
 use crate::audit::diff;
@@ -309,6 +311,42 @@ pub async fn update<C: ConnectionTrait>(
         expected,
         changes,
     })
+}
+
+/// A member update that changes contact data only (home town, address, phone), each field checked on its own.
+/// Nothing else in the record bears on such a change, and any role may make it within its subtree, so on
+/// PostgreSQL it is written without reading the record first: the checks that need the record (the writer's
+/// reach, the version) go in the write's `WHERE` ([`crate::store::write::update_contact_with_event`]). When that
+/// writes nothing, the general update ([`update`]) reads the record and says why.
+pub struct ContactChange {
+    pub id: i64,
+    pub expected: i32,
+    /// The contact fields to write, and `updated_at`.
+    pub changes: member::ActiveModel,
+}
+
+/// The contact change `patch` makes to member `id` read at version `expected`: `Some` when it touches contact
+/// data only ([`MemberPatch::capability`]) and every field it sets passes its check; otherwise `None`, and the
+/// general update checks the patch and names what is wrong.
+pub fn contact_change(id: i64, expected: i32, patch: &MemberPatch) -> Option<ContactChange> {
+    if patch.capability() != Capability::EditContact {
+        return None;
+    }
+    let checked = |field: &Patch<String>, check: &dyn Fn(&str) -> AppResult<Option<String>>| match field {
+        Patch::Keep => Some(ActiveValue::NotSet),
+        Patch::Clear => Some(Set(None)),
+        Patch::Set(value) => check(value).ok().map(Set),
+    };
+    let changes = member::ActiveModel {
+        home_town: checked(&patch.home_town, &|v| {
+            input::opt_text("input.homeTown", Some(v), TEXT_MAX)
+        })?,
+        address: checked(&patch.address, &|v| input::opt_text("input.address", Some(v), TEXT_MAX))?,
+        phone: checked(&patch.phone, &|v| input::phone("input.phone", Some(v)))?,
+        updated_at: Set(now()),
+        ..Default::default()
+    };
+    Some(ContactChange { id, expected, changes })
 }
 
 /// A member update checked against the rules and the actor's permissions, not yet written: the record as read,

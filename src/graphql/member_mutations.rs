@@ -365,10 +365,12 @@ impl MemberMutation {
     /// (`phone`, `address`, `homeTown`).
     async fn update_member(&self, ctx: &Context<'_>, input: UpdateMemberInput) -> AppResult<MemberPayload> {
         let (id, expected, patch, cmid) = input.into_command()?;
-        let (id, written) = mutate_member_update(ctx, "UPDATE_MEMBER", cmid.as_deref(), async |db, principal| {
-            commands::update(actor(ctx, principal), db, id, expected, patch).await
-        })
-        .await?;
+        let contact = commands::contact_change(id, expected, &patch);
+        let (id, written) =
+            mutate_member_update(ctx, "UPDATE_MEMBER", cmid.as_deref(), contact, async |db, principal| {
+                commands::update(actor(ctx, principal), db, id, expected, patch).await
+            })
+            .await?;
         Ok(MemberPayload {
             member: member_as_written(ctx, written, id).await?.map(Member),
             client_mutation_id: cmid,

@@ -12,8 +12,8 @@ use sea_orm::{
 use super::state;
 use crate::audit::{self, Event};
 use crate::auth::Principal;
-use crate::auth::policy::require_account;
-use crate::domain::members::MemberUpdate;
+use crate::auth::policy::{Capability, Position, members_writable, require_account};
+use crate::domain::members::{ContactChange, MemberUpdate};
 pub use crate::domain::{
     Outcome, check_version, insert, map_write_error, now, stale, update_award, update_base, update_chapter,
     update_member, update_transfer,
@@ -21,6 +21,7 @@ pub use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::ids::NodeKind;
 use crate::store;
+use crate::store::changes::Entry;
 use crate::store::reader::Reads;
 
 /// Runs `body` as one audited, all-or-nothing write and returns the target it changed. A repeated submission
@@ -43,12 +44,16 @@ pub async fn mutate(
 /// On PostgreSQL the plan reads outside any transaction and the write, its audit event and its change-log row
 /// go as one statement (`UPDATE` in a data-modifying `WITH`, [`crate::store::changes::write_with_event`]): two
 /// round trips in all instead of five (`BEGIN`, read, `UPDATE`, event, `COMMIT`). Reading first is safe because
-/// the write checks the version it read: a write by anyone else in between turns it into `CONFLICT`. SQLite
-/// writes in one IMMEDIATE transaction, as [`mutate`] does.
+/// the write checks the version it read: a write by anyone else in between turns it into `CONFLICT`. A change
+/// of contact data only (`contact`, [`crate::domain::members::contact_change`]) needs no read: it is sent at
+/// once with the writer's reach and the version in its `WHERE`, one round trip, and only when that writes
+/// nothing does the plan run, to say why (or to write, if the record changed in between). SQLite writes in one
+/// IMMEDIATE transaction, as [`mutate`] does.
 pub async fn mutate_member_update(
     ctx: &Context<'_>,
     action: &'static str,
     client_mutation_id: Option<&str>,
+    contact: Option<ContactChange>,
     plan: impl AsyncFnOnce(&Reads<'_>, &Principal) -> AppResult<MemberUpdate>,
 ) -> AppResult<(i64, Option<entity::member::Model>)> {
     let frame = match open(ctx, action, client_mutation_id).await? {
@@ -60,9 +65,46 @@ pub async fn mutate_member_update(
     // request's reader keeps (on PostgreSQL), so none pays sqlx's release ping: each completes before its
     // connection is used again.
     let db = Reads(&st.db);
+    let postgres = st.db.get_database_backend() == DbBackend::Postgres;
+    if postgres
+        && let Some(contact) = contact
+        && let Some(reach) = members_writable(&st.viewer, &st.scope, Capability::EditContact)
+    {
+        let event = Event {
+            action,
+            target: (NodeKind::Member, contact.id),
+            // The member's place is filled in from the row by the statement.
+            position: Position::default(),
+            before: None,
+            after: None,
+            reason: None,
+            client_mutation_id: frame.client_mutation_id.as_deref(),
+            member: None,
+        };
+        let change = Entry::fixed(
+            action,
+            NodeKind::Member,
+            contact.id,
+            false,
+            (None, None, None),
+            Some(contact.id),
+        );
+        let row = audit::event_row(&frame.actor, event);
+        let (id, expected) = (contact.id, contact.expected);
+        let sent = store::write::update_contact_with_event(&db, id, expected, &contact.changes, &reach, row, &change);
+        match sent.await {
+            Ok(Some(written)) => {
+                st.services.realtime.committed();
+                return Ok((id, Some(written)));
+            }
+            // Missing, out of reach or at another version: the plan reads the record and tells which.
+            Ok(None) => {}
+            Err(e) => return lost_race(ctx, &frame, action, e).await.map(|(_, id)| (id, None)),
+        }
+    }
     let planned = plan(&db, &frame.actor).await?;
     let id = planned.current.id;
-    if st.db.get_database_backend() != DbBackend::Postgres {
+    if !postgres {
         let mut written = None;
         let finished = in_transaction(ctx, &frame, action, async |txn, _| {
             let member = update_member(txn, id, planned.expected, planned.changes.clone()).await?;

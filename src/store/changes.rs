@@ -273,6 +273,49 @@ fn change_columns(change: &Entry) -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// A column of a row that a write's statement inserts beside the write (its audit event, its change-log row),
+/// with what goes in it: a value known before the statement, bound, or an expression over the row the write
+/// returned (`written`, [`write_with_event`]).
+pub type Cell = (&'static str, Sql);
+
+/// Cells of values known before the statement.
+pub fn bound(row: Vec<(&'static str, Value)>) -> Vec<Cell> {
+    row.into_iter()
+        .map(|(column, value)| {
+            let mut sql = Sql::new("");
+            sql.bind(value);
+            (column, sql)
+        })
+        .collect()
+}
+
+/// The change-log row of `change` as cells, `audit_event_id` aside.
+pub fn change_cells(change: &Entry) -> Vec<Cell> {
+    bound(change_columns(change))
+}
+
+/// Puts `with` in the cell of `column`, which `cells` must have (a row's columns are fixed by its table).
+pub fn replace(cells: &mut [Cell], column: &str, with: Sql) {
+    match cells.iter_mut().find(|(c, _)| *c == column) {
+        Some(cell) => cell.1 = with,
+        None => debug_assert!(false, "no column {column} among the cells"),
+    }
+}
+
+/// `INSERT INTO <table> (<columns>) SELECT <cells> FROM <from>`.
+fn insert_select(table: &str, cells: &[Cell], from: &str) -> Sql {
+    let columns: Vec<&str> = cells.iter().map(|(c, _)| *c).collect();
+    let mut sql = Sql::new(&format!("INSERT INTO {table} ({}) SELECT ", columns.join(", ")));
+    for (i, (_, cell)) in cells.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.append(cell);
+    }
+    sql.push(&format!(" FROM {from}"));
+    sql
+}
+
 /// Writes a mutation's audit event (`event`: the `audit_events` row, column by column) and, when the mutation
 /// touched a synced record, its change-log row, inside the mutation's transaction; returns the event's id.
 ///
@@ -312,24 +355,17 @@ pub async fn insert_with_event<C: ConnectionTrait>(
     let mut sql = Sql::new("WITH event AS (");
     sql.append(&event_insert)
         .push(") ")
-        .append(&change_from_event(change))
+        .append(&change_from_event(change_cells(change), "event"))
         .push(" RETURNING audit_event_id");
     returned_id(db, sql.build(backend)).await
 }
 
-/// On PostgreSQL, the insert of a change-log row from the audit event a data-modifying `WITH` named `event`
-/// returned, not yet numbered (see [`sequence`]).
-fn change_from_event(change: &Entry) -> Sql {
-    let (columns, values): (Vec<&str>, Vec<Value>) = change_columns(change).into_iter().unzip();
-    let mut sql = Sql::new(&format!(
-        "INSERT INTO {TABLE} (audit_event_id, {}) SELECT event.id",
-        columns.join(", ")
-    ));
-    for value in values {
-        sql.push(", ").bind(value);
-    }
-    sql.push(" FROM event");
-    sql
+/// On PostgreSQL, the insert of a change-log row (`cells`) from the audit event a data-modifying `WITH` named
+/// `event` returned, not yet numbered (see [`sequence`]), the rows of `from` in scope.
+fn change_from_event(cells: Vec<Cell>, from: &str) -> Sql {
+    let mut row = vec![("audit_event_id", Sql::new("event.id"))];
+    row.extend(cells);
+    insert_select(TABLE, &row, from)
 }
 
 /// Announces on [`CHANNEL`] that changes were committed, in a statement of its own, after their commit: every
@@ -345,16 +381,18 @@ pub async fn announce(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Runs `write`, a data-modifying statement of one row ending in `RETURNING`, with the audit event of the
-/// mutation it belongs to (`event`) and its change-log row, as one statement on PostgreSQL: the write as a
-/// data-modifying `WITH`, the event inserted from the row it returned, the change row from the event. Sent
-/// outside any `BEGIN`, it commits or fails whole. When the write touches no row (a version check that
-/// failed), neither is written and `None` comes back; otherwise the written row.
+/// mutation it belongs to (`event`) and its change-log row (`change`, `audit_event_id` aside), as one statement
+/// on PostgreSQL: the write as a data-modifying `WITH` named `written`, the event inserted from the row it
+/// returned, the change row from the event. A cell may be an expression over `written`, for what is only known
+/// once the row is written (where it is, what it was). Sent outside any `BEGIN`, it commits or fails whole.
+/// When the write touches no row (a version check that failed), neither is written and `None` comes back;
+/// otherwise the row `write` returned.
 /// PostgreSQL only: SQLite cannot use an `UPDATE` in `WITH`.
 pub async fn write_with_event<C: ConnectionTrait>(
     db: &C,
     write: Sql,
-    event: Vec<(&str, Value)>,
-    change: Option<&Entry>,
+    event: Vec<Cell>,
+    change: Option<Vec<Cell>>,
 ) -> Result<Option<QueryResult>, DbErr> {
     let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
@@ -362,21 +400,15 @@ pub async fn write_with_event<C: ConnectionTrait>(
             "a write with its event in one statement needs PostgreSQL".into(),
         ));
     }
-    let (columns, values): (Vec<&str>, Vec<Value>) = event.into_iter().unzip();
     let mut sql = Sql::new("WITH written AS (");
-    sql.append(&write).push(&format!(
-        "), event AS (INSERT INTO {EVENTS} ({}) SELECT ",
-        columns.join(", ")
-    ));
-    for (i, value) in values.into_iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(value);
-    }
-    sql.push(" FROM written RETURNING id)");
+    sql.append(&write)
+        .push("), event AS (")
+        .append(&insert_select(EVENTS, &event, "written"))
+        .push(" RETURNING id)");
     if let Some(change) = change {
-        sql.push(", change AS (").append(&change_from_event(change)).push(")");
+        sql.push(", change AS (")
+            .append(&change_from_event(change, "event, written"))
+            .push(")");
     }
     sql.push(" SELECT * FROM written");
     db.query_one_raw(sql.build(backend)).await

@@ -5,7 +5,10 @@ use chrono::{NaiveDate, Utc};
 use entity::base::BaseKind;
 use entity::member::{MemberStatus, MemberType, Sex, WarInvalid};
 use entity::{base, chapter, member, province};
-use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, DbErr, EntityTrait, NotSet, Set, Value};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, NotSet,
+    Set, Value,
+};
 
 use crate::sql::Sql;
 
@@ -225,22 +228,89 @@ pub async fn update_member_with_event<C: ConnectionTrait>(
     event: Vec<(&'static str, Value)>,
     change: Option<&crate::store::changes::Entry>,
 ) -> Result<Option<member::Model>, DbErr> {
-    use sea_orm::{FromQueryResult, IdenStatic, Iterable};
-    let table = crate::store::table::<member::Entity>();
+    use crate::store::changes::{bound, change_cells, write_with_event};
+    let mut update = versioned_update(id, expected, changes, false, &[]);
+    update.push(&format!(" RETURNING {}", crate::store::select_list(members())));
+    let row = write_with_event(db, update, bound(event), change.map(change_cells)).await?;
+    row.map(|r| member::Model::from_query_result(&r, "")).transpose()
+}
+
+/// A member's contact change written without reading the record first, with its audit event and change-log row,
+/// as one statement on PostgreSQL ([`crate::store::changes::write_with_event`]). The set fields of `changes`
+/// (text fields) are written, and the version bumped, only if the row is at `expected` and passes `conditions`
+/// (over alias `t`: who may write it). What only the row knows is taken from it by the same statement: the
+/// event's place and its before and after of the fields (against the row as the statement found it,
+/// [`crate::audit::diff_sql`]), the change row's place and whether the member has left. `event` and `change` are
+/// the rest of those rows, their place cells to be filled here. Returns the row as written, or `None` when
+/// nothing was written (no such member, out of the writer's reach, or at another version: the caller reads the
+/// record to say which).
+pub async fn update_contact_with_event<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    expected: i32,
+    changes: &member::ActiveModel,
+    conditions: &[Sql],
+    event: Vec<(&'static str, Value)>,
+    change: &crate::store::changes::Entry,
+) -> Result<Option<member::Model>, DbErr> {
+    use crate::store::changes::{bound, change_cells, replace, write_with_event};
+    let fields: Vec<&'static str> = member::Column::iter()
+        .filter(|c| changes.get(*c).is_set())
+        .map(|c| c.as_str())
+        .collect();
+    let (before, after) = crate::audit::diff_sql(&fields, "old", "t");
+    let mut update = versioned_update(id, expected, changes, true, conditions);
+    update
+        .push(&format!(" RETURNING {}, ", crate::store::select_list(members())))
+        .append(&before)
+        .push(" AS before_json, ")
+        .append(&after)
+        .push(" AS after_json");
+    let written = |column: &str| Sql::new(&format!("written.{column}"));
+    let mut event = bound(event);
+    for column in ["province_id", "base_id", "chapter_id", "before_json", "after_json"] {
+        replace(&mut event, column, written(column));
+    }
+    let mut change = change_cells(change);
+    for column in ["province_id", "base_id", "chapter_id"] {
+        replace(&mut change, column, written(column));
+        replace(&mut change, &format!("old_{column}"), written(column));
+    }
+    let active = crate::sql::literal(MemberStatus::Active);
+    replace(&mut change, "gone", Sql::new(&format!("written.status <> {active}")));
+    let row = write_with_event(db, update, event, Some(change)).await?;
+    row.map(|r| member::Model::from_query_result(&r, "")).transpose()
+}
+
+/// The members' table, as its entity names it.
+fn members() -> &'static str {
+    crate::store::table::<member::Entity>()
+}
+
+/// `UPDATE members t SET <the set fields of changes>, version = t.version + 1 WHERE t.id = id AND t.version =
+/// expected AND <conditions>`, with `FROM members old` (the row as the statement found it, before the write)
+/// when `with_old`. A concurrent write moves the version on, so a row written here was not changed between.
+fn versioned_update(id: i64, expected: i32, changes: &member::ActiveModel, with_old: bool, conditions: &[Sql]) -> Sql {
+    let table = members();
     let mut update = Sql::new(&format!("UPDATE {table} t SET "));
     for column in member::Column::iter() {
         if let ActiveValue::Set(value) = changes.get(column) {
             update.push(&format!("{} = ", column.as_str())).bind(value).push(", ");
         }
     }
+    update.push("version = t.version + 1");
+    if with_old {
+        update.push(&format!(" FROM {table} old"));
+    }
+    update.push(" WHERE t.id = ").bind(id);
+    if with_old {
+        update.push(" AND old.id = t.id");
+    }
+    update.push(" AND t.version = ").bind(expected);
+    for condition in conditions {
+        update.push(" AND (").append(condition).push(")");
+    }
     update
-        .push("version = t.version + 1 WHERE t.id = ")
-        .bind(id)
-        .push(" AND t.version = ")
-        .bind(expected);
-    update.push(&format!(" RETURNING {}", crate::store::select_list(table)));
-    let row = crate::store::changes::write_with_event(db, update, event, change).await?;
-    row.map(|r| member::Model::from_query_result(&r, "")).transpose()
 }
 
 /// A base or a chapter, by id.

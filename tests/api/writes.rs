@@ -837,9 +837,17 @@ async fn an_update_is_one_read_one_write_and_one_statement_for_its_audit_record_
         .await;
     assert_eq!(data["updateMember"]["member"]["version"], version + 1);
     assert_eq!(data["updateMember"]["member"]["phone"], "0987654321");
-    // The member's read, then the versioned `UPDATE … RETURNING` (which is also the payload's member) with the
-    // audit event and its change-log row: on PostgreSQL one statement (data-modifying `WITH`s) sent without
-    // `BEGIN`; on SQLite the `UPDATE`, the event and the change row inside one transaction.
+    // A change of contact data only needs no read first on PostgreSQL: the versioned `UPDATE … RETURNING`
+    // (which is also the payload's member) with the audit event and its change-log row is one statement
+    // (data-modifying `WITH`s) sent without `BEGIN`. SQLite reads, then writes the `UPDATE`, the event and the
+    // change row inside one transaction.
+    assert_eq!(statements, if app.is_postgres() { 1 } else { 4 });
+    // Any other change is checked against the whole record: its read, then the same one write.
+    let input = json!({ "id": id, "expectedVersion": version + 1, "familyName": "Lê", "phone": "0987 654 322" });
+    let (statements, data) = app
+        .count_write_statements(Some(&admin), UPDATE, json!({ "input": input }))
+        .await;
+    assert_eq!(data["updateMember"]["member"]["version"], version + 2);
     assert_eq!(statements, if app.is_postgres() { 2 } else { 4 });
 
     // Both records are there and point at each other: the history shows the event, the log the member.
@@ -858,11 +866,98 @@ async fn an_update_is_one_read_one_write_and_one_statement_for_its_audit_record_
             json!({ "after": cursor }),
         )
         .await;
-    assert_eq!(changes["changes"]["totalCount"], 1, "{changes}");
-    let change = &changes["changes"]["nodes"][0];
-    assert_eq!(change["nodeId"], id.as_str());
-    assert_eq!(change["operation"], "UPSERT");
-    assert_eq!(change["node"]["version"], version + 1);
+    // Both writes are in the log; the member as it is now.
+    assert_eq!(changes["changes"]["totalCount"], 2, "{changes}");
+    for change in changes["changes"]["nodes"].as_array().into_iter().flatten() {
+        assert_eq!(change["nodeId"], id.as_str());
+        assert_eq!(change["operation"], "UPSERT");
+        assert_eq!(change["node"]["version"], version + 2);
+    }
+}
+
+/// The audit event and change-log row of the member's last write, as stored: the event's before and after
+/// texts and place, the change row's place now and before, whether it says the member is gone, and its member.
+async fn last_records(app: &TestApp, member: i64) -> (Value, Value, Value, Value) {
+    use sea_orm::ConnectionTrait;
+    let db = app.db();
+    let mut sql = hoi_ccb::sql::Sql::new(
+        "SELECT e.before_json, e.after_json, e.province_id, e.base_id, e.chapter_id, c.province_id, c.base_id, \
+         c.chapter_id, c.old_province_id, c.old_base_id, c.old_chapter_id, c.gone, c.member_id \
+         FROM audit_events e JOIN changes c ON c.audit_event_id = e.id \
+         WHERE e.target_type = 'Member' AND e.target_id = ",
+    );
+    sql.bind(member).push(" ORDER BY e.id DESC LIMIT 1");
+    let row = db
+        .query_one_raw(sql.build(db.get_database_backend()))
+        .await
+        .expect("query")
+        .expect("the write's records");
+    let text = |i: usize| row.try_get_by_index::<Option<String>>(i).expect("text");
+    let id = |i: usize| row.try_get_by_index::<Option<i64>>(i).expect("id");
+    (
+        json!([text(0), text(1)]),
+        json!([id(2), id(3), id(4)]),
+        json!([id(5), id(6), id(7), id(8), id(9), id(10)]),
+        json!([row.try_get_by_index::<bool>(11).expect("gone"), id(12)]),
+    )
+}
+
+#[tokio::test]
+async fn a_contact_change_written_without_a_read_is_recorded_as_any_other_update() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let member_id = tree.member("Lê Văn Đức");
+    let id = gid(NodeKind::Member, member_id);
+    let place = "query($id: ID!) { node(id: $id) { ... on Member { version phone address homeTown } } }";
+    let now = app.data(Some(&admin), place, json!({ "id": id })).await["node"].clone();
+    let version = now["version"].as_i64().expect("version");
+    // Quotes, a backslash and Vietnamese letters in the new address; the home town sent as it is (unchanged,
+    // so not recorded); the phone changed.
+    let address = r#"Số 5 "Ngõ Chợ" \ Phường Hồng Hà"#;
+    let input = json!({ "id": id, "expectedVersion": version, "phone": "0912 000 777", "address": address,
+        "homeTown": now["homeTown"] });
+    let data = app.data(Some(&admin), UPDATE, json!({ "input": input })).await;
+    assert_eq!(data["updateMember"]["member"]["version"], version + 1);
+
+    // The event records exactly what the record-reading update records: the fields that changed, keys in the
+    // order of a JSON object of the record, values as serde_json writes them.
+    let object = |pairs: Vec<(&str, Value)>| {
+        let map: serde_json::Map<String, Value> = pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        Value::Object(map).to_string()
+    };
+    let before = object(vec![
+        ("address", now["address"].clone()),
+        ("phone", now["phone"].clone()),
+    ]);
+    let after = object(vec![("address", json!(address)), ("phone", json!("0912000777"))]);
+    let (texts, event_place, change_place, change_member) = last_records(&app, member_id).await;
+    assert_eq!(texts, json!([before, after]));
+    let stored = app.db();
+    let member = hoi_ccb::store::write::find_member(stored, member_id)
+        .await
+        .expect("read")
+        .expect("member");
+    let (p, b, c) = (member.province_id, member.base_id, member.chapter_id);
+    assert_eq!(event_place, json!([p, b, c]));
+    assert_eq!(change_place, json!([p, b, c, p, b, c]));
+    assert_eq!(change_member, json!([false, member_id]));
+
+    // Sent again unchanged: recorded as a write that changed nothing, as the record-reading update records it.
+    let input = json!({ "id": id, "expectedVersion": version + 1, "phone": "0912000777" });
+    app.data(Some(&admin), UPDATE, json!({ "input": input })).await;
+    assert_eq!(last_records(&app, member_id).await.0, json!(["{}", "{}"]));
+    // Cleared: `null` after.
+    let input = json!({ "id": id, "expectedVersion": version + 2, "address": null });
+    app.data(Some(&admin), UPDATE, json!({ "input": input })).await;
+    let cleared = last_records(&app, member_id).await.0;
+    assert_eq!(
+        cleared,
+        json!([
+            object(vec![("address", json!(address))]),
+            object(vec![("address", Value::Null)])
+        ])
+    );
 }
 
 #[tokio::test]
