@@ -11,7 +11,6 @@ use serde_json::Value as Json;
 use crate::auth::policy::Position;
 use crate::auth::{Principal, token};
 use crate::ids::NodeKind;
-use crate::sql::Sql;
 
 /// Internal columns that say nothing to a reader of the history.
 const HIDDEN: &[&str] = &[
@@ -68,31 +67,16 @@ pub fn diff<T: serde::Serialize>(before: Option<&T>, after: Option<&T>) -> (Opti
     (Some(pick(&b)), after.map(|_| pick(&a)))
 }
 
-/// [`diff`] computed by the database, for a write that does not read the record first: the `before_json` and
-/// `after_json` texts of the fields `columns` (text columns, named as the record serializes them) between the
-/// row as the statement found it (alias `from`) and as it wrote it (alias `to`), in the same form as [`diff`]
-/// (only the fields that differ, keys in the order a JSON object of the record has them, `null` for none).
-/// PostgreSQL: `to_json` quotes a text as `serde_json` does.
-pub fn diff_sql(columns: &[&'static str], from: &str, to: &str) -> (Sql, Sql) {
-    // The order `diff`'s objects give their keys in, whatever the build's `serde_json` keeps.
+/// The fields among `columns` that [`diff`] records when they differ, in the order its objects give their keys
+/// (whatever the build's `serde_json` keeps): what a statement that computes the diff itself must follow
+/// (`crate::store::write::update_contact_with_event`).
+pub fn diff_fields(columns: &[&str]) -> Vec<String> {
     let order: serde_json::Map<String, Json> = columns.iter().map(|c| ((*c).to_owned(), Json::Null)).collect();
-    let side = |alias: &str| {
-        let fields: Vec<String> = order
-            .keys()
-            .filter(|c| !HIDDEN.contains(&c.as_str()))
-            .map(|c| {
-                format!(
-                    "CASE WHEN {from}.{c} IS DISTINCT FROM {to}.{c} THEN '\"{c}\":' || \
-                     COALESCE(to_json({alias}.{c})::text, 'null') END"
-                )
-            })
-            .collect();
-        if fields.is_empty() {
-            return Sql::new("'{}'");
-        }
-        Sql::new(&format!("'{{' || concat_ws(',', {}) || '}}'", fields.join(", ")))
-    };
-    (side(from), side(to))
+    order
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| !HIDDEN.contains(&k.as_str()))
+        .collect()
 }
 
 /// One event to record.

@@ -240,7 +240,7 @@ pub async fn update_member_with_event<C: ConnectionTrait>(
 /// (text fields) are written, and the version bumped, only if the row is at `expected` and passes `conditions`
 /// (over alias `t`: who may write it). What only the row knows is taken from it by the same statement: the
 /// event's place and its before and after of the fields (against the row as the statement found it,
-/// [`crate::audit::diff_sql`]), the change row's place and whether the member has left. `event` and `change` are
+/// [`diff_sql`]), the change row's place and whether the member has left. `event` and `change` are
 /// the rest of those rows, their place cells to be filled here. Returns the row as written, or `None` when
 /// nothing was written (no such member, out of the writer's reach, or at another version: the caller reads the
 /// record to say which).
@@ -258,7 +258,7 @@ pub async fn update_contact_with_event<C: ConnectionTrait>(
         .filter(|c| changes.get(*c).is_set())
         .map(|c| c.as_str())
         .collect();
-    let (before, after) = crate::audit::diff_sql(&fields, "old", "t");
+    let (before, after) = diff_sql(&fields, "old", "t");
     let mut update = versioned_update(id, expected, changes, true, conditions);
     update
         .push(&format!(" RETURNING {}, ", crate::store::select_list(members())))
@@ -280,6 +280,31 @@ pub async fn update_contact_with_event<C: ConnectionTrait>(
     replace(&mut change, "gone", Sql::new(&format!("written.status <> {active}")));
     let row = write_with_event(db, update, event, Some(change)).await?;
     row.map(|r| member::Model::from_query_result(&r, "")).transpose()
+}
+
+/// [`crate::audit::diff`] computed by the database, for a write that does not read the record first: the
+/// `before_json` and `after_json` texts of the fields `columns` (text columns, named as the record serializes
+/// them) between the row as the statement found it (alias `from`) and as it wrote it (alias `to`), in the same
+/// form as `diff` (only the fields that differ, in its key order, [`crate::audit::diff_fields`], `null` for
+/// none). PostgreSQL: `to_json` quotes a text as `serde_json` does.
+fn diff_sql(columns: &[&str], from: &str, to: &str) -> (Sql, Sql) {
+    let fields = crate::audit::diff_fields(columns);
+    let side = |alias: &str| {
+        if fields.is_empty() {
+            return Sql::new("'{}'");
+        }
+        let cases: Vec<String> = fields
+            .iter()
+            .map(|c| {
+                format!(
+                    "CASE WHEN {from}.{c} IS DISTINCT FROM {to}.{c} THEN '\"{c}\":' || \
+                     COALESCE(to_json({alias}.{c})::text, 'null') END"
+                )
+            })
+            .collect();
+        Sql::new(&format!("'{{' || concat_ws(',', {}) || '}}'", cases.join(", ")))
+    };
+    (side(from), side(to))
 }
 
 /// The members' table, as its entity names it.
