@@ -4,10 +4,10 @@
 //! The hub reads the change log itself, from the last position it delivered, whenever it is woken (numbering
 //! the committed changes that wait for a position first, [`changes::sequence`]): on PostgreSQL by
 //! `LISTEN` on [`changes::CHANNEL`] (every instance hears every commit of every other: after its mutations
-//! commit, each instance announces them there, one `NOTIFY` per burst of commits, [`changes::announce`]), on
-//! SQLite by [`Hub::committed`], called after each mutation commits in this process. A slow poll backs both up
-//! (a listener reconnecting, a missed wake), and because it reads the log rather than trusting the
-//! notification, nothing is delivered twice or skipped.
+//! commit, each instance announces them there, one `NOTIFY` per burst of commits and at most one per
+//! [`ANNOUNCE_GAP`], [`changes::announce`]), on SQLite by [`Hub::committed`], called after each mutation
+//! commits in this process. A slow poll backs both up (a listener reconnecting, a missed wake), and because it
+//! reads the log rather than trusting the notification, nothing is delivered twice or skipped.
 //! With no subscriber on this instance there is nothing to deliver: the hub then follows only the log's head, at
 //! most once per [`IDLE_CATCH_UP`], instead of reading every change (a busy writer's commits cost it no reads).
 
@@ -134,7 +134,13 @@ impl Hub {
     }
 }
 
-/// Sends one announcement ([`changes::announce`]) per wake in `pending`, until the hub is dropped, counting each
+/// The least time between two announcements of one instance: the commits of a steady writer are announced
+/// together, at most this late, instead of one `NOTIFY` each (every one of which also wakes every listener).
+/// The first commit after a quiet spell is announced at once.
+const ANNOUNCE_GAP: Duration = Duration::from_millis(5);
+
+/// Sends one announcement ([`changes::announce`]) per wake in `pending`, at most one per [`ANNOUNCE_GAP`] (the
+/// commits that come meanwhile wait in `pending` and share the next), until the hub is dropped, counting each
 /// in `statements` (the change feed's). A failed one is logged: the listeners' fallback poll then finds the
 /// changes.
 async fn announcer(db: DatabaseConnection, mut pending: mpsc::Receiver<()>, statements: prometheus::IntCounter) {
@@ -143,6 +149,7 @@ async fn announcer(db: DatabaseConnection, mut pending: mpsc::Receiver<()>, stat
         if let Err(e) = changes::announce(&db).await {
             tracing::warn!(error = %e, "announcing committed changes failed; listeners will find them by polling");
         }
+        tokio::time::sleep(ANNOUNCE_GAP).await;
     }
 }
 
