@@ -175,9 +175,9 @@ pub fn validate(mut data: MemberData) -> AppResult<MemberData> {
             "is too soon after the birth year",
         ));
     }
-    data.home_town = input::opt_text("input.homeTown", data.home_town.as_deref(), TEXT_MAX)?;
-    data.address = input::opt_text("input.address", data.address.as_deref(), TEXT_MAX)?;
-    data.phone = input::phone("input.phone", data.phone.as_deref())?;
+    data.home_town = home_town(data.home_town.as_deref())?;
+    data.address = address(data.address.as_deref())?;
+    data.phone = phone(data.phone.as_deref())?;
     data.military_rank = input::opt_text("input.militaryRank", data.military_rank.as_deref(), 50)?;
     data.last_unit = input::opt_text("input.lastUnit", data.last_unit.as_deref(), TEXT_MAX)?;
     data.card_number = match data.card_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -185,6 +185,19 @@ pub fn validate(mut data: MemberData) -> AppResult<MemberData> {
         None => None,
     };
     Ok(data)
+}
+
+/// The contact fields' checks, each on its own: what [`validate`] and [`contact_change`] both apply.
+fn home_town(raw: Option<&str>) -> AppResult<Option<String>> {
+    input::opt_text("input.homeTown", raw, TEXT_MAX)
+}
+
+fn address(raw: Option<&str>) -> AppResult<Option<String>> {
+    input::opt_text("input.address", raw, TEXT_MAX)
+}
+
+fn phone(raw: Option<&str>) -> AppResult<Option<String>> {
+    input::phone("input.phone", raw)
 }
 
 /// Loads a member the actor may see, inside the transaction; otherwise `NOT_FOUND`.
@@ -332,17 +345,16 @@ pub fn contact_change(id: i64, expected: i32, patch: &MemberPatch) -> Option<Con
     if patch.capability() != Capability::EditContact {
         return None;
     }
-    let checked = |field: &Patch<String>, check: &dyn Fn(&str) -> AppResult<Option<String>>| match field {
+    type Check = fn(Option<&str>) -> AppResult<Option<String>>;
+    let checked = |field: &Patch<String>, check: Check| match field {
         Patch::Keep => Some(ActiveValue::NotSet),
         Patch::Clear => Some(Set(None)),
-        Patch::Set(value) => check(value).ok().map(Set),
+        Patch::Set(value) => check(Some(value)).ok().map(Set),
     };
     let changes = member::ActiveModel {
-        home_town: checked(&patch.home_town, &|v| {
-            input::opt_text("input.homeTown", Some(v), TEXT_MAX)
-        })?,
-        address: checked(&patch.address, &|v| input::opt_text("input.address", Some(v), TEXT_MAX))?,
-        phone: checked(&patch.phone, &|v| input::phone("input.phone", Some(v)))?,
+        home_town: checked(&patch.home_town, home_town)?,
+        address: checked(&patch.address, address)?,
+        phone: checked(&patch.phone, phone)?,
         updated_at: Set(now()),
         ..Default::default()
     };
