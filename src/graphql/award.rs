@@ -262,8 +262,39 @@ impl AwardQuery {
         let order = order_by.order();
         let w = window(&order, first, after, last, before)?;
         let query = store::list(&filter.unwrap_or_default().parse()?, order);
+        let state = state(ctx);
+        let look = ctx.look_ahead();
+        let nodes = look.field("nodes").field("recipient");
+        let edges = look.field("edges").field("node").field("recipient");
+        let recipient = if nodes.exists() { nodes } else { edges };
+        if recipient.exists() && state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            // The page with its recipients in one statement; the nodes' prefetch then finds them in the cache.
+            let (page, found) = store::page_with_recipients(
+                &state.db,
+                &query,
+                &w,
+                super::wants_total(ctx),
+                &state.scope.members,
+                super::loaders::member_units(&recipient),
+            )
+            .await?;
+            let loader = &state.loader;
+            // A member recipient the statement did not bring is outside the viewer's scope: known missing.
+            let brought: std::collections::HashSet<i64> = found.members.iter().map(|m| m.id).collect();
+            let outside = page
+                .rows
+                .iter()
+                .filter(|a| a.recipient_type == DbRecipientType::Member && !brought.contains(&a.recipient_id))
+                .map(|a| MemberById(a.recipient_id));
+            loader.feed_absent(outside);
+            loader.feed_many(found.members.into_iter().map(|m| (MemberById(m.id), m)));
+            loader.feed_many(found.chapters.into_iter().map(|m| (ChapterById(m.id), m)));
+            loader.feed_many(found.bases.into_iter().map(|m| (BaseById(m.id), m)));
+            loader.feed_many(found.provinces.into_iter().map(|m| (ProvinceById(m.id), m)));
+            return Ok(AwardConnection(page));
+        }
         Ok(AwardConnection(
-            query.page(&state(ctx).db, &w, super::wants_total(ctx)).await?,
+            query.page(&state.db, &w, super::wants_total(ctx)).await?,
         ))
     }
 }
@@ -286,7 +317,14 @@ impl crate::graphql::connection::Prefetch for Award {
         // statement. A member's award carries the member's chapter and base, so the units that statement brings
         // are known from the page: the unit recipients among them are not loaded again, and the others are
         // loaded at the same time, not after it (one round trip fewer for a lone request).
+        let loader = &state(ctx).loader;
         let member_ids: Vec<i64> = of(DbRecipientType::Member).map(|a| a.recipient_id).collect();
+        // Members the page's own statement brought (`AwardQuery::awards`) are not read again.
+        let unread: Vec<i64> = member_ids
+            .iter()
+            .copied()
+            .filter(|id| !loader.knows(&MemberById(*id)))
+            .collect();
         let joined = super::loaders::member_units(&recipient);
         let brought = |unit: fn(&Self::Row) -> Option<i64>, asked: bool| -> std::collections::HashSet<i64> {
             if asked {
@@ -308,7 +346,7 @@ impl crate::graphql::connection::Prefetch for Award {
         };
         let (members, units) = async_graphql::futures_util::future::join(
             async {
-                warm_members_with_units(ctx, &member_ids, &recipient).await?;
+                warm_members_with_units(ctx, &unread, &recipient).await?;
                 state(ctx)
                     .loader
                     .load_many(member_ids.iter().copied().map(MemberById))

@@ -30,12 +30,15 @@ pub const MAX_BATCH: usize = 1000;
 
 type Reply<K, V> = oneshot::Sender<Result<HashMap<K, V>, AppError>>;
 
-/// The keys of one type waiting for their batch, and what has been loaded before (the request's cache).
+/// The keys of one type waiting for their batch, and what has been loaded before (the request's cache): the
+/// values found, and the keys that were looked for and found missing (out of the viewer's scope, say), so a
+/// record that is not there is not looked for again by every resolver that meets it.
 struct Pending<K, V> {
     keys: HashSet<K>,
     waiters: Vec<(Vec<K>, Reply<K, V>)>,
     scheduled: bool,
     cache: HashMap<K, V>,
+    absent: HashSet<K>,
 }
 
 impl<K, V> Default for Pending<K, V> {
@@ -45,6 +48,7 @@ impl<K, V> Default for Pending<K, V> {
             waiters: Vec::new(),
             scheduled: false,
             cache: HashMap::new(),
+            absent: HashSet::new(),
         }
     }
 }
@@ -123,23 +127,8 @@ impl Batcher {
         self.inner.lock().cache_disabled = !enable;
     }
 
-    /// Puts values loaded some other way (a join) into the request's cache, so loads of these keys find them.
-    pub fn feed_many<K>(&self, values: impl IntoIterator<Item = (K, <Store as Loader<K>>::Value)>)
-    where
-        K: Send + Sync + Hash + Eq + Clone + 'static,
-        Store: Loader<K, Error = AppError>,
-    {
-        let mut shared = self.inner.lock();
-        if shared.cache_disabled {
-            return;
-        }
-        pending::<K, <Store as Loader<K>>::Value>(&mut shared)
-            .cache
-            .extend(values);
-    }
-
-    /// The value of `key` if the request's cache holds it, without loading it.
-    pub fn cached<K>(&self, key: &K) -> Option<<Store as Loader<K>>::Value>
+    /// Runs `f` on the request's cache of key type `K`; `None` when the cache is off.
+    fn with_cache<K, R>(&self, f: impl FnOnce(&mut Pending<K, <Store as Loader<K>>::Value>) -> R) -> Option<R>
     where
         K: Send + Sync + Hash + Eq + Clone + 'static,
         Store: Loader<K, Error = AppError>,
@@ -148,10 +137,54 @@ impl Batcher {
         if shared.cache_disabled {
             return None;
         }
-        pending::<K, <Store as Loader<K>>::Value>(&mut shared)
-            .cache
-            .get(key)
-            .cloned()
+        Some(f(pending::<K, <Store as Loader<K>>::Value>(&mut shared)))
+    }
+
+    /// Puts values loaded some other way (a join) into the request's cache, so loads of these keys find them.
+    pub fn feed_many<K>(&self, values: impl IntoIterator<Item = (K, <Store as Loader<K>>::Value)>)
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        Store: Loader<K, Error = AppError>,
+    {
+        self.with_cache(|waiting: &mut Pending<K, _>| {
+            for (key, value) in values {
+                waiting.absent.remove(&key);
+                waiting.cache.insert(key, value);
+            }
+        });
+    }
+
+    /// Records keys that a read made some other way (a join under the same scope) looked for and did not find,
+    /// so loads of them answer "missing" without a statement.
+    pub fn feed_absent<K>(&self, keys: impl IntoIterator<Item = K>)
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        Store: Loader<K, Error = AppError>,
+    {
+        self.with_cache(|waiting: &mut Pending<K, _>| {
+            let keys = keys.into_iter().filter(|key| !waiting.cache.contains_key(key));
+            waiting.absent.extend(keys.collect::<Vec<_>>());
+        });
+    }
+
+    /// Whether the request has read `key` already: its value is cached, or it was found missing.
+    pub fn knows<K>(&self, key: &K) -> bool
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        Store: Loader<K, Error = AppError>,
+    {
+        self.with_cache(|waiting: &mut Pending<K, _>| waiting.cache.contains_key(key) || waiting.absent.contains(key))
+            .unwrap_or(false)
+    }
+
+    /// The value of `key` if the request's cache holds it, without loading it.
+    pub fn cached<K>(&self, key: &K) -> Option<<Store as Loader<K>>::Value>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        Store: Loader<K, Error = AppError>,
+    {
+        self.with_cache(|waiting: &mut Pending<K, _>| waiting.cache.get(key).cloned())
+            .flatten()
     }
 
     /// Loads one key: joins the current batch of its type.
@@ -183,6 +216,7 @@ impl Batcher {
                     Some(value) => {
                         found.insert(key, value.clone());
                     }
+                    None if !cache_disabled && waiting.absent.contains(&key) => {}
                     None => missing.push(key),
                 }
             }
@@ -301,9 +335,14 @@ where
     {
         let mut shared = inner.lock();
         if !shared.cache_disabled {
-            let cache = &mut pending::<K, <Store as Loader<K>>::Value>(&mut shared).cache;
+            let waiting = pending::<K, <Store as Loader<K>>::Value>(&mut shared);
             for (key, value) in &values {
-                cache.insert(key.clone(), value.clone());
+                waiting.cache.insert(key.clone(), value.clone());
+            }
+            for key in &keys {
+                if !values.contains_key(key) {
+                    waiting.absent.insert(key.clone());
+                }
             }
         }
     }
@@ -345,7 +384,8 @@ mod tests {
             BATCHES.with_borrow_mut(|b| b.push(batch));
             // A database round trip: the driver must keep the execution going while a batch is out.
             tokio::task::yield_now().await;
-            Ok(keys.iter().map(|k| (*k, k.0 * 10)).collect())
+            // Keys from 1000 up are records that do not exist (or lie outside the viewer's scope).
+            Ok(keys.iter().filter(|k| k.0 < 1000).map(|k| (*k, k.0 * 10)).collect())
         }
     }
 
@@ -384,6 +424,34 @@ mod tests {
         // The second time, everything comes from the request's cache.
         loader.drive(two_levels(&loader)).await;
         assert!(BATCHES.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_missing_record_is_looked_for_once_per_request() {
+        let loader = batcher().await;
+        let found = loader
+            .drive(loader.load_many([Probe(1), Probe(1001), Probe(1002)]))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(BATCHES.take(), vec![vec![1, 1001, 1002]]);
+        // Asked again, alone or with a new key: the missing ones are known missing, only the new key travels.
+        assert_eq!(loader.drive(loader.load_one(Probe(1001))).await.unwrap(), None);
+        let again = loader.drive(loader.load_many([Probe(1002), Probe(2)])).await.unwrap();
+        assert_eq!(again.get(&Probe(2)), Some(&20));
+        assert_eq!(again.len(), 1);
+        assert_eq!(BATCHES.take(), vec![vec![2]]);
+        assert!(loader.knows(&Probe(1001)) && loader.knows(&Probe(2)) && !loader.knows(&Probe(3)));
+        // Keys recorded missing by a read made another way are not looked for either, until a value is fed.
+        loader.feed_absent([Probe(5)]);
+        assert_eq!(loader.drive(loader.load_one(Probe(5))).await.unwrap(), None);
+        assert!(BATCHES.take().is_empty());
+        loader.feed_many([(Probe(5), 55)]);
+        assert_eq!(loader.drive(loader.load_one(Probe(5))).await.unwrap(), Some(55));
+        // With the cache off (a mutation), every load reads afresh.
+        loader.enable_all_cache(false);
+        assert_eq!(loader.drive(loader.load_one(Probe(1001))).await.unwrap(), None);
+        assert_eq!(BATCHES.take(), vec![vec![1001]]);
     }
 
     #[tokio::test]

@@ -440,6 +440,50 @@ impl JoinedUnits {
     }
 }
 
+/// Loads one member with the units above it that `selection` asks for and the member's page of awards
+/// `awards` (the key its `awards` field will ask for), into the request's cache: one statement on PostgreSQL
+/// ([`members::by_id_with_units_and_page`]), the member's statement and the page's side by side elsewhere. A
+/// member outside the viewer's scope brings nothing, its page included.
+pub async fn warm_member_with_awards(
+    ctx: &async_graphql::Context<'_>,
+    id: i64,
+    selection: &async_graphql::Lookahead<'_>,
+    awards: AwardsReceived,
+) -> Result<(), AppError> {
+    let state = super::state(ctx);
+    if state.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        let (member, page) = async_graphql::futures_util::future::join(
+            warm_members_with_units(ctx, &[id], selection),
+            super::page_of(ctx, awards),
+        )
+        .await;
+        member?;
+        return page.map(|_| ());
+    }
+    let units = member_units(selection);
+    let args = &awards.2;
+    let list = awards::received_by(awards.0, &args.filter, args.order);
+    let found = members::by_id_with_units_and_page::<entity::award::Model>(
+        &state.db,
+        &state.scope.members,
+        id,
+        units,
+        &list,
+        awards::recipient_column(),
+        &args.window,
+        args.total,
+    )
+    .await?;
+    if let Some((row, page)) = found {
+        let mut joined = JoinedUnits::default();
+        joined.add(row.chapter, row.base, row.province);
+        joined.feed(&state.loader);
+        state.loader.feed_many([(MemberById(row.member.id), row.member)]);
+        state.loader.feed_many([(awards, page)]);
+    }
+    Ok(())
+}
+
 /// The units above a member that `selection` (on a member) reaches: its chapter, base and province.
 pub fn member_units(selection: &async_graphql::Lookahead<'_>) -> members::Units {
     let chapter = selection.field("chapter");

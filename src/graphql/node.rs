@@ -1,7 +1,6 @@
 //! `node(id:)` and `nodes(ids:)`: any object by its global id, through the same scoped loaders as the graph,
 //! so a record outside the viewer's scope is `null` exactly like one that does not exist.
 
-use async_graphql::futures_util;
 use async_graphql::{Context, ID, Interface, Object};
 
 use super::award::Award;
@@ -58,18 +57,12 @@ impl NodeQuery {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Node>> {
         let id = GlobalId::parse("id", &id)?;
         if id.kind == NodeKind::Member {
-            // The member row (with the units above it) and its awards page go out together: neither waits for
-            // the other's round trip. An out-of-scope member's page is loaded for nothing and never shown.
+            // The member row (with the units above it) and its awards page come in one round trip (one
+            // statement on PostgreSQL): neither waits for the other.
             let selection = ctx.look_ahead();
-            let ids = [id.id];
-            let member = warm_members_with_units(ctx, &ids, &selection);
             match super::member::selected_awards_page(id.id, &selection) {
-                Some(awards) => {
-                    let (member, awards) = futures_util::future::join(member, super::page_of(ctx, awards)).await;
-                    member?;
-                    awards?;
-                }
-                None => member.await?,
+                Some(awards) => warm_member_with_awards(ctx, id.id, &selection, awards).await?,
+                None => warm_members_with_units(ctx, &[id.id], &selection).await?,
             }
         }
         fetch(ctx, id).await

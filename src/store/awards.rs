@@ -4,8 +4,11 @@
 use entity::award::{AwardKind, GrantingLevel, RecipientType};
 use sea_orm::ActiveEnum;
 
+use crate::auth::policy::Subtree;
+use crate::error::AppResult;
 use crate::sql::{Filter, Sql};
-use crate::store::page::{ListQuery, Order};
+use crate::store::members::{Units, prefixed_columns};
+use crate::store::page::{ListQuery, Order, Page, Window};
 use crate::text;
 
 pub const NEWEST_FIRST: Order = Order {
@@ -113,4 +116,84 @@ pub fn received_by(kind: RecipientType, filter: &AwardFilter, order: Order) -> L
     cond.bind(kind.to_value());
     f.and(cond);
     ListQuery::new("awards", f, order)
+}
+
+/// The recipients of a page of awards, as [`page_with_recipients`] reads them.
+#[derive(Default)]
+pub struct Recipients {
+    /// Member recipients inside the viewer's member scope.
+    pub members: Vec<entity::member::Model>,
+    pub chapters: Vec<entity::chapter::Model>,
+    pub bases: Vec<entity::base::Model>,
+    pub provinces: Vec<entity::province::Model>,
+}
+
+/// A page of `list` with its recipients in the same statement (PostgreSQL): each award's member recipient
+/// inside `scope`, its chapter, base and province recipients, and the units above its member recipient that
+/// `units` asks for. An award to a member carries the member's chapter, base and province (they move with the
+/// member), so one probe of each unit table per award serves member and unit recipients alike.
+pub async fn page_with_recipients(
+    db: &sea_orm::DatabaseConnection,
+    list: &ListQuery,
+    window: &Window,
+    with_total: bool,
+    scope: &Subtree,
+    units: Units,
+) -> AppResult<(Page<entity::award::Model>, Recipients)> {
+    use entity::{base, chapter, member, province};
+    let mut columns = prefixed_columns::<member::Entity>("m");
+    let mut joins = Sql::new(&format!(
+        " LEFT JOIN LATERAL (SELECT {} FROM members t WHERE t.id = a.member_id",
+        crate::store::select_list("members")
+    ));
+    if let Some(cond) = scope.members_condition() {
+        joins.push(" AND (").append(&cond).push(")");
+    }
+    joins.push(") m ON TRUE");
+    // A unit is read for an award to it, and for every award to a member when the units above members are
+    // asked for.
+    for (table, alias, key, kind, above) in [
+        ("chapters", "c", "chapter_id", RecipientType::Chapter, units.chapter),
+        ("bases", "b", "base_id", RecipientType::Base, units.base),
+        ("provinces", "p", "province_id", RecipientType::Province, units.province),
+    ] {
+        columns.push_str(&match alias {
+            "c" => prefixed_columns::<chapter::Entity>(alias),
+            "b" => prefixed_columns::<base::Entity>(alias),
+            _ => prefixed_columns::<province::Entity>(alias),
+        });
+        // A `LATERAL` probe of the unit's key per award (see `unit_join` for why not a plain join), made only
+        // for the awards that need the unit.
+        joins
+            .push(&format!(
+                " LEFT JOIN LATERAL (SELECT * FROM {table} u WHERE u.id = a.{key} AND (a.recipient_type = "
+            ))
+            .bind(kind.to_value());
+        if above {
+            joins
+                .push(" OR a.recipient_type = ")
+                .bind(RecipientType::Member.to_value());
+        }
+        joins.push(&format!(") LIMIT 1) {alias} ON TRUE"));
+    }
+    let (page, rows) = list
+        .page_joined::<entity::award::Model>(db, window, with_total, &columns, &joins)
+        .await?;
+    let mut found = Recipients::default();
+    for row in &rows {
+        let present = |prefix: &str| row.try_get::<Option<i64>>(prefix, "id").map(|id| id.is_some());
+        if present("m_")? {
+            found.members.push(super::members::model(row, "m_")?);
+        }
+        if present("c_")? {
+            found.chapters.push(super::decode::decode(row, "c_")?);
+        }
+        if present("b_")? {
+            found.bases.push(super::decode::decode(row, "b_")?);
+        }
+        if present("p_")? {
+            found.provinces.push(super::decode::decode(row, "p_")?);
+        }
+    }
+    Ok((page, found))
 }

@@ -5,7 +5,7 @@ use sea_orm::{ActiveEnum, DbBackend};
 
 use crate::auth::policy::Subtree;
 use crate::sql::{Filter, Sql};
-use crate::store::page::{ListQuery, Narrowed, Order};
+use crate::store::page::{ListQuery, Narrowed, Order, Page, Row, Window};
 use crate::text;
 
 pub const BY_NAME: Order = Order {
@@ -292,13 +292,16 @@ pub struct Listed {
     pub match_tier: i64,
 }
 
+/// A member's record from a row that holds it (by position where the row lays its columns out in entity order,
+/// as [`Listed`] reads it), for the reads of whole records by id.
+pub fn model(row: &sea_orm::QueryResult, prefix: &str) -> Result<entity::member::Model, sea_orm::DbErr> {
+    use sea_orm::FromQueryResult;
+    Ok(Listed::from_query_result(row, prefix)?.member)
+}
+
 impl sea_orm::FromQueryResult for Listed {
     fn from_query_result(row: &sea_orm::QueryResult, prefix: &str) -> Result<Self, sea_orm::DbErr> {
-        let shape = if prefix.is_empty() {
-            member_columns_at(row)
-        } else {
-            None
-        };
+        let shape = member_columns_at(row, prefix);
         let (member, after) = match shape {
             None => {
                 return Ok(Self {
@@ -316,7 +319,7 @@ impl sea_orm::FromQueryResult for Listed {
                 #[cfg(debug_assertions)]
                 assert_eq!(
                     member,
-                    entity::member::Model::from_query_result(row, "")?,
+                    entity::member::Model::from_query_result(row, prefix)?,
                     "a member decoded by position must equal the one decoded by name"
                 );
                 (member, at + MEMBER_COLUMNS)
@@ -357,13 +360,30 @@ fn column_name(row: &sea_orm::QueryResult, index: usize) -> Option<&str> {
 /// Where a list row's member columns start and which they are, if they are all there in
 /// `entity::member::Column` order: every column ([`crate::store::select_list`]: the first `id`, with
 /// `left_reason` as the last), or those of [`Columns::Names`] (`sort_key` eighth, `version` the last).
-fn member_columns_at(row: &sea_orm::QueryResult) -> Option<MemberColumns> {
+///
+/// Columns named with a `prefix` (a member joined to another table's rows, `m_id`, …) are looked for anywhere in
+/// the row, and only all of them.
+fn member_columns_at(row: &sea_orm::QueryResult, prefix: &str) -> Option<MemberColumns> {
+    if !prefix.is_empty() {
+        let named =
+            |index: usize, name: &str| column_name(row, index).and_then(|c| c.strip_prefix(prefix)) == Some(name);
+        let at = (0..column_count(row)).find(|&i| named(i, "id"))?;
+        return named(at + MEMBER_COLUMNS - 1, "left_reason").then_some(MemberColumns::All(at));
+    }
     let at = (0..4).find(|&i| column_name(row, i) == Some("id"))?;
     if column_name(row, at + MEMBER_COLUMNS - 1) == Some("left_reason") {
         return Some(MemberColumns::All(at));
     }
     (column_name(row, at + 7) == Some("sort_key") && column_name(row, at + NAMES_COLUMNS.len() - 1) == Some("version"))
         .then_some(MemberColumns::Names(at))
+}
+
+fn column_count(row: &sea_orm::QueryResult) -> usize {
+    use sea_orm::sqlx::Row;
+    if let Some(row) = row.try_as_pg_row() {
+        return row.columns().len();
+    }
+    row.try_as_sqlite_row().map_or(0, |row| row.columns().len())
 }
 
 /// The member columns of a list row, starting at the index each holds.
@@ -658,10 +678,38 @@ pub async fn by_ids_with_units(
     ids: &[i64],
     units: Units,
 ) -> crate::error::AppResult<Vec<WithUnits>> {
-    use entity::{base, chapter, province};
-    use sea_orm::FromQueryResult;
+    let sql = with_units_sql(db.get_database_backend(), scope, ids, units, "");
+    let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
+    rows.iter().map(|row| decode_with_units(row, units)).collect()
+}
 
-    let backend = db.get_database_backend();
+/// A member by id inside `scope` with the units `units` asks for and, in the same statement, a page of `list`
+/// under the member (its rows whose `parent_column` is the member's id): a member's record with its first
+/// awards is one round trip. PostgreSQL only (see [`ListQuery::with_parents`]). `None`: no such member in scope.
+pub async fn by_id_with_units_and_page<M: Row + super::decode::ByPosition>(
+    db: &sea_orm::DatabaseConnection,
+    scope: &Subtree,
+    id: i64,
+    units: Units,
+    list: &ListQuery,
+    parent_column: &'static str,
+    window: &Window,
+    with_total: bool,
+) -> crate::error::AppResult<Option<(WithUnits, Page<M>)>> {
+    let member = with_units_sql(db.get_database_backend(), scope, &[id], units, ", t.id AS parent__");
+    let found = list
+        .with_parents::<M>(db, member, parent_column, window, with_total)
+        .await?;
+    found
+        .into_iter()
+        .next()
+        .map(|(row, page)| Ok((decode_with_units(&row, units)?, page)))
+        .transpose()
+}
+
+/// The statement of [`by_ids_with_units`], with `extra` columns after the member's and the units'.
+fn with_units_sql(backend: sea_orm::DbBackend, scope: &Subtree, ids: &[i64], units: Units, extra: &str) -> Sql {
+    use entity::{base, chapter, province};
     let mut sql = Sql::new(&format!("SELECT {}", crate::store::select_list("members")));
     let mut joins = String::new();
     if units.chapter {
@@ -676,7 +724,7 @@ pub async fn by_ids_with_units(
         sql.push(&prefixed_columns::<province::Entity>("p"));
         joins.push_str(&unit_join(backend, "provinces", "p", "province_id"));
     }
-    sql.push(" FROM members t").push(&joins);
+    sql.push(extra).push(" FROM members t").push(&joins);
     let mut filter = Filter::default();
     if let Some(cond) = scope.members_condition() {
         filter.and(cond);
@@ -685,27 +733,29 @@ pub async fn by_ids_with_units(
     id_in.bind_list(ids);
     filter.and(id_in);
     filter.render_where(&mut sql);
-    let rows = super::reader::query_all(db, sql.build(backend)).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(WithUnits {
-                // The member's columns come first, in list order: decoded by position like a list's.
-                member: Listed::from_query_result(row, "")?.member,
-                chapter: units
-                    .chapter
-                    .then(|| super::decode::decode::<chapter::Model>(row, "c_"))
-                    .transpose()?,
-                base: units
-                    .base
-                    .then(|| super::decode::decode::<base::Model>(row, "b_"))
-                    .transpose()?,
-                province: units
-                    .province
-                    .then(|| super::decode::decode::<province::Model>(row, "p_"))
-                    .transpose()?,
-            })
-        })
-        .collect()
+    sql
+}
+
+/// A row of [`with_units_sql`]: the member (its columns first, in list order, decoded by position like a
+/// list's) and the units asked for.
+fn decode_with_units(row: &sea_orm::QueryResult, units: Units) -> crate::error::AppResult<WithUnits> {
+    use entity::{base, chapter, province};
+    use sea_orm::FromQueryResult;
+    Ok(WithUnits {
+        member: Listed::from_query_result(row, "")?.member,
+        chapter: units
+            .chapter
+            .then(|| super::decode::decode::<chapter::Model>(row, "c_"))
+            .transpose()?,
+        base: units
+            .base
+            .then(|| super::decode::decode::<base::Model>(row, "b_"))
+            .transpose()?,
+        province: units
+            .province
+            .then(|| super::decode::decode::<province::Model>(row, "p_"))
+            .transpose()?,
+    })
 }
 
 /// The chapter a member belongs to, `None` if there is no such member: what a member's own read scope needs.

@@ -75,11 +75,11 @@ where
 }
 
 macro_rules! impl_row {
-    ($model:ty { $($col:literal => $field:ident : $kind:ident),* $(,)? } $(by $position:ident)?) => {
+    ($model:ty { $($col:literal => $field:ident : $kind:ident),* $(,)? } $(by $position:path)?) => {
         impl Row for $model {
             $(
             fn decode(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
-                decode::$position(row, "")
+                $position(row, "")
             }
             )?
             fn key(&self, order: &Order) -> Vec<KeyValue> {
@@ -100,10 +100,10 @@ macro_rules! impl_row {
     (@value int $e:expr) => { KeyValue::Int(i64::from($e)) };
 }
 
-impl_row!(entity::province::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode);
-impl_row!(entity::base::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode);
-impl_row!(entity::chapter::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode);
-impl_row!(entity::member::Model { "id" => id: int, "sort_key" => sort_key: text });
-impl_row!(entity::award::Model { "id" => id: int, "year" => year: int } by decode);
+impl_row!(entity::province::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode::decode);
+impl_row!(entity::base::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode::decode);
+impl_row!(entity::chapter::Model { "id" => id: int, "sort_key" => sort_key: text, "code" => code: text } by decode::decode);
+impl_row!(entity::member::Model { "id" => id: int, "sort_key" => sort_key: text } by members::model);
+impl_row!(entity::award::Model { "id" => id: int, "year" => year: int } by decode::decode);
 impl_row!(entity::audit_event::Model { "id" => id: int });
 impl_row!(entity::transfer::Model { "id" => id: int });

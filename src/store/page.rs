@@ -400,6 +400,37 @@ impl ListQuery {
         ))
     }
 
+    /// A page of the whole list with rows of other tables joined to each of its rows, in one statement: the
+    /// page's statement as the derived table `a`, then `columns` (each named, after the page's own) from
+    /// `joins` (`LEFT JOIN`s over `a`), in the page's order. Returns the page and every row as it came (page
+    /// columns first, by the names of [`Self::page`]'s rows), for the caller to read the joined columns from.
+    pub async fn page_joined<M: Row>(
+        &self,
+        db: &DatabaseConnection,
+        window: &Window,
+        with_total: bool,
+        columns: &str,
+        joins: &Sql,
+    ) -> AppResult<(Page<M>, Vec<QueryResult>)> {
+        if window.size == 0 {
+            return Ok((self.page(db, window, with_total).await?, Vec::new()));
+        }
+        let inline_total = with_total && self.count_limit.is_none();
+        let mut sql = Sql::new("SELECT a.*");
+        sql.push(columns).push(" FROM (");
+        sql.append(&self.page_sql(window, inline_total))
+            .push(") a")
+            .append(joins);
+        sql.push(&format!(" ORDER BY {}", self.order.render("a", window.backward)));
+        let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
+        let total = match rows.first() {
+            Some(row) if inline_total => Total::Known(row.try_get("", "total__")?),
+            _ => self.count_total(),
+        };
+        let models = rows.iter().map(M::decode).collect::<Result<Vec<M>, _>>()?;
+        Ok((Page::finish(models, self.order, window, total), rows))
+    }
+
     /// A page of a list with a count bound (`count_limit`), in one statement, when the list is within the bound:
     /// the list's rows (at most the bound and one more) are found once by its filter and counted, and only when
     /// there are no more than the bound is the page cut from them in the list's order. This is how a search is
@@ -513,40 +544,8 @@ impl ListQuery {
         // loop over the parents' index) is taken after the first few executions and planning stops.
         sql.bind(ids.clone()).push(", ',')) AS BIGINT) AS parent__ LIMIT ");
         sql.bind(parents.len() as i64).push(") p");
-        if with_total {
-            sql.push(&format!(
-                " CROSS JOIN LATERAL (SELECT COUNT(*) AS total__ FROM {} t",
-                self.table
-            ));
-            let mut filter = self.filter.clone();
-            filter.and_text(&format!("t.{parent_column} = p.parent__"));
-            filter.render_where(&mut sql);
-            sql.push(") c");
-        }
-        // LEFT JOIN: a parent with nothing past the cursor still comes back, with its total.
-        sql.push(" LEFT JOIN LATERAL (SELECT ").push(&self.select_list());
-        self.push_from(&mut sql);
-        let mut filter = self.filter.clone();
-        filter.and_text(&format!("t.{parent_column} = p.parent__"));
-        if let Some(cursor) = &window.cursor {
-            filter.and(self.order.keyset(cursor, window.backward));
-        }
-        filter.render_where(&mut sql);
-        sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
-        sql.bind((window.size + 1) as i64);
-        sql.push(") x ON TRUE");
-
-        let mut count = Sql::new(&format!("SELECT t.{parent_column}, COUNT(*) FROM {} t", self.table));
-        let mut count_filter = self.filter.clone();
-        let mut parent_in = Sql::new(&format!("t.{parent_column} = ANY(CAST(string_to_array("));
-        parent_in.bind(ids).push(", ',') AS BIGINT[]))");
-        count_filter.and(parent_in);
-        count_filter.render_where(&mut count);
-        count.push(&format!(" GROUP BY t.{parent_column}"));
-        let counts = std::sync::Arc::new(GroupedCount {
-            sql: count,
-            counts: tokio::sync::OnceCell::new(),
-        });
+        self.push_lateral_pages(&mut sql, parent_column, window, with_total);
+        let counts = self.grouped_count(parent_column, ids);
 
         let mut grouped: HashMap<i64, (Vec<M>, Option<i64>)> = HashMap::new();
         let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
@@ -570,6 +569,103 @@ impl ListQuery {
                     None => Total::Grouped(counts.clone(), *p),
                 };
                 (*p, Page::finish(rows, self.order, window, total))
+            })
+            .collect())
+    }
+
+    /// The `LATERAL` joins of a pages-by-parent statement, after `FROM <parents> p` where `p.parent__` is a
+    /// parent's id: the parent's total as `c.total__` when `with_total`, and its page (past the window's cursor,
+    /// one row more than the window) as `x`, left-joined so that a parent with an empty page still comes back.
+    fn push_lateral_pages(&self, sql: &mut Sql, parent_column: &'static str, window: &Window, with_total: bool) {
+        if with_total {
+            sql.push(&format!(
+                " CROSS JOIN LATERAL (SELECT COUNT(*) AS total__ FROM {} t",
+                self.table
+            ));
+            let mut filter = self.filter.clone();
+            filter.and_text(&format!("t.{parent_column} = p.parent__"));
+            filter.render_where(sql);
+            sql.push(") c");
+        }
+        sql.push(" LEFT JOIN LATERAL (SELECT ").push(&self.select_list());
+        self.push_from(sql);
+        let mut filter = self.filter.clone();
+        filter.and_text(&format!("t.{parent_column} = p.parent__"));
+        if let Some(cursor) = &window.cursor {
+            filter.and(self.order.keyset(cursor, window.backward));
+        }
+        filter.render_where(sql);
+        sql.push(&format!(" ORDER BY {} LIMIT ", self.order.render("t", window.backward)));
+        sql.bind((window.size + 1) as i64);
+        sql.push(") x ON TRUE");
+    }
+
+    /// The totals of the parents `ids` (comma-separated), one `GROUP BY` statement run only if a total is asked.
+    fn grouped_count(&self, parent_column: &'static str, ids: String) -> std::sync::Arc<GroupedCount> {
+        let mut count = Sql::new(&format!("SELECT t.{parent_column}, COUNT(*) FROM {} t", self.table));
+        let mut count_filter = self.filter.clone();
+        let mut parent_in = Sql::new(&format!("t.{parent_column} = ANY(CAST(string_to_array("));
+        parent_in.bind(ids).push(", ',') AS BIGINT[]))");
+        count_filter.and(parent_in);
+        count_filter.render_where(&mut count);
+        count.push(&format!(" GROUP BY t.{parent_column}"));
+        std::sync::Arc::new(GroupedCount {
+            sql: count,
+            counts: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// PostgreSQL: rows of a parent and, in the same statement, the page of this list under each of them (the
+    /// rows whose `parent_column` is the parent's id), so a record and its first page cost one round trip.
+    /// `parent` is a statement whose rows carry the parent's id as `parent__`; each row of the answer is a
+    /// parent row (its columns first, as `parent` names them) followed by one row of the page, its columns
+    /// prefixed `x_` (`NULL` where the page is empty). Returns the parent rows, one per parent in `parent`'s
+    /// order, and each parent's page.
+    pub async fn with_parents<M: Row + super::decode::ByPosition>(
+        &self,
+        db: &DatabaseConnection,
+        parent: Sql,
+        parent_column: &'static str,
+        window: &Window,
+        with_total: bool,
+    ) -> AppResult<Vec<(QueryResult, Page<M>)>> {
+        let mut sql = Sql::new("SELECT p.*");
+        if with_total {
+            sql.push(", c.total__");
+        }
+        sql.push(&super::members::prefixed_columns::<<M as sea_orm::ModelTrait>::Entity>(
+            "x",
+        ));
+        sql.push(" FROM (").append(&parent).push(") p");
+        self.push_lateral_pages(&mut sql, parent_column, window, with_total);
+        let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
+        let mut parents: Vec<(i64, QueryResult, Vec<M>, Option<i64>)> = Vec::new();
+        for row in rows {
+            let id: i64 = row.try_get("", "parent__")?;
+            let item = row
+                .try_get::<Option<i64>>("", "x_id")?
+                .map(|_| super::decode::decode::<M>(&row, "x_"))
+                .transpose()?;
+            let total = if with_total {
+                Some(row.try_get("", "total__")?)
+            } else {
+                None
+            };
+            match parents.iter_mut().find(|p| p.0 == id) {
+                Some(seen) => seen.2.extend(item),
+                None => parents.push((id, row, item.into_iter().collect(), total)),
+            }
+        }
+        let ids = parents.iter().map(|p| p.0.to_string()).collect::<Vec<_>>().join(",");
+        let counts = self.grouped_count(parent_column, ids);
+        Ok(parents
+            .into_iter()
+            .map(|(id, row, items, total)| {
+                let total = match total {
+                    Some(n) => Total::Known(n),
+                    None => Total::Grouped(counts.clone(), id),
+                };
+                (row, Page::finish(items, self.order, window, total))
             })
             .collect())
     }
