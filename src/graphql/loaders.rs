@@ -474,12 +474,16 @@ pub async fn warm_member_with_awards(
         args.total,
     )
     .await?;
-    if let Some((row, page)) = found {
-        let mut joined = JoinedUnits::default();
-        joined.add(row.chapter, row.base, row.province);
-        joined.feed(&state.loader);
-        state.loader.feed_many([(MemberById(row.member.id), row.member)]);
-        state.loader.feed_many([(awards, page)]);
+    match found {
+        Some((row, page)) => {
+            let mut joined = JoinedUnits::default();
+            joined.add(row.chapter, row.base, row.province);
+            joined.feed(&state.loader);
+            state.loader.feed_many([(MemberById(row.member.id), row.member)]);
+            state.loader.feed_many([(awards, page)]);
+        }
+        // No such member in the viewer's scope: the node is `null` without another look.
+        None => state.loader.feed_absent([MemberById(id)]),
     }
     Ok(())
 }
@@ -517,6 +521,10 @@ pub async fn warm_members_with_units(
         found.push((MemberById(row.member.id), row.member));
     }
     joined.feed(&state.loader);
+    // Read under the same scope as the member loader's: an id not found is missing for this request.
+    let brought: std::collections::HashSet<i64> = found.iter().map(|(key, _)| key.0).collect();
+    let missing = ids.iter().filter(|id| !brought.contains(id)).map(|id| MemberById(*id));
+    state.loader.feed_absent(missing);
     state.loader.feed_many(found);
     Ok(())
 }

@@ -466,15 +466,33 @@ async fn the_joined_ancestry_keeps_the_viewers_scope() {
     let tree = Tree::build(&app).await;
     let id = gid(NodeKind::Member, tree.member("Phạm Văn Dũng"));
     let own = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1a"]));
-    let data = app.data(Some(&own), MEMBER_WITH_ANCESTRY, json!({ "id": id })).await;
+    let (inside, data) = app
+        .count_statements(Some(&own), MEMBER_WITH_ANCESTRY, json!({ "id": id }))
+        .await;
     assert_eq!(data["node"]["fullName"], "Phạm Văn Dũng");
     assert!(
         data["node"]["chapter"]["base"]["province"]["name"].is_string(),
         "{data}"
     );
     let other = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["B1a"]));
-    let data = app.data(Some(&other), MEMBER_WITH_ANCESTRY, json!({ "id": id })).await;
+    let (outside, data) = app
+        .count_statements(Some(&other), MEMBER_WITH_ANCESTRY, json!({ "id": id }))
+        .await;
     assert_eq!(data["node"], Value::Null);
+    // Found missing once: the node is not looked for again before it answers `null`.
+    assert!(
+        outside <= inside,
+        "{outside} statements outside the scope, {inside} inside"
+    );
+    let (bare, data) = app
+        .count_statements(
+            Some(&other),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data["node"], Value::Null);
+    assert_eq!(bare, 1, "{data}");
 }
 
 #[tokio::test]
