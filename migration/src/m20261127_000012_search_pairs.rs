@@ -16,8 +16,9 @@
 //!
 //! The pairs are an expression index, not a stored column: as a column they would grow the members table by
 //! three quarters (852 MB to 1.5 GB at national scale, measured). The function costs about 45 µs a row, so a
-//! plan must read it from the index, not evaluate it on rows it walks: searches ask only for pairs rarer than
-//! 1 % of the names (`PairFrequencies`, from this index's statistics), which the planner reads from the index.
+//! plan must read it from the index, not evaluate it on rows it walks: searches ask only for pairs below 5 % of
+//! the names, and for pairs above 1 % only two or more together (`PairFrequencies`, from this index's
+//! statistics, and `narrowed_search_condition`), which the planner reads from the index.
 //! (Declaring the function expensive instead made every such plan cost enough to be compiled by JIT: 1 s.)
 //! SQLite's FTS5 index answers the same searches from its own prefix indexes and gets nothing here.
 

@@ -115,12 +115,18 @@ impl MemberFilter {
 
     /// The same list as [`Self::to_filter`]'s, with the search found through the index of word pairs
     /// ([`narrowed_search_condition`]); `None` when that index has nothing to add (one word, SQLite).
-    pub fn narrowed_filter(&self, scope: &Subtree, backend: DbBackend, pairs: &PairFrequencies) -> Option<Filter> {
+    pub fn narrowed_filter(&self, scope: &Subtree, backend: DbBackend, pairs: &PairFrequencies) -> Option<Narrowed> {
         if backend != DbBackend::Postgres {
             return None;
         }
-        let search = narrowed_search_condition(&self.search_words, |pair| pairs.is_rare(pair))?;
-        Some(self.filter_with(scope, Some(search)))
+        let (search, breadth) = narrowed_search_condition(&self.search_words, |pair| pairs.share(pair))?;
+        Some(Narrowed {
+            filter: self.filter_with(scope, Some(search)),
+            probe_limit: match breadth {
+                PairBreadth::Rare => SEARCH_PROBE_LIMIT,
+                PairBreadth::Common => SEARCH_COUNT_LIMIT,
+            },
+        })
     }
 
     fn filter_with(&self, scope: &Subtree, search: Option<Sql>) -> Filter {
@@ -211,20 +217,39 @@ pub fn search_list(
     pairs: &PairFrequencies,
 ) -> ListQuery {
     let mut query = list(filter, scope, order, backend);
-    query.narrowed = filter.narrowed_filter(scope, backend, pairs).map(|filter| Narrowed {
-        filter,
-        probe_limit: SEARCH_PROBE_LIMIT,
-    });
+    query.narrowed = filter.narrowed_filter(scope, backend, pairs);
     query
 }
 
-/// A pair more common than this share of the names is left out of a search's pairs: its posting list costs
-/// more to read than it narrows ("ngu|van", Nguyễn Văn, is a fifth of the registry: 400,000 entries at national
-/// scale), and a search whose pairs are all common is dense enough to be found by walking an index. It also
-/// keeps the planner on the pairs index: for a pair of 3 % ("van|an", 57,000 names), it preferred walking the
-/// primary key to the probe's 5,001st match, running the pair function on every match (45 µs each; 110 ms a
-/// search, measured at national scale); at 1 % reading the index costs it less than any walk.
+/// A pair at most this common is rare: a search with one is likely sparse ([`PairBreadth::Rare`]), and a rare
+/// pair narrows a search alone. A lone common pair does not: for a pair of 3 % ("van|an", 57,000 names), the
+/// planner preferred walking the primary key to the probe's 5,001st match, running the pair function on every
+/// match (45 µs each; 110 ms a search, measured at national scale), and "van an" costs the same 28 ms through
+/// either index; at 1 % reading the index costs the planner less than any walk.
 pub const COMMON_PAIR: f64 = 0.01;
+
+/// A pair more common than this share of the names is left out of a search's pairs: its posting list costs
+/// more than it narrows ("ngu|van", Nguyễn Văn, is a fifth of the registry: 400,000 entries at national scale,
+/// whose bitmap turns lossy and is rechecked row by row through the pair function). Below it, every pair is
+/// asked for: what a probe of the index costs is mostly the rows it yields, so one more list to intersect
+/// costs little and cuts them ("tran van minh": `tra|minh` (0.75 %) alone yields 14,076 names in 4.2 ms,
+/// with `van|minh` (1.06 %) 1,734 in 2.3 ms, and a page of the 1,706 matches takes 7 ms instead of 42). Two
+/// common pairs are enough without a rare one ("nguyen van an": `ngu|an` 2 % and `van|an` 3 % intersect in
+/// 6.5 ms where the words' lists `nguyen`, `van` and `an` take 28 ms, both finding the same 22,984 names),
+/// and the planner, multiplying their shares, expects few rows and keeps to the index.
+pub const NARROWING_PAIR: f64 = 0.05;
+
+/// How common the pairs a search is found through are ([`narrowed_search_condition`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairBreadth {
+    /// At least one pair is rare ([`COMMON_PAIR`]): the search is likely sparse, and its probe reads up to
+    /// [`SEARCH_PROBE_LIMIT`] matches to tell whether a page is cheaper cut from them.
+    Rare,
+    /// Only common pairs ([`NARROWING_PAIR`]): the matches are likely many, so the probe reads no further than
+    /// the count's bound (a probe of 5,001 matches read 4,600 heap pages for "nguyen van an": 51 ms), and a
+    /// page past the bound walks the primary key with the word condition, as without the pairs.
+    Common,
+}
 
 /// How common the word pairs of names are, as PostgreSQL's statistics of the pairs index (migration 000012)
 /// have them: the most common pairs with their share of the rows; a pair not listed is rarer than every listed
@@ -236,10 +261,10 @@ pub struct PairFrequencies {
 }
 
 impl PairFrequencies {
-    /// Whether `pair` is rare enough to narrow a search.
-    pub fn is_rare(&self, pair: &str) -> bool {
+    /// The share of the names that hold `pair`; 0 for a pair rarer than every listed one.
+    pub fn share(&self, pair: &str) -> f64 {
         let listed = self.listed.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        listed.get(pair).is_none_or(|share| *share <= COMMON_PAIR)
+        listed.get(pair).copied().unwrap_or(0.0)
     }
 
     /// Reads the statistics again (PostgreSQL only; SQLite has no pairs index).
@@ -566,19 +591,30 @@ pub fn search_condition(words: &[String], backend: DbBackend) -> Sql {
 ///
 /// The word-prefix condition is written `(…) IS TRUE`, which no index answers (the array is never NULL, so it
 /// means the same): otherwise the planner may intersect both indexes, and the words' lists are what this avoids.
-/// `None` when no rare pair can be formed ([`COMMON_PAIR`]): one word, words of one letter, common pairs only,
-/// or words that are not folded.
-pub fn narrowed_search_condition(words: &[String], is_rare: impl Fn(&str) -> bool) -> Option<Sql> {
+/// The search asks for its pairs below [`NARROWING_PAIR`] when one of them is rare ([`COMMON_PAIR`]) or there
+/// are two or more. `None` otherwise: one word, words of one letter, a lone common pair, very common pairs, or
+/// words that are not folded. `share` is a pair's share of the names.
+pub fn narrowed_search_condition(words: &[String], share: impl Fn(&str) -> f64) -> Option<(Sql, PairBreadth)> {
     let singles = words_array(words)?;
-    let mut pairs = search_pairs(words);
-    pairs.retain(|pair| is_rare(pair));
-    if pairs.is_empty() {
-        return None;
+    let mut rare = false;
+    let mut chosen = Vec::new();
+    for pair in search_pairs(words) {
+        let share = share(&pair);
+        if share <= NARROWING_PAIR {
+            rare |= share <= COMMON_PAIR;
+            chosen.push(pair);
+        }
     }
-    Some(Sql::new(&format!(
+    let breadth = match (rare, chosen.len()) {
+        (true, _) => PairBreadth::Rare,
+        (false, 2..) => PairBreadth::Common,
+        (false, _) => return None,
+    };
+    let condition = Sql::new(&format!(
         "(t.search_prefixes @> {singles}) IS TRUE AND member_name_pairs(t.search_name) @> {}",
-        text_array(&pairs)
-    )))
+        text_array(&chosen)
+    ));
+    Some((condition, breadth))
 }
 
 /// The pairs a search asks for: each word paired with one centre word, the last of two letters or more (a
@@ -771,7 +807,9 @@ pub async fn chapter_of<C: sea_orm::ConnectionTrait>(db: &C, member_id: i64) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::{NAMES_AT, NAMES_COLUMNS, NAMES_SELECT_LIST, narrowed_search_condition, search_pairs, words_array};
+    use super::{
+        NAMES_AT, NAMES_COLUMNS, NAMES_SELECT_LIST, PairBreadth, narrowed_search_condition, search_pairs, words_array,
+    };
 
     #[test]
     fn the_names_columns_are_listed_and_located_in_entity_order() {
@@ -805,14 +843,55 @@ mod tests {
         assert_eq!(pairs(&["le", "an"]), Vec::<String>::new());
         assert_eq!(pairs(&["hoa"]), Vec::<String>::new());
         assert_eq!(pairs(&["van", "van"]), vec!["van|van"]);
+    }
+
+    #[test]
+    fn a_search_is_narrowed_by_its_rare_pairs_or_else_by_two_common_ones() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Shares from the national set's statistics; here every other pair is rare.
+        let national = |pair: &str| match pair {
+            "ngu|van" => 0.2097,
+            "ngu|an" => 0.0202,
+            "van|an" => 0.0294,
+            "thi|hoa" => 0.0095,
+            "van|van" => 0.5452,
+            "tra|minh" => 0.0075,
+            "van|minh" => 0.0106,
+            "ngu|hoa" => 0.0096,
+            "van|hoa" => 0.0380,
+            _ => 0.0,
+        };
+        let narrowed = |w: &[&str]| {
+            narrowed_search_condition(&words(w), national)
+                .map(|(sql, breadth)| (sql.build(sea_orm::DbBackend::Postgres).sql, breadth))
+        };
+        assert!(narrowed(&["tran", "Hoa"]).is_none(), "not folded");
+        assert!(narrowed(&["hoa"]).is_none(), "one word: no pair");
+        // A rare pair with the common ones below the bound.
+        let (sql, breadth) = narrowed(&["tran", "thi", "hoa"]).unwrap();
+        assert_eq!(breadth, PairBreadth::Rare);
+        assert!(sql.contains("@> ARRAY['thi|hoa','tra|hoa']::text[]"), "{sql}");
+        let (sql, breadth) = narrowed(&["tran", "van", "minh"]).unwrap();
+        assert_eq!(breadth, PairBreadth::Rare);
+        assert!(sql.contains("@> ARRAY['tra|minh','van|minh']::text[]"), "{sql}");
+        let (sql, breadth) = narrowed(&["nguyen", "van", "thi", "hoa"]).unwrap();
+        assert_eq!(breadth, PairBreadth::Rare);
+        assert!(sql.contains("@> ARRAY['ngu|hoa','thi|hoa','van|hoa']::text[]"), "{sql}");
+        // Two common pairs, and the words still decide the match.
+        let (sql, breadth) = narrowed(&["nguyen", "van", "an"]).unwrap();
+        assert_eq!(breadth, PairBreadth::Common);
+        assert!(sql.contains("@> ARRAY['ngu|an','van|an']::text[]"), "{sql}");
         assert!(
-            narrowed_search_condition(&words(&["tran", "Hoa"]), |_| true).is_none(),
-            "not folded"
+            sql.contains("(t.search_prefixes @> ARRAY['nguyen','van','an']::text[]) IS TRUE"),
+            "{sql}"
         );
-        let common_van = |pair: &str| !pair.ends_with("|van");
-        assert!(narrowed_search_condition(&words(&["nguyen", "van"]), common_van).is_none());
-        let narrowed = narrowed_search_condition(&words(&["nguyen", "van", "an"]), |p| p != "van|an");
-        assert!(narrowed.is_some_and(|sql| sql.build(sea_orm::DbBackend::Postgres).sql.contains("ARRAY['ngu|an']")));
+        // A lone common pair, or a very common one, is left to the words' index.
+        assert!(narrowed(&["van", "an"]).is_none());
+        assert!(narrowed(&["nguyen", "van"]).is_none());
+        assert!(
+            narrowed(&["nguyen", "van", "van"]).is_none(),
+            "ngu|van is a fifth of the names"
+        );
     }
 
     #[test]
