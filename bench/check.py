@@ -93,7 +93,7 @@ def main():
     failed, differs = 0, 0
     rng = random.Random(7)
     q6_id = a.q6_first_id
-    for shape in ["q1", "q2", "q2b", "q2c", "q3", "q4", "q5", "q6"]:
+    for shape in ["q1", "q2", "q2b", "q2c", "q2d", "q3", "q4", "q5", "q6"]:
         for i in range(a.repeat):
             member = rng.randint(1, a.max_id)
             if shape == "q6":

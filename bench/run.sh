@@ -17,7 +17,7 @@
 #   SCALE=province|national [province]  the demo data set; national passes --scale national to seed-demo
 #   HOI_BIN [target/release/hoi-ccb]     the binary under test (it also seeds)
 #   CONNS ["1 16"]  DUR [10s]  WARMUP [3s]  POOL [16]: both servers' database pool size
-#   SHAPES ["q1 q2 q2b q2c q3 q4 q5 q6"]  a subset to measure (the check always sends them all)
+#   SHAPES ["q1 q2 q2b q2c q2d q3 q4 q5 q6"]  a subset to measure (the check always sends them all)
 #   REUSE_DB=1      keep hoi_bench when it holds the same SCALE and every migration of HOI_BIN is applied
 #   NO_PGL=1        our server only (no Node needed)
 #   OUT [bench/results-<date>-<scale>.txt]
@@ -363,7 +363,7 @@ print(f"bare-sql/q4 conns={conns} requests={n} duration_s={elapsed:.2f} rps={dur
 PY
 }
 
-read -ra SHAPES <<<"${SHAPES:-q1 q2 q2b q2c q3 q4 q5 q6}"
+read -ra SHAPES <<<"${SHAPES:-q1 q2 q2b q2c q2d q3 q4 q5 q6}"
 say "load: wrk -t1 -cN -d$DUR --latency after a $WARMUP warm-up, for N in $CONNS; shapes ${SHAPES[*]}"
 for conns in $CONNS; do
   for shape in "${SHAPES[@]}"; do

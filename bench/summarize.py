@@ -11,6 +11,7 @@ SHAPES = {
     "q2": 'q2 search "nguyen" + totalCount',
     "q2b": 'q2b search "tran thi hoa", no count',
     "q2c": 'q2c search "hoa", no count',
+    "q2d": 'q2d search "nguyen van an" + totalCount',
     "q3": "q3 awards of a year + recipients",
     "q4": "q4 member by id + ancestry + awards",
     "q5": "q5 a base official's members",

@@ -26,6 +26,7 @@ def shapes(province: int, year: int):
         "q2": ("q2_search_count", {"q": "nguyen", **page}, {"q": "nguyen", **page}),
         "q2b": ("q2_search_page", {"q": "tran thi hoa", **page}, {"q": "tran thi hoa", **page}),
         "q2c": ("q2_search_page", {"q": "hoa", **page}, {"q": "hoa", **page}),
+        "q2d": ("q2_search_count", {"q": "nguyen van an", **page}, {"q": "nguyen van an", **page}),
         "q3": ("q3_awards_by_year", {"year": year, "first": 50}, {"year": year, "first": 50}),
         "q4": ("q4_member_by_id", {"id": "__ID__"}, {"id": "__ID__"}),
         "q5": ("q5_base_members", {"first": 50}, {"first": 50}),
