@@ -68,7 +68,8 @@ pub enum MemberOrder {
     /// For a search: first the members whose name holds every search word as a whole word ("an" finds "An"
     /// before "Anh"), then the rest, each group in roster order. A search of `Query.members` that matches
     /// more than 1,000 members is too broad to rank and comes back in registration order (its cursors are `ID`
-    /// cursors): refine the search. Without a search, the same as `NAME`.
+    /// cursors, and its next pages, asked with them, go on in that order): refine the search. Without a
+    /// search, the same as `NAME`.
     BestMatch,
 }
 
@@ -453,11 +454,30 @@ impl MemberQuery {
         let mut count = None;
         let mut sparse = false;
         if order == store::BEST_MATCH {
+            // A cursor in registration order continues a search that was past the bound when its earlier page
+            // was cut: the pages go on in that order, whatever the count is now. The matches are still found
+            // and counted once, for the count and to tell how the page is best read.
+            let continuing = [&after, &before]
+                .into_iter()
+                .flatten()
+                .any(|raw| store::BY_ID.made(raw));
             // Within the bound, the matches are found once and the ranked page cut from them (one statement).
-            let w = window(&order, first, after.clone(), last, before.clone())?;
+            let w = if continuing {
+                window(&order, first, None, last, None)?
+            } else {
+                window(&order, first, after.clone(), last, before.clone())?
+            };
             let ranked = store::search_list(&filter, &st.scope.members, order, backend, pairs);
             let counted = match ranked.page_within_bound(&st.db, &w).await? {
-                Bounded::Within(page) => return Ok(MemberConnection(page)),
+                Bounded::Within { page, .. } if !continuing => return Ok(MemberConnection(page)),
+                Bounded::Within { found, .. } => {
+                    // Few matches now: the page is cut from them, as for a sparse search past the bound.
+                    sparse = true;
+                    Count {
+                        value: found,
+                        exact: true,
+                    }
+                }
                 Bounded::Over { limit, sparse: few } => {
                     sparse = few;
                     Count {
@@ -471,7 +491,7 @@ impl MemberQuery {
                         .await?
                 }
             };
-            if !counted.exact {
+            if !counted.exact || continuing {
                 order = store::BY_ID;
             }
             count = Some(counted);

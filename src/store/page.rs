@@ -30,6 +30,12 @@ impl Order {
         self.columns.iter().map(|(_, text)| *text).collect()
     }
 
+    /// Whether `raw` is a cursor of this ordering (how a list whose ordering depends on what it holds tells
+    /// which one an earlier page of it was cut in).
+    pub fn made(&self, raw: &str) -> bool {
+        crate::ids::Cursor::parse("cursor", raw, self.tag, &self.shape()).is_ok()
+    }
+
     fn render(&self, alias: &str, reverse: bool) -> String {
         let dir = if self.descending != reverse { "DESC" } else { "ASC" };
         self.columns
@@ -265,8 +271,8 @@ impl<M: Row> Page<M> {
 
 /// What [`ListQuery::page_within_bound`] found.
 pub enum Bounded<M> {
-    /// The list is within its bound: the page, with the exact count.
-    Within(Page<M>),
+    /// The list is within its bound: the page, with the exact count `found`.
+    Within { page: Page<M>, found: i64 },
     /// The list holds more than the bound `limit`. `sparse`: its matches were all found through the narrowed
     /// filter ([`ListQuery::narrowed`]) within the probe's limit, so a page of them is cheapest read the same
     /// way ([`ListQuery::narrow`]).
@@ -491,7 +497,7 @@ impl ListQuery {
             }
         }
         let page = Page::finish(page, self.order, window, Total::Known(found));
-        Ok(Bounded::Within(page))
+        Ok(Bounded::Within { page, found })
     }
 
     /// The statement of a root page, with the list's total as `total__` when `with_total`.

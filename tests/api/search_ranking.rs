@@ -223,6 +223,10 @@ async fn searches_of_several_words_find_exactly_the_names_that_hold_every_word()
         "nguyen van",
         "van van",
     ];
+    let paged = "query($s: String!, $f: Int, $a: String, $l: Int, $b: String) {
+      members(filter: { search: $s }, first: $f, after: $a, last: $l, before: $b) {
+        totalCount totalCountIsExact pageInfo { startCursor endCursor hasPreviousPage } nodes { id } } }";
+    let cursor = |v: &Value, which: &str| v["members"]["pageInfo"][which].clone();
     // First with no statistics (every pair counts as rare), then as a server that has read the statistics of an
     // analysed database, where the demo's common pairs (such as "ngu|an" and "van|an") narrow a search only
     // two together.
@@ -261,6 +265,19 @@ async fn searches_of_several_words_find_exactly_the_names_that_hold_every_word()
                 } else {
                     assert!(got.iter().all(|id| expected.binary_search(id).is_ok()), "{search}");
                 }
+                if found > 10 {
+                    // A cursor in registration order (as a page cut past the bound gives) on a search now within
+                    // the bound goes on in that order, with the exact count.
+                    let raw = format!("[\"member:ID\",{}]", expected[4]);
+                    let after = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+                    let next = app
+                        .data(Some(&admin), paged, json!({ "s": search, "f": 5, "a": after }))
+                        .await;
+                    let want: Vec<i64> = expected.iter().skip(5).take(5).copied().collect();
+                    assert_eq!(ids(&next), want, "{search}: registration order after the cursor");
+                    assert_eq!(next["members"]["totalCount"], found);
+                    assert_eq!(next["members"]["totalCountIsExact"], true);
+                }
             } else {
                 sparse_seen |= found <= 5_000;
                 assert_eq!(
@@ -275,6 +292,29 @@ async fn searches_of_several_words_find_exactly_the_names_that_hold_every_word()
                 );
                 let (statements, _) = app.count_statements(Some(&admin), query, json!({ "s": search })).await;
                 assert_eq!(statements, 2, "{search}: the bounded matches, then the page");
+                // Its pages go on in registration order, forward and back.
+                let first = app.data(Some(&admin), paged, json!({ "s": search, "f": 100 })).await;
+                assert_eq!(ids(&first), first_page);
+                let next = app
+                    .data(
+                        Some(&admin),
+                        paged,
+                        json!({ "s": search, "f": 100, "a": cursor(&first, "endCursor") }),
+                    )
+                    .await;
+                let second: Vec<i64> = expected.iter().skip(100).take(100).copied().collect();
+                assert_eq!(ids(&next), second, "{search}: the second page");
+                assert_eq!(next["members"]["totalCount"], 1_000);
+                assert_eq!(next["members"]["totalCountIsExact"], false);
+                assert_eq!(next["members"]["pageInfo"]["hasPreviousPage"], true);
+                let back = app
+                    .data(
+                        Some(&admin),
+                        paged,
+                        json!({ "s": search, "l": 100, "b": cursor(&next, "startCursor") }),
+                    )
+                    .await;
+                assert_eq!(ids(&back), first_page, "{search}: back to the first page");
             }
         }
     }
