@@ -468,7 +468,11 @@ impl MemberQuery {
                 window(&order, first, after.clone(), last, before.clone())?
             };
             let ranked = store::search_list(&filter, &st.scope.members, order, backend, pairs);
-            let counted = match ranked.page_within_bound(&st.db, &w).await? {
+            // The page in registration order, for a search past the bound whose matches are sparse: cut from
+            // them in the same statement. (A best-match cursor fits no such page.)
+            let past = window(&store::BY_ID, first, after.clone(), last, before.clone()).ok();
+            let past = past.as_ref().map(|w| (store::BY_ID, w));
+            let counted = match ranked.page_within_bound(&st.db, &w, past).await? {
                 Bounded::Within { page, .. } if !continuing => return Ok(MemberConnection(page)),
                 Bounded::Within { found, .. } => {
                     // Few matches now: the page is cut from them, as for a sparse search past the bound.
@@ -478,7 +482,22 @@ impl MemberQuery {
                         exact: true,
                     }
                 }
-                Bounded::Over { limit, sparse: few } => {
+                Bounded::Over {
+                    limit,
+                    page: Some(page),
+                    ..
+                } => {
+                    let _ = page.counted.set(Count {
+                        value: limit,
+                        exact: false,
+                    });
+                    return Ok(MemberConnection(page));
+                }
+                Bounded::Over {
+                    limit,
+                    sparse: few,
+                    page: None,
+                } => {
                     sparse = few;
                     Count {
                         value: limit,
