@@ -152,16 +152,33 @@ pub async fn page_with_recipients(
     joins.push(") m ON TRUE");
     // A unit is read for an award to it, and for every award to a member when the units above members are
     // asked for.
-    for (table, alias, key, kind, above) in [
-        ("chapters", "c", "chapter_id", RecipientType::Chapter, units.chapter),
-        ("bases", "b", "base_id", RecipientType::Base, units.base),
-        ("provinces", "p", "province_id", RecipientType::Province, units.province),
+    for (table, alias, key, kind, above, unit_columns) in [
+        (
+            "chapters",
+            "c",
+            "chapter_id",
+            RecipientType::Chapter,
+            units.chapter,
+            prefixed_columns::<chapter::Entity>("c"),
+        ),
+        (
+            "bases",
+            "b",
+            "base_id",
+            RecipientType::Base,
+            units.base,
+            prefixed_columns::<base::Entity>("b"),
+        ),
+        (
+            "provinces",
+            "p",
+            "province_id",
+            RecipientType::Province,
+            units.province,
+            prefixed_columns::<province::Entity>("p"),
+        ),
     ] {
-        columns.push_str(&match alias {
-            "c" => prefixed_columns::<chapter::Entity>(alias),
-            "b" => prefixed_columns::<base::Entity>(alias),
-            _ => prefixed_columns::<province::Entity>(alias),
-        });
+        columns.push_str(&unit_columns);
         // A `LATERAL` probe of the unit's key per award (see `unit_join` for why not a plain join), made only
         // for the awards that need the unit.
         joins

@@ -397,17 +397,22 @@ impl ListQuery {
         let inline_total = with_total && self.count_limit.is_none();
         let sql = self.page_sql(window, inline_total);
         let rows = decode_rows::<M>(db, sql).await?;
-        let total = match rows.first() {
-            Some((_, row)) if inline_total => Total::Known(row.try_get("", "total__")?),
-            // No row to carry it (an empty page, or past the last cursor): counted on its own if asked.
-            _ => self.count_total(),
-        };
+        let total = self.total_of(rows.first().map(|(_, row)| row), inline_total)?;
         Ok(Page::finish(
             rows.into_iter().map(|(m, _)| m).collect(),
             self.order,
             window,
             total,
         ))
+    }
+
+    /// The total of a page whose statement carried it as `total__` on its first row (`inline_total`); with no
+    /// row to carry it (an empty page, or past the last cursor), a count run on its own if asked.
+    fn total_of(&self, first: Option<&QueryResult>, inline_total: bool) -> AppResult<Total> {
+        Ok(match first {
+            Some(row) if inline_total => Total::Known(row.try_get("", "total__")?),
+            _ => self.count_total(),
+        })
     }
 
     /// A page of the whole list with rows of other tables joined to each of its rows, in one statement: the
@@ -433,10 +438,7 @@ impl ListQuery {
             .append(joins);
         sql.push(&format!(" ORDER BY {}", self.order.render("a", window.backward)));
         let rows = super::reader::query_all(db, sql.build(db.get_database_backend())).await?;
-        let total = match rows.first() {
-            Some(row) if inline_total => Total::Known(row.try_get("", "total__")?),
-            _ => self.count_total(),
-        };
+        let total = self.total_of(rows.first(), inline_total)?;
         let models = rows.iter().map(M::decode).collect::<Result<Vec<M>, _>>()?;
         Ok((Page::finish(models, self.order, window, total), rows))
     }
