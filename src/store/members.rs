@@ -119,6 +119,15 @@ impl MemberFilter {
         if backend != DbBackend::Postgres {
             return None;
         }
+        // A list confined to a base or a chapter (by scope or by filter) is found faster through its own index,
+        // a few hundred members checked word by word, than through the pairs' lists ("nguyen van an" as a base
+        // official: 2.6 ms through the base's members, 8.5 ms through `ngu|an` and `van|an`).
+        let confined = matches!(scope, Subtree::Base(_) | Subtree::Chapter(_) | Subtree::Member(_))
+            || self.base_id.is_some()
+            || self.chapter_id.is_some();
+        if confined {
+            return None;
+        }
         let (search, breadth) = narrowed_search_condition(&self.search_words, |pair| pairs.share(pair))?;
         Some(Narrowed {
             filter: self.filter_with(scope, Some(search)),
@@ -892,6 +901,34 @@ mod tests {
             narrowed(&["nguyen", "van", "van"]).is_none(),
             "ngu|van is a fifth of the names"
         );
+    }
+
+    #[test]
+    fn a_search_confined_to_a_base_or_a_chapter_is_found_through_its_own_index() {
+        use super::{MemberFilter, PairFrequencies, Subtree};
+        use sea_orm::DatabaseBackend::{Postgres, Sqlite};
+        // Without statistics every pair counts as rare, so a search of the whole registry is narrowed.
+        let pairs = PairFrequencies::default();
+        let filter = MemberFilter {
+            search_words: ["tran", "thi", "hoa"].map(String::from).to_vec(),
+            ..Default::default()
+        };
+        let narrowed = |f: &MemberFilter, scope: Subtree| f.narrowed_filter(&scope, Postgres, &pairs).is_some();
+        assert!(narrowed(&filter, Subtree::All));
+        assert!(narrowed(&filter, Subtree::Province(1)));
+        assert!(!narrowed(&filter, Subtree::Base(1)));
+        assert!(!narrowed(&filter, Subtree::Chapter(1)));
+        let in_base = MemberFilter {
+            base_id: Some(3),
+            ..filter.clone()
+        };
+        assert!(!narrowed(&in_base, Subtree::All));
+        let in_chapter = MemberFilter {
+            chapter_id: Some(3),
+            ..filter.clone()
+        };
+        assert!(!narrowed(&in_chapter, Subtree::Province(1)));
+        assert!(filter.narrowed_filter(&Subtree::All, Sqlite, &pairs).is_none());
     }
 
     #[test]
