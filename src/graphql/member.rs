@@ -454,13 +454,13 @@ impl MemberQuery {
         let mut count = None;
         let mut sparse = false;
         if order == store::BEST_MATCH {
+            // The page in registration order, for a search past the bound whose matches are sparse: cut from
+            // them in the same statement. (A best-match cursor fits no such page.)
+            let past = window(&store::BY_ID, first, after.clone(), last, before.clone()).ok();
             // A cursor in registration order continues a search that was past the bound when its earlier page
             // was cut: the pages go on in that order, whatever the count is now. The matches are still found
             // and counted once, for the count and to tell how the page is best read.
-            let continuing = [&after, &before]
-                .into_iter()
-                .flatten()
-                .any(|raw| store::BY_ID.made(raw));
+            let continuing = past.as_ref().is_some_and(|w| w.cursor.is_some());
             // Within the bound, the matches are found once and the ranked page cut from them (one statement).
             let w = if continuing {
                 window(&order, first, None, last, None)?
@@ -468,9 +468,6 @@ impl MemberQuery {
                 window(&order, first, after.clone(), last, before.clone())?
             };
             let ranked = store::search_list(&filter, &st.scope.members, order, backend, pairs);
-            // The page in registration order, for a search past the bound whose matches are sparse: cut from
-            // them in the same statement. (A best-match cursor fits no such page.)
-            let past = window(&store::BY_ID, first, after.clone(), last, before.clone()).ok();
             let past = past.as_ref().map(|w| (store::BY_ID, w));
             let counted = match ranked.page_within_bound(&st.db, &w, past).await? {
                 Bounded::Within { page, .. } if !continuing => return Ok(MemberConnection(page)),

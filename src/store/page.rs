@@ -30,12 +30,6 @@ impl Order {
         self.columns.iter().map(|(_, text)| *text).collect()
     }
 
-    /// Whether `raw` is a cursor of this ordering (how a list whose ordering depends on what it holds tells
-    /// which one an earlier page of it was cut in).
-    pub fn made(&self, raw: &str) -> bool {
-        crate::ids::Cursor::parse("cursor", raw, self.tag, &self.shape()).is_ok()
-    }
-
     fn render(&self, alias: &str, reverse: bool) -> String {
         let dir = if self.descending != reverse { "DESC" } else { "ASC" };
         self.columns
@@ -530,29 +524,23 @@ impl ListQuery {
         sql.push(&self.select_list());
         self.push_from(sql);
         // The page's rows among the matches after the cursor, when `condition` holds.
-        let mut cut = vec![condition];
+        let mut cut = Filter::default();
+        cut.and(condition);
         if let Some(cursor) = &window.cursor {
-            cut.push(order.keyset(cursor, window.backward));
+            cut.and(order.keyset(cursor, window.backward));
         }
-        let mut filter = Filter::default();
         if by_id {
             // `hits__` under the alias `t`, which the keyset names.
-            let mut ids_filter = Filter::default();
-            for c in cut {
-                ids_filter.and(c);
-            }
             let mut ids = Sql::new("t.id IN (SELECT t.id FROM hits__ t");
-            ids_filter.render_where(&mut ids);
+            cut.render_where(&mut ids);
             ids.push(&format!(" ORDER BY {} LIMIT ", order.render("t", window.backward)));
             ids.bind((window.size + 1) as i64).push(")");
-            filter.and(ids);
+            cut = Filter::default();
+            cut.and(ids);
         } else {
-            filter.and_text("t.id IN (SELECT id FROM hits__)");
-            for c in cut {
-                filter.and(c);
-            }
+            cut.and_text("t.id IN (SELECT id FROM hits__)");
         }
-        filter.render_where(sql);
+        cut.render_where(sql);
         sql.push(&format!(" ORDER BY {} LIMIT ", order.render("t", window.backward)));
         sql.bind((window.size + 1) as i64);
         sql.push(") s)");
