@@ -5,7 +5,7 @@ use sea_orm::{ActiveEnum, DbBackend};
 
 use crate::auth::policy::Subtree;
 use crate::sql::{Filter, Sql};
-use crate::store::page::{ListQuery, Narrowed, Order, Page, Row, Window};
+use crate::store::page::{ListQuery, Narrowed, Order, Page, RankedHits, Row, Window};
 use crate::text;
 
 pub const BY_NAME: Order = Order {
@@ -210,8 +210,12 @@ pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBac
         query.count_limit = Some(SEARCH_COUNT_LIMIT);
     }
     if order == BEST_MATCH {
-        query.source = Some(ranked_members(&filter.search_words));
+        query.source = Some(ranked_members(&filter.search_words, "members"));
         query.source_columns = ", t.match_tier";
+        query.ranked_hits = Some(RankedHits {
+            columns: ", t.sort_key, t.search_name",
+            source: ranked_members(&filter.search_words, "hits__"),
+        });
     }
     query
 }
@@ -299,8 +303,9 @@ impl PairFrequencies {
 
 /// The members with their `match_tier` for [`BEST_MATCH`]: 0 when every word is a whole word of the folded
 /// name, else 1. Computed on the rows the search index found, so it costs what the matches cost; the words
-/// are letters and digits only, so they hold no `LIKE` wildcard.
-fn ranked_members(words: &[String]) -> Sql {
+/// are letters and digits only, so they hold no `LIKE` wildcard. `from`: the members' table, or the matches a
+/// statement found with the columns the ranking reads ([`RankedHits`]).
+fn ranked_members(words: &[String], from: &str) -> Sql {
     let mut sql = Sql::new("(SELECT m.*, CAST(");
     if words.is_empty() {
         sql.push("0");
@@ -315,7 +320,7 @@ fn ranked_members(words: &[String]) -> Sql {
         }
         sql.push(" THEN 0 ELSE 1 END");
     }
-    sql.push(" AS BIGINT) AS match_tier FROM members m)");
+    sql.push(&format!(" AS BIGINT) AS match_tier FROM {from} m)"));
     sql
 }
 
