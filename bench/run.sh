@@ -275,6 +275,19 @@ drain() { # pid role: wait (at most 15 s) until the requests in flight are done:
     if [ "$now" = "$last" ] && [ "$busy" = 0 ]; then still=$((still + 1)); [ $still -ge 2 ] && return 0; else still=0; fi
     last=$now
   done
+  return 1
+}
+settle_peer() { # pid: after the peer's run, its requests that wrk gave up on (national searches of seconds
+  # each) must not run on into the next measurement: their statements are cancelled until the peer is idle
+  # (at most six drains of 10 s); prints how many statements were cancelled
+  local cancelled=0 n
+  for _ in $(seq 1 6); do
+    drain "$1" hoi_bench_peer && break
+    n=$(q "select count(pg_cancel_backend(pid)) from pg_stat_activity where datname = current_database()
+           and usename = 'hoi_bench_peer' and state = 'active' and pid <> pg_backend_pid()")
+    cancelled=$((cancelled + n))
+  done
+  echo "$cancelled"
 }
 
 measure() { # side shape conns
@@ -298,12 +311,12 @@ measure() { # side shape conns
   }
   [ "$shape" = q6 ] && reset_versions
   wrk_run "$WARMUP" > /dev/null || true
-  drain "$pid" $role
+  drain "$pid" $role || true
   [ "$shape" = q6 ] && reset_versions
   s0=$(stmts $role); c0=$(cpu_ticks "$pid"); [ "$side" = ours ] && m0=$(our_counter)
   echo 0 > "$WORK/rss.max"; sample_rss "$pid" "$WORK/rss.max" & SAMPLER=$!
   line=$(wrk_run "$DUR" | grep '^RESULT' | sed 's/^RESULT //') || true
-  drain "$pid" $role
+  drain "$pid" $role || true
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
   c1=$(cpu_ticks "$pid"); s1=$(stmts $role); [ "$side" = ours ] && m1=$(our_counter)
   if [ -z "$line" ]; then echo "$side/$shape conns=$conns FAILED (wrk gave no result)"; return 0; fi
@@ -314,6 +327,9 @@ measure() { # side shape conns
   [ "$side" = ours ] && extra+=" counter_stmts_per_req=$(calc "round(($m1 - $m0) / $n, 2)")"
   extra+=" cpu_s=$(calc "round(($c1 - $c0) / $TCK, 2)") cpu_ms_per_req=$(calc "round(1000 * ($c1 - $c0) / $TCK / $n, 3)")"
   extra+=" peak_rss_mib=$(calc "round($(cat "$WORK/rss.max") / 1024)") load1=$(cut -d' ' -f1 /proc/loadavg)"
+  # Statements the peer still runs for requests wrk gave up on are cancelled before anything else is measured
+  # (counted here, after this run's CPU and statements were read).
+  [ "$side" = peer ] && extra+=" cancelled_after=$(settle_peer "$pid")"
   echo "$side/$shape conns=$conns $line $extra"
   [ "$shape" = q6 ] && settle_members
   return 0
