@@ -242,6 +242,37 @@ impl Award {
 
 connection!(AwardConnection, AwardEdge, Award, entity::award::Model, "awards");
 
+/// The fields of `Award` that read none of the decision's texts ([`store::lean_columns`]). A field added to
+/// `Award` is not here until it is checked to be one of those; until then a page that selects it reads every
+/// column.
+const LEAN_FIELDS: &[&str] = &[
+    "__typename",
+    "id",
+    "kind",
+    "grantingLevel",
+    "year",
+    "decisionDate",
+    "recipientType",
+    "recipient",
+    "createdAt",
+    "revoked",
+    "revokedAt",
+    "version",
+    "history",
+];
+
+/// Whether a page of awards may read [`store::lean_columns`]: every field the query selects on its nodes
+/// (under `nodes` and `edges { node }` of the list being resolved) is one of [`LEAN_FIELDS`].
+fn lean_page(ctx: &Context<'_>) -> bool {
+    let list = ctx.look_ahead();
+    let nodes = [list.field("nodes"), list.field("edges").field("node")];
+    nodes.iter().all(|node| {
+        node.selection_fields()
+            .iter()
+            .all(|field| field.selection_set().all(|f| LEAN_FIELDS.contains(&f.name())))
+    })
+}
+
 #[derive(Default)]
 pub struct AwardQuery;
 
@@ -261,7 +292,10 @@ impl AwardQuery {
     ) -> AppResult<AwardConnection> {
         let order = order_by.order();
         let w = window(&order, first, after, last, before)?;
-        let query = store::list(&filter.unwrap_or_default().parse()?, order);
+        let mut query = store::list(&filter.unwrap_or_default().parse()?, order);
+        if lean_page(ctx) {
+            query.columns = Some(store::lean_columns());
+        }
         let state = state(ctx);
         let look = ctx.look_ahead();
         let nodes = look.field("nodes").field("recipient");

@@ -104,6 +104,38 @@ pub fn list(filter: &AwardFilter, order: Order) -> ListQuery {
     ListQuery::new("awards", filter.to_filter(), order)
 }
 
+/// The text columns of an award's decision and citation, with the placeholder a lean page reads in their place
+/// (`''` for the required ones, `NULL` for the optional ones).
+const DECISION_TEXTS: [(&str, &str); 9] = [
+    ("granting_body", "''"),
+    ("granting_body_key", "''"),
+    ("recipient_name", "''"),
+    ("movement", "''"),
+    ("movement_key", "''"),
+    ("decision_number", "''"),
+    ("event", "NULL"),
+    ("citation", "NULL"),
+    ("revocation_reason", "NULL"),
+];
+
+/// A page's select list without the decision's texts ([`ListQuery::columns`]): every column under its own name
+/// and in the entity's order, so rows decode as usual, with [`DECISION_TEXTS`] as placeholders. For a page whose
+/// nodes select no field that reads them (`graphql::award::page_columns` decides): the awards of a year with
+/// their recipients moved and decoded nine strings per award that nobody asked for.
+pub fn lean_columns() -> &'static str {
+    static LEAN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use sea_orm::{IdenStatic, Iterable};
+        entity::award::Column::iter()
+            .map(|c| match DECISION_TEXTS.iter().find(|(name, _)| *name == c.as_str()) {
+                Some((name, placeholder)) => format!("{placeholder} AS {name}"),
+                None => format!("t.{}", c.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    LEAN.as_str()
+}
+
 /// The column awards received by one node are partitioned by ([`received_by`]).
 pub fn recipient_column() -> &'static str {
     sea_orm::IdenStatic::as_str(&entity::award::Column::RecipientId)

@@ -600,6 +600,55 @@ async fn a_page_of_members_brings_their_chapters_bases_and_provinces_in_one_stat
     assert_eq!(statements, 2, "the ranked page with its count, then the units: {data}");
 }
 
+/// An award page whose nodes select none of the decision's texts reads them as placeholders; a page that selects
+/// one (directly, in a fragment, through edges) reads them all, also beside a lean page in the same request.
+#[tokio::test]
+async fn an_award_page_reads_the_decisions_texts_only_when_its_nodes_select_them() {
+    let app = TestApp::spawn().await;
+    Tree::build(&app).await;
+    let admin = app.admin();
+    let texts = "recipientName grantingBody movement decisionNumber event citation revocationReason";
+    let query = format!(
+        "{{ lean: awards(orderBy: OLDEST_FIRST, filter: {{ includeRevoked: true }}) {{ totalCount nodes {{ id kind year
+             recipient {{ __typename ... on Member {{ fullName }} ... on Base {{ name }} }} }} }}
+           full: awards(orderBy: OLDEST_FIRST, filter: {{ includeRevoked: true }}) {{ nodes {{ id kind year {texts} }} }}
+           fragment: awards(orderBy: OLDEST_FIRST, filter: {{ includeRevoked: true }}) {{ nodes {{ id ...T }} }}
+           edges: awards(orderBy: OLDEST_FIRST, filter: {{ includeRevoked: true }}) {{ edges {{ node {{ id {texts} }} }} }} }}
+         fragment T on Award {{ {texts} }}"
+    );
+    let data = app.data(Some(&admin), &query, json!({})).await;
+    let list = |key: &str| data[key]["nodes"].as_array().cloned().unwrap_or_default();
+    let (lean, full) = (list("lean"), list("full"));
+    assert!(lean.len() >= 3, "{data}");
+    assert_eq!(data["lean"]["totalCount"], lean.len(), "{data}");
+    assert_eq!(lean.len(), full.len(), "{data}");
+    for (l, f) in lean.iter().zip(&full) {
+        assert_eq!((&l["id"], &l["kind"], &l["year"]), (&f["id"], &f["kind"], &f["year"]));
+        assert!(l["recipient"]["__typename"].is_string(), "{l}");
+        // The texts a lean page leaves out are there when asked for.
+        for field in ["recipientName", "grantingBody", "movement", "decisionNumber"] {
+            assert!(f[field].as_str().is_some_and(|t| !t.is_empty()), "{field}: {f}");
+        }
+    }
+    let by_edges: Vec<Value> = data["edges"]["edges"]
+        .as_array()
+        .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
+        .unwrap_or_default();
+    let trimmed: Vec<Value> = full
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            if let Some(o) = f.as_object_mut() {
+                o.remove("kind");
+                o.remove("year");
+            }
+            f
+        })
+        .collect();
+    assert_eq!(list("fragment"), trimmed, "the texts in a fragment");
+    assert_eq!(by_edges, trimmed, "the texts through edges");
+}
+
 #[tokio::test]
 async fn a_page_selecting_only_names_answers_them_and_is_kept_apart_from_a_full_page_of_the_same_list() {
     let app = TestApp::spawn().await;
