@@ -579,7 +579,7 @@ impl ListQuery {
         self.push_from(sql);
         // The page's rows among the matches after the cursor, when `condition` holds.
         let mut cut = Filter::default();
-        cut.and(condition);
+        cut.and(condition.clone());
         if let Some(cursor) = &window.cursor {
             cut.and(order.keyset(cursor, window.backward));
         }
@@ -590,7 +590,10 @@ impl ListQuery {
             cut.render_where(&mut ids);
             ids.push(&format!(" ORDER BY {} LIMIT ", order.render("t", window.backward)));
             ids.bind((window.size + 1) as i64).push(")");
+            // The condition on the count also guards the rows' read, so that a branch not taken reads nothing
+            // whatever plan the rows' read gets.
             cut = Filter::default();
+            cut.and(condition);
             cut.and(ids);
         } else {
             cut.and_text("t.id IN (SELECT id FROM hits__)");
