@@ -120,7 +120,7 @@ const DECISION_TEXTS: [(&str, &str); 9] = [
 
 /// A page's select list without the decision's texts ([`ListQuery::columns`]): every column under its own name
 /// and in the entity's order, so rows decode as usual, with [`DECISION_TEXTS`] as placeholders. For a page whose
-/// nodes select no field that reads them (`graphql::award::page_columns` decides): the awards of a year with
+/// nodes select no field that reads them (`graphql::award::lean_page` decides): the awards of a year with
 /// their recipients moved and decoded nine strings per award that nobody asked for.
 pub fn lean_columns() -> &'static str {
     static LEAN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {

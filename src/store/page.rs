@@ -526,40 +526,26 @@ impl ListQuery {
         Ok(Bounded::Within { page, found })
     }
 
-    /// The columns `hits__` carries besides `id` (see [`Self::hits_in_order`]): only for a list found through
-    /// its narrowed filter, whose matches are likely few enough to be paged within the bound. An unnarrowed
-    /// search is mostly one broad word past the bound, where carrying them costs and serves nothing (0.3 ms
-    /// per 1,000 matches: "nguyen" 2.8 → 3.1 ms).
-    fn hit_columns(&self) -> String {
-        if self.narrowed.is_none() {
-            return String::new();
-        }
-        match (&self.source, &self.ranked_hits) {
-            (None, _) => self
-                .order
-                .columns
-                .iter()
-                .filter(|(c, _)| *c != "id")
-                .map(|(c, _)| format!(", t.{c}"))
-                .collect(),
-            (Some(_), Some(ranked)) => ranked.columns.to_owned(),
-            (Some(_), None) => String::new(),
+    /// The columns `hits__` carries besides `id` (see [`Self::hits_in_order`]): those of [`RankedHits`], only
+    /// for a list found through its narrowed filter, whose matches are likely few enough to be ranked within
+    /// the bound. An unnarrowed search is mostly one broad word past the bound, where carrying them costs and
+    /// serves nothing (0.3 ms per 1,000 matches: "nguyen" 2.8 → 3.1 ms).
+    fn hit_columns(&self) -> &'static str {
+        match &self.ranked_hits {
+            Some(ranked) if self.narrowed.is_some() => ranked.columns,
+            _ => "",
         }
     }
 
     /// Where a page in `order` is cut from the matches `hits__` holds, when it carries what `order` reads: an
-    /// ordering by id always; the list's own ordering on the table's columns, or ranked by [`RankedHits`].
+    /// ordering by id always; the list's own ranking when `hits__` carries its columns ([`Self::hit_columns`]).
     fn hits_in_order(&self, order: Order) -> Option<Sql> {
         if matches!(order.columns, [("id", _)]) {
             return Some(Sql::new("hits__"));
         }
-        if order != self.order || self.narrowed.is_none() {
-            return None;
-        }
-        match (&self.source, &self.ranked_hits) {
-            (None, _) => Some(Sql::new("hits__")),
-            (Some(_), Some(ranked)) => Some(ranked.source.clone()),
-            (Some(_), None) => None,
+        match &self.ranked_hits {
+            Some(ranked) if order == self.order && self.narrowed.is_some() => Some(ranked.source.clone()),
+            _ => None,
         }
     }
 

@@ -293,6 +293,13 @@ async fn searches_of_several_words_find_exactly_the_names_that_hold_every_word()
                 let ranked = ranked_matches(&names, &sort_keys, search);
                 let first_ranked: Vec<i64> = ranked.iter().take(100).copied().collect();
                 assert_eq!(ids(&best), first_ranked, "{search}: the first page, ranked");
+                // In roster order on request: by sort key, then id.
+                let by_name = app.data(Some(&admin), query, json!({ "s": search, "o": "NAME" })).await;
+                let mut roster: Vec<(&str, i64)> = expected.iter().map(|id| (sort_keys[id].as_str(), *id)).collect();
+                roster.sort_unstable();
+                let want: Vec<i64> = roster.iter().take(100).map(|(_, id)| *id).collect();
+                assert_eq!(ids(&by_name), want, "{search}: the first page in roster order");
+                assert_eq!(by_name["members"]["totalCount"], found);
                 // Its pages follow the ranking forward and back (cut from the matches the statement found).
                 let mut pages = Vec::new();
                 let mut after = Value::Null;
