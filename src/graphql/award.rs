@@ -14,6 +14,7 @@ use super::{load, opt_id, page_complexity, state, window};
 use crate::error::{AppError, AppResult};
 use crate::ids::{GlobalId, NodeKind};
 use crate::store::awards::{self as store, AwardFilter};
+use crate::store::members::Columns as MemberColumns;
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "entity::award::AwardKind")]
@@ -210,9 +211,16 @@ impl Award {
     async fn recipient(&self, ctx: &Context<'_>) -> AppResult<Option<AwardRecipient>> {
         let id = self.0.recipient_id;
         Ok(match self.0.recipient_type {
-            DbRecipientType::Member => load(ctx, MemberById(id))
-                .await?
-                .map(|m| AwardRecipient::Member(Member(m))),
+            DbRecipientType::Member => {
+                // The member the page's statement brought with the names' columns, if that is all this
+                // selection reads; else the whole member.
+                let named = super::member::columns_for(&[&ctx.look_ahead()]) == MemberColumns::Names;
+                match named.then(|| state(ctx).loader.cached(&MemberNamesById(id))).flatten() {
+                    Some(m) => Some(m),
+                    None => load(ctx, MemberById(id)).await?,
+                }
+                .map(|m| AwardRecipient::Member(Member(m)))
+            }
             DbRecipientType::Chapter => load(ctx, ChapterById(id))
                 .await?
                 .map(|m| AwardRecipient::Chapter(Chapter(m))),
@@ -303,12 +311,14 @@ impl AwardQuery {
         let recipient = if nodes.exists() { nodes } else { edges };
         if recipient.exists() && state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
             // The page with its recipients in one statement; the nodes' prefetch then finds them in the cache.
+            let columns = super::member::columns_for(&[&recipient]);
             let (page, found) = store::page_with_recipients(
                 &state.db,
                 &query,
                 &w,
                 super::wants_total(ctx),
                 &state.scope.members,
+                columns,
                 super::loaders::member_units(&recipient),
             )
             .await?;
@@ -321,7 +331,10 @@ impl AwardQuery {
                 .filter(|a| a.recipient_type == DbRecipientType::Member && !brought.contains(&a.recipient_id))
                 .map(|a| MemberById(a.recipient_id));
             loader.feed_absent(outside);
-            loader.feed_many(found.members.into_iter().map(|m| (MemberById(m.id), m)));
+            match columns {
+                MemberColumns::Names => loader.feed_many(found.members.into_iter().map(|m| (MemberNamesById(m.id), m))),
+                MemberColumns::All => loader.feed_many(found.members.into_iter().map(|m| (MemberById(m.id), m))),
+            }
             loader.feed_many(found.chapters.into_iter().map(|m| (ChapterById(m.id), m)));
             loader.feed_many(found.bases.into_iter().map(|m| (BaseById(m.id), m)));
             loader.feed_many(found.provinces.into_iter().map(|m| (ProvinceById(m.id), m)));
@@ -335,6 +348,46 @@ impl AwardQuery {
 
 impl crate::graphql::connection::Prefetch for Award {
     type Row = entity::award::Model;
+
+    const LEAVES: &'static [&'static str] = &[
+        "id",
+        "kind",
+        "grantingLevel",
+        "grantingBody",
+        "year",
+        "movement",
+        "decisionNumber",
+        "recipientType",
+        "recipientName",
+        "revoked",
+        "version",
+    ];
+
+    fn leaf(a: &entity::award::Model, name: &str) -> Option<async_graphql::Value> {
+        use async_graphql::{InputType, Value};
+        Some(match name {
+            "id" => Value::String(GlobalId::new(NodeKind::Award, a.id).encode()),
+            "kind" => AwardKind::from(a.kind).to_value(),
+            "grantingLevel" => GrantingLevel::from(a.granting_level).to_value(),
+            "grantingBody" => Value::String(a.granting_body.clone()),
+            "year" => Value::from(a.year),
+            "movement" => Value::String(a.movement.clone()),
+            "decisionNumber" => Value::String(a.decision_number.clone()),
+            "recipientType" => RecipientType::from(a.recipient_type).to_value(),
+            "recipientName" => Value::String(a.recipient_name.clone()),
+            "revoked" => Value::Boolean(a.revoked_at.is_some()),
+            "version" => Value::from(a.version),
+            _ => return None,
+        })
+    }
+
+    fn direct(
+        cache: &super::batch::Batcher,
+        row: &entity::award::Model,
+        set: &async_graphql::parser::types::SelectionSet,
+    ) -> Option<async_graphql::Value> {
+        super::direct::award(cache, row, set)
+    }
 
     /// Recipients of every type in one batch each, then the units above member recipients if selected.
     async fn prefetch(
@@ -353,8 +406,13 @@ impl crate::graphql::connection::Prefetch for Award {
         // loaded at the same time, not after it (one round trip fewer for a lone request).
         let loader = &state(ctx).loader;
         let member_ids: Vec<i64> = of(DbRecipientType::Member).map(|a| a.recipient_id).collect();
-        // Members the page's own statement brought (`AwardQuery::awards`) are not read again.
-        let unread: Vec<i64> = member_ids
+        // Members the page's own statement brought (`AwardQuery::awards`) are not read again: with every column,
+        // or with the names' when that is all the selection reads (the recipient resolver then takes those).
+        let named = super::member::columns_for(&[&recipient]) == MemberColumns::Names;
+        let (named, whole): (Vec<i64>, Vec<i64>) = member_ids
+            .iter()
+            .partition(|id| named && loader.knows(&MemberNamesById(**id)));
+        let unread: Vec<i64> = whole
             .iter()
             .copied()
             .filter(|id| !loader.knows(&MemberById(*id)))
@@ -381,10 +439,13 @@ impl crate::graphql::connection::Prefetch for Award {
         let (members, units) = async_graphql::futures_util::future::join(
             async {
                 warm_members_with_units(ctx, &unread, &recipient).await?;
-                state(ctx)
-                    .loader
-                    .load_many(member_ids.iter().copied().map(MemberById))
-                    .await
+                let mut members: Vec<entity::member::Model> = loader
+                    .load_many(whole.iter().copied().map(MemberById))
+                    .await?
+                    .into_values()
+                    .collect();
+                members.extend(named.iter().filter_map(|id| loader.cached(&MemberNamesById(*id))));
+                AppResult::Ok(members)
             },
             warm_units(
                 ctx,
@@ -396,7 +457,7 @@ impl crate::graphql::connection::Prefetch for Award {
         .await;
         units?;
         let members = members?;
-        let visible: Vec<&entity::member::Model> = members.values().collect();
+        let visible: Vec<&entity::member::Model> = members.iter().collect();
         super::member::warm_member_units(ctx, &visible, &recipient).await
     }
 }

@@ -100,6 +100,15 @@ where
     }
 }
 
+/// What a request's cache knows of one key ([`Batcher::lookup`]).
+pub enum Cached<V> {
+    Found(V),
+    /// Read, and found missing (outside the viewer's scope, or gone).
+    Absent,
+    /// Not read yet (or the cache is off).
+    Unknown,
+}
+
 /// One request's batch loader over [`Store`]: a per-request cache and one pending batch per key type. Clones
 /// share it.
 #[derive(Clone)]
@@ -185,6 +194,20 @@ impl Batcher {
     {
         self.with_cache(|waiting: &mut Pending<K, _>| waiting.cache.get(key).cloned())
             .flatten()
+    }
+
+    /// What the request's cache knows of `key`, without loading it.
+    pub fn lookup<K>(&self, key: &K) -> Cached<<Store as Loader<K>>::Value>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        Store: Loader<K, Error = AppError>,
+    {
+        self.with_cache(|waiting: &mut Pending<K, _>| match waiting.cache.get(key) {
+            Some(value) => Cached::Found(value.clone()),
+            None if waiting.absent.contains(key) => Cached::Absent,
+            None => Cached::Unknown,
+        })
+        .unwrap_or(Cached::Unknown)
     }
 
     /// Loads one key: joins the current batch of its type.

@@ -108,6 +108,24 @@ by_id_key!(MemberById, member, |s| {
     f
 });
 
+/// A member whose columns other than those of [`members::Columns::Names`] may be empty: what an award page
+/// whose member recipients select only fields read from those columns brings with its statement
+/// (`graphql::award`). A key of its own, so that a resolver wanting the whole member (`MemberById`) never gets
+/// one of these from the request's cache. Loaded, if ever, with every column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemberNamesById(pub i64);
+
+impl Loader<MemberNamesById> for Store {
+    type Value = entity::member::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[MemberNamesById]) -> Result<HashMap<MemberNamesById, Self::Value>, AppError> {
+        let keys: Vec<MemberById> = keys.iter().map(|k| MemberById(k.0)).collect();
+        let rows = <Self as Loader<MemberById>>::load(self, &keys).await?;
+        Ok(rows.into_iter().map(|(k, m)| (MemberNamesById(k.0), m)).collect())
+    }
+}
+
 /// Counts of one node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StatsOf(pub Level, pub i64);

@@ -187,8 +187,15 @@ const NAMES_FIELDS: &[&str] = &[
 /// [`NAMES_FIELDS`], else all of them.
 pub fn page_columns(ctx: &Context<'_>) -> store::Columns {
     let list = ctx.look_ahead();
-    let nodes = [list.field("nodes"), list.field("edges").field("node")];
-    let names_only = nodes.iter().all(|node| {
+    columns_for(&[&list.field("nodes"), &list.field("edges").field("node")])
+}
+
+/// The columns members need for what `selections` (each of a member, or of a union with members among its
+/// types) select of them: only the names' when every field selected there is one of [`NAMES_FIELDS`] or a
+/// leaf read from them, else all of them. A field of another type of a union counts as a member's: at worst
+/// every column is read.
+pub fn columns_for(selections: &[&async_graphql::Lookahead<'_>]) -> store::Columns {
+    let names_only = selections.iter().all(|node| {
         node.selection_fields().iter().all(|field| {
             field.selection_set().all(|f| {
                 NAMES_FIELDS.contains(&f.name()) || <Member as super::connection::Prefetch>::LEAVES.contains(&f.name())
@@ -575,20 +582,7 @@ impl crate::graphql::connection::Prefetch for Member {
     ];
 
     fn leaf(row: &store::Listed, name: &str) -> Option<async_graphql::Value> {
-        use async_graphql::{InputType, Value};
-        let m = &row.member;
-        Some(match name {
-            "id" => Value::String(GlobalId::new(NodeKind::Member, m.id).encode()),
-            "fullName" => Value::String(crate::text::full_name(&m.family_name, &m.middle_name, &m.given_name)),
-            "familyName" => Value::String(m.family_name.clone()),
-            "middleName" => Value::String(m.middle_name.clone()),
-            "givenName" => Value::String(m.given_name.clone()),
-            "sex" => Sex::from(m.sex).to_value(),
-            "memberType" => MemberType::from(m.member_type).to_value(),
-            "status" => MemberStatus::from(m.status).to_value(),
-            "version" => Value::from(m.version),
-            _ => return None,
-        })
+        member_leaf(&row.member, name)
     }
 
     type Row = store::Listed;
@@ -600,4 +594,22 @@ impl crate::graphql::connection::Prefetch for Member {
     ) -> AppResult<()> {
         warm_member_units(ctx, &rows.iter().map(|r| &r.member).collect::<Vec<_>>(), selection).await
     }
+}
+
+/// The value of the leaf `name` (one of [`super::connection::Prefetch::LEAVES`] of `Member`) of member `m`,
+/// exactly as its resolver answers it. Reads only columns of [`store::Columns::Names`].
+pub(crate) fn member_leaf(m: &entity::member::Model, name: &str) -> Option<async_graphql::Value> {
+    use async_graphql::{InputType, Value};
+    Some(match name {
+        "id" => Value::String(GlobalId::new(NodeKind::Member, m.id).encode()),
+        "fullName" => Value::String(crate::text::full_name(&m.family_name, &m.middle_name, &m.given_name)),
+        "familyName" => Value::String(m.family_name.clone()),
+        "middleName" => Value::String(m.middle_name.clone()),
+        "givenName" => Value::String(m.given_name.clone()),
+        "sex" => Sex::from(m.sex).to_value(),
+        "memberType" => MemberType::from(m.member_type).to_value(),
+        "status" => MemberStatus::from(m.status).to_value(),
+        "version" => Value::from(m.version),
+        _ => return None,
+    })
 }

@@ -7,6 +7,7 @@ pub mod award_mutations;
 pub mod batch;
 pub mod changes;
 pub mod connection;
+pub mod direct;
 pub mod engine;
 pub mod history;
 pub mod limits;

@@ -293,6 +293,19 @@ macro_rules! unit_object {
             pub async fn id(&self, _ctx: &Context<'_>) -> async_graphql::Result<ID> {
                 Ok(self.fields().global_id().into())
             }
+
+            /// The value of a leaf every unit has (`id`, `code`, `name`, `version`) of unit `m`, exactly as
+            /// its resolver answers it.
+            pub(crate) fn unit_leaf(m: &$model, name: &str) -> Option<async_graphql::Value> {
+                use async_graphql::Value;
+                Some(match name {
+                    "id" => Value::String(GlobalId::new($kind, m.id).encode()),
+                    "code" => Value::String(m.code.clone()),
+                    "name" => Value::String(m.name.clone()),
+                    "version" => Value::from(m.version),
+                    _ => return None,
+                })
+            }
         }
     };
 }
@@ -338,11 +351,7 @@ impl Base {
         self.0.kind.into()
     }
     async fn category(&self) -> BaseCategory {
-        if self.0.kind.is_territorial() {
-            BaseCategory::Territorial
-        } else {
-            BaseCategory::Bloc
-        }
+        BaseCategory::of(self.0.kind)
     }
     async fn province(&self, ctx: &Context<'_>) -> AppResult<Province> {
         load(ctx, ProvinceById(self.0.province_id))
@@ -528,6 +537,28 @@ impl TreeQuery {
 
 impl crate::graphql::connection::Prefetch for Province {
     type Row = entity::province::Model;
+}
+
+impl BaseCategory {
+    fn of(kind: DbBaseKind) -> Self {
+        if kind.is_territorial() {
+            BaseCategory::Territorial
+        } else {
+            BaseCategory::Bloc
+        }
+    }
+}
+
+impl Base {
+    /// [`Base::unit_leaf`], and the base's own leaves (`kind`, `category`).
+    pub(crate) fn base_leaf(m: &entity::base::Model, name: &str) -> Option<async_graphql::Value> {
+        use async_graphql::InputType;
+        match name {
+            "kind" => Some(BaseKind::from(m.kind).to_value()),
+            "category" => Some(BaseCategory::of(m.kind).to_value()),
+            name => Self::unit_leaf(m, name),
+        }
+    }
 }
 
 impl crate::graphql::connection::Prefetch for Base {

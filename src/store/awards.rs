@@ -7,7 +7,7 @@ use sea_orm::ActiveEnum;
 use crate::auth::policy::Subtree;
 use crate::error::AppResult;
 use crate::sql::{Filter, Sql};
-use crate::store::members::{Units, prefixed_columns};
+use crate::store::members::{Columns, Units, prefixed_columns};
 use crate::store::page::{ListQuery, Order, Page, Window};
 use crate::text;
 
@@ -161,7 +161,7 @@ pub struct Recipients {
 }
 
 /// A page of `list` with its recipients in the same statement (PostgreSQL): each award's member recipient
-/// inside `scope`, its chapter, base and province recipients, and the units above its member recipient that
+/// inside `scope` with the `members` columns (those of [`Columns::Names`] leave the others empty), its chapter, base and province recipients, and the units above its member recipient that
 /// `units` asks for. An award to a member carries the member's chapter, base and province (they move with the
 /// member), so one probe of each unit table per award serves member and unit recipients alike.
 pub async fn page_with_recipients(
@@ -170,13 +170,14 @@ pub async fn page_with_recipients(
     window: &Window,
     with_total: bool,
     scope: &Subtree,
+    members: Columns,
     units: Units,
 ) -> AppResult<(Page<entity::award::Model>, Recipients)> {
-    use entity::{base, chapter, member, province};
-    let mut columns = prefixed_columns::<member::Entity>("m");
+    use entity::{base, chapter, province};
+    let mut columns = members.prefixed("m");
     let mut joins = Sql::new(&format!(
         " LEFT JOIN LATERAL (SELECT {} FROM members t WHERE t.id = a.member_id",
-        crate::store::select_list("members")
+        members.select_list()
     ));
     if let Some(cond) = scope.members_condition() {
         joins.push(" AND (").append(&cond).push(")");

@@ -98,6 +98,28 @@ const NAMES_COLUMNS: [&str; 16] = [
 static NAMES_SELECT_LIST: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| NAMES_COLUMNS.map(|column| format!("t.{column}")).join(", "));
 
+impl Columns {
+    /// The select list of a member row of `t` with these columns.
+    pub(crate) fn select_list(self) -> &'static str {
+        match self {
+            Columns::All => crate::store::select_list("members"),
+            Columns::Names => NAMES_SELECT_LIST.as_str(),
+        }
+    }
+
+    /// These columns of a member row under `alias`, each as `, alias."col" AS "alias_col"`, in the order
+    /// [`model`] finds them in (`prefix` `alias_`).
+    pub(crate) fn prefixed(self, alias: &str) -> String {
+        match self {
+            Columns::All => prefixed_columns::<entity::member::Entity>(alias),
+            Columns::Names => NAMES_COLUMNS
+                .iter()
+                .map(|col| format!(", {alias}.\"{col}\" AS \"{alias}_{col}\""))
+                .collect(),
+        }
+    }
+}
+
 impl MemberFilter {
     /// Splits a raw search string into folded words.
     pub fn search_words(raw: &str) -> Vec<String> {
@@ -204,7 +226,7 @@ pub const SEARCH_PROBE_LIMIT: i64 = 5_000;
 pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBackend) -> ListQuery {
     let mut query = ListQuery::new("members", filter.to_filter(scope, backend), order);
     if filter.columns == Columns::Names {
-        query.columns = Some(NAMES_SELECT_LIST.as_str());
+        query.columns = Some(Columns::Names.select_list());
     }
     if !filter.search_words.is_empty() {
         query.count_limit = Some(SEARCH_COUNT_LIMIT);
@@ -366,7 +388,11 @@ impl sea_orm::FromQueryResult for Listed {
             Some(columns @ MemberColumns::Names(at)) => {
                 #[cfg(debug_assertions)]
                 for (i, name) in NAMES_COLUMNS.iter().enumerate() {
-                    assert_eq!(column_name(row, at + i), Some(*name), "a names row's column {i}");
+                    assert_eq!(
+                        column_name(row, at + i).and_then(|c| c.strip_prefix(prefix)),
+                        Some(*name),
+                        "a names row's column {i}"
+                    );
                 }
                 (member_by_position(row, &columns)?, at + NAMES_COLUMNS.len())
             }
@@ -407,7 +433,11 @@ fn member_columns_at(row: &sea_orm::QueryResult, prefix: &str) -> Option<MemberC
         let named =
             |index: usize, name: &str| column_name(row, index).and_then(|c| c.strip_prefix(prefix)) == Some(name);
         let at = (0..column_count(row)).find(|&i| named(i, "id"))?;
-        return named(at + MEMBER_COLUMNS - 1, "left_reason").then_some(MemberColumns::All(at));
+        if named(at + MEMBER_COLUMNS - 1, "left_reason") {
+            return Some(MemberColumns::All(at));
+        }
+        return (named(at + 7, "sort_key") && named(at + NAMES_COLUMNS.len() - 1, "version"))
+            .then_some(MemberColumns::Names(at));
     }
     let at = (0..4).find(|&i| column_name(row, i) == Some("id"))?;
     if column_name(row, at + MEMBER_COLUMNS - 1) == Some("left_reason") {

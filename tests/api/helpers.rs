@@ -148,6 +148,13 @@ impl TestApp {
         (status, body)
     }
 
+    /// The response body exactly as sent for a query as `token`, for byte-for-byte comparisons.
+    pub async fn text(&self, token: &str, query: &str) -> String {
+        let request = self.client.post(format!("{}/graphql", self.base_url));
+        let response = request.bearer_auth(token).json(&json!({ "query": query })).send().await;
+        response.expect("request sent").text().await.expect("text body")
+    }
+
     /// Runs a query as `token` (or anonymously) and returns `data`, failing on any error.
     pub async fn data(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let (status, body) = self.post(token, query, variables).await;

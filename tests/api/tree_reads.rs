@@ -649,6 +649,89 @@ async fn an_award_page_reads_the_decisions_texts_only_when_its_nodes_select_them
     assert_eq!(by_edges, trimmed, "the texts through edges");
 }
 
+/// An award page whose member recipients select only fields the names' columns answer reads only those for
+/// them (in the page's one statement on PostgreSQL); a selection of the same members that wants more (another
+/// page, a fragment, `node`) in the same request gets whole members, never the names-only rows.
+#[tokio::test]
+async fn award_recipients_selecting_only_names_are_kept_apart_from_whole_members() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let names = "{ awards(orderBy: OLDEST_FIRST) { nodes { id recipient { ... on Member { id familyName givenName
+        fullName status chapter { name base { name } } } } } } }";
+    let (statements, data) = app.count_statements(Some(&admin), names, json!({})).await;
+    if app.is_postgres() {
+        assert_eq!(statements, 1, "{data}");
+    }
+    let alone = data["awards"]["nodes"].as_array().cloned().unwrap_or_default();
+    let member = |m: &Value| m["recipient"]["fullName"].is_string();
+    assert_eq!(alone.iter().filter(|a| member(a)).count(), 2, "{data}");
+    let truong = gid(NodeKind::Member, tree.members["Nguyễn Văn Trường"]);
+    let query = "query($m: ID!) {
+        names: awards(orderBy: OLDEST_FIRST) { nodes { id recipient { ... on Member { id fullName status chapter { name } } } } }
+        whole: awards(orderBy: OLDEST_FIRST) { nodes { id recipient { ... on Member { id fullName ...Contact } } } }
+        node(id: $m) { ... on Member { id phone cardNumber } } }
+      fragment Contact on Member { phone address cardNumber birthYear }";
+    let data = app.data(Some(&admin), query, json!({ "m": truong })).await;
+    let list = |key: &str| data[key]["nodes"].as_array().cloned().unwrap_or_default();
+    let (named, whole) = (list("names"), list("whole"));
+    assert_eq!(named.len(), alone.len(), "{data}");
+    assert_eq!(whole.len(), alone.len(), "{data}");
+    for ((n, w), a) in named.iter().zip(&whole).zip(&alone) {
+        assert_eq!((&n["id"], &w["id"]), (&a["id"], &a["id"]), "{data}");
+        if !member(a) {
+            continue;
+        }
+        assert_eq!(n["recipient"]["fullName"], a["recipient"]["fullName"], "{data}");
+        assert_eq!(w["recipient"]["fullName"], a["recipient"]["fullName"], "{data}");
+        assert_eq!(n["recipient"]["status"], "ACTIVE", "{data}");
+        assert!(n["recipient"]["chapter"]["name"].is_string(), "{data}");
+        let contact = &w["recipient"];
+        assert!(
+            contact["phone"].as_str().is_some_and(|p| p.starts_with("09000000")),
+            "{contact}"
+        );
+        assert_eq!(contact["address"], "Tổ 1, khu 2", "{contact}");
+        assert!(
+            contact["cardNumber"].as_str().is_some_and(|c| c.starts_with("CARD-")),
+            "{contact}"
+        );
+        assert!(contact["birthYear"].as_i64().is_some(), "{contact}");
+    }
+    assert!(
+        data["node"]["phone"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("09000000")),
+        "{data}"
+    );
+    assert!(
+        data["node"]["cardNumber"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("CARD-")),
+        "{data}"
+    );
+    // One selection asking for a name and, in a fragment, a phone reads the whole member for both.
+    let mixed = "{ awards(orderBy: OLDEST_FIRST) { nodes { recipient { ... on Member { fullName ...P } } } } }
+      fragment P on Member { phone }";
+    let data = app.data(Some(&admin), mixed, json!({})).await;
+    let phones: Vec<Value> = list_of(&data["awards"]["nodes"])
+        .into_iter()
+        .filter(|a| member(a))
+        .map(|a| a["recipient"]["phone"].clone())
+        .collect();
+    assert_eq!(phones.len(), 2, "{data}");
+    assert!(
+        phones
+            .iter()
+            .all(|p| p.as_str().is_some_and(|p| p.starts_with("09000000"))),
+        "{data}"
+    );
+}
+
+fn list_of(value: &Value) -> Vec<Value> {
+    value.as_array().cloned().unwrap_or_default()
+}
+
 #[tokio::test]
 async fn a_page_selecting_only_names_answers_them_and_is_kept_apart_from_a_full_page_of_the_same_list() {
     let app = TestApp::spawn().await;
@@ -818,14 +901,6 @@ async fn nodes_of_plain_fields_answer_exactly_as_resolved_field_by_field() {
     let app = TestApp::spawn().await;
     Tree::build(&app).await;
     let admin = app.admin();
-    let raw = |query: String| {
-        let request = app
-            .client
-            .post(format!("{}/graphql", app.base_url))
-            .bearer_auth(&admin)
-            .json(&json!({ "query": query }));
-        async move { request.send().await.expect("sent").text().await.expect("text") }
-    };
     let leaves = "__typename id fullName familyName middleName givenName sex memberType status version";
     let shapes = [
         "{ members(first: 40, orderBy: NAME) { totalCount nodes { LEAVES again: givenName } } }",
@@ -835,9 +910,68 @@ async fn nodes_of_plain_fields_answer_exactly_as_resolved_field_by_field() {
     for shape in shapes {
         let fast = shape.replace("LEAVES", leaves);
         let per_field = shape.replace("LEAVES", &leaves.replacen(" id ", " ... on Member { id } ", 1));
-        let (fast, per_field) = (raw(fast).await, raw(per_field).await);
+        let (fast, per_field) = (app.text(&admin, &fast).await, app.text(&admin, &per_field).await);
         assert!(fast.contains("\"familyName\""), "{fast}");
         assert!(!fast.contains("\"errors\""), "{fast}");
         assert_eq!(fast, per_field);
     }
+}
+
+/// Award nodes with their recipients, built straight from the request's cache (`src/graphql/direct.rs`),
+/// answer byte for byte what the same nodes resolved field by field answer (a named fragment forces that), for
+/// every recipient type, the units above a member, an alias, `__typename`, and for an official whose scope
+/// leaves some member recipients `null`; through edges as well.
+#[tokio::test]
+async fn award_nodes_built_from_the_cache_answer_exactly_as_resolved_field_by_field() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let leader = app.token(Role::ChapterLeader, ScopeNode::Chapter(tree.chapters["A1a"]));
+    // Awards to a chapter and to a province besides the fixture's base and members.
+    let grant = "mutation($input: GrantAwardInput!) { grantAward(input: $input) { award { id } } }";
+    let chapter = gid(NodeKind::Chapter, tree.chapters["A1b"]);
+    let province = gid(NodeKind::Province, tree.provinces["QN"]);
+    for (recipient, number) in [(chapter, "31/QĐ-CCB"), (province, "32/QĐ-CCB")] {
+        let input = json!({ "kind": "EMULATION_FLAG", "grantingLevel": "CENTRAL", "recipientId": recipient,
+            "year": 2024, "movement": "CCB gương mẫu", "decisionNumber": number });
+        let granted = app.data(Some(&admin), grant, json!({ "input": input })).await;
+        assert!(granted["grantAward"]["award"]["id"].is_string(), "{granted}");
+    }
+    let fields = "__typename id KIND grantingLevel year recipientType recipientName revoked version
+        who: recipient { __typename
+          ... on Member { id fullName familyName middleName givenName sex memberType status version
+            chapter { __typename id code name version base { id name kind category province { name } } }
+            base { code name } }
+          ... on Chapter { id name base { name } }
+          ... on Base { id code name kind category province { id code name version } }
+          ... on Province { name } }";
+    let shapes = [
+        "{ awards(orderBy: OLDEST_FIRST, filter: { includeRevoked: true }) { totalCount nodes { FIELDS } } }",
+        "{ awards(orderBy: NEWEST_FIRST, first: 2) { nodes { FIELDS } } }",
+    ];
+    let mut answers = Vec::new();
+    for token in [&admin, &leader] {
+        for shape in shapes {
+            let direct = shape.replace("FIELDS", fields).replace("KIND", "kind");
+            let per_field = format!(
+                "{} fragment K on Award {{ kind }}",
+                shape.replace("FIELDS", fields).replace("KIND", "...K")
+            );
+            let (direct, per_field) = (app.text(token, &direct).await, app.text(token, &per_field).await);
+            assert!(direct.contains("\"__typename\":\"Province\",\"name\""), "{direct}");
+            assert!(direct.contains("\"__typename\":\"Chapter\",\"id\""), "{direct}");
+            assert!(!direct.contains("\"errors\""), "{direct}");
+            assert_eq!(direct, per_field);
+            answers.push(direct);
+        }
+    }
+    // Between them, the pages show member recipients with their units, and bases.
+    let all = answers.concat();
+    assert!(all.contains("\"fullName\""), "{all}");
+    assert!(all.contains("\"category\""), "{all}");
+    // The official sees the award to a member outside the chapter, without the member.
+    let official = app
+        .text(&leader, &shapes[0].replace("FIELDS", fields).replace("KIND", "kind"))
+        .await;
+    assert!(official.contains("\"who\":null"), "{official}");
 }
