@@ -1,6 +1,6 @@
 //! Nodes built straight from records the request's cache already holds. A page of awards with their
-//! recipients (and the units above member recipients) has every record it shows in the cache once the page's
-//! prefetch has run; async-graphql would still resolve each field of each node, recipient and unit as a future
+//! recipients (and the units above member recipients), or of members with their chapters and bases, has every
+//! record it shows in the cache once the page's prefetch has run; async-graphql would still resolve each field of each node, recipient and unit as a future
 //! of its own and merge the results (the largest part of an award page's CPU in a profile, `bench/`). Here the
 //! response objects are built in one pass instead.
 //!
@@ -148,7 +148,9 @@ fn recipient(cache: &Batcher, a: &entity::award::Model, set: &SelectionSet) -> O
     }
 }
 
-fn member(cache: &Batcher, m: &entity::member::Model, set: &SelectionSet, others: &[&str]) -> Option<Value> {
+/// A member: its leaves (each read from the names' columns only), its chapter and its base. Also a page's
+/// member node (`Member`'s [`Prefetch::direct`]).
+pub fn member(cache: &Batcher, m: &entity::member::Model, set: &SelectionSet, others: &[&str]) -> Option<Value> {
     object(set, "Member", others, &mut |f| {
         leaf(f, |name| member_leaf(m, name)).unwrap_or_else(|| {
             let under = &f.selection_set.node;

@@ -585,6 +585,14 @@ impl crate::graphql::connection::Prefetch for Member {
         member_leaf(&row.member, name)
     }
 
+    fn direct(
+        cache: &super::batch::Batcher,
+        row: &store::Listed,
+        set: &async_graphql::parser::types::SelectionSet,
+    ) -> Option<async_graphql::Value> {
+        super::direct::member(cache, &row.member, set, &[])
+    }
+
     type Row = store::Listed;
 
     async fn prefetch(

@@ -892,10 +892,11 @@ async fn a_chapters_members_by_id_come_from_one_index_range() {
     );
 }
 
-/// A page's nodes that select only fields of the member's own record are built without async-graphql's
-/// field-by-field resolution (`src/graphql/connection.rs`, `Nodes`); they must answer byte for byte what that
-/// resolution answers. A fragment around one field sends the same selection through it (a directive would not:
-/// async-graphql applies `@include` and `@skip` before resolving, and a field kept is then a plain field).
+/// A page's nodes that select only fields of the member's own record, or those and the member's chapter and
+/// base, are built without async-graphql's field-by-field resolution (`src/graphql/connection.rs`, `Nodes`;
+/// `src/graphql/direct.rs`); they must answer byte for byte what that resolution answers. A named fragment
+/// around one field sends the same selection through it (a directive would not: async-graphql applies `@include`
+/// and `@skip` before resolving, and a field kept is then a plain field).
 #[tokio::test]
 async fn nodes_of_plain_fields_answer_exactly_as_resolved_field_by_field() {
     let app = TestApp::spawn().await;
@@ -906,10 +907,16 @@ async fn nodes_of_plain_fields_answer_exactly_as_resolved_field_by_field() {
         "{ members(first: 40, orderBy: NAME) { totalCount nodes { LEAVES again: givenName } } }",
         "{ bases(first: 3) { nodes { name chapters(first: 5) { nodes { code \
          members(first: 4, orderBy: ID) { nodes { givenName LEAVES } } } } } } }",
+        "{ members(first: 40, orderBy: ID) { nodes { LEAVES ... on Member { st: status }
+         chapter { __typename id code name base { name kind category province { id name } } }
+         base { code province { code } } } } }",
     ];
     for shape in shapes {
         let fast = shape.replace("LEAVES", leaves);
-        let per_field = shape.replace("LEAVES", &leaves.replacen(" id ", " ... on Member { id } ", 1));
+        let per_field = format!(
+            "{} fragment I on Member {{ id }}",
+            shape.replace("LEAVES", &leaves.replacen(" id ", " ...I ", 1))
+        );
         let (fast, per_field) = (app.text(&admin, &fast).await, app.text(&admin, &per_field).await);
         assert!(fast.contains("\"familyName\""), "{fast}");
         assert!(!fast.contains("\"errors\""), "{fast}");
@@ -920,7 +927,7 @@ async fn nodes_of_plain_fields_answer_exactly_as_resolved_field_by_field() {
 /// Award nodes with their recipients, built straight from the request's cache (`src/graphql/direct.rs`),
 /// answer byte for byte what the same nodes resolved field by field answer (a named fragment forces that), for
 /// every recipient type, the units above a member, an alias, `__typename`, and for an official whose scope
-/// leaves some member recipients `null`; through edges as well.
+/// leaves some member recipients `null`.
 #[tokio::test]
 async fn award_nodes_built_from_the_cache_answer_exactly_as_resolved_field_by_field() {
     let app = TestApp::spawn().await;
