@@ -408,10 +408,10 @@ impl crate::graphql::connection::Prefetch for Award {
         let member_ids: Vec<i64> = of(DbRecipientType::Member).map(|a| a.recipient_id).collect();
         // Members the page's own statement brought (`AwardQuery::awards`) are not read again: with every column,
         // or with the names' when that is all the selection reads (the recipient resolver then takes those).
-        let named = super::member::columns_for(&[&recipient]) == MemberColumns::Names;
+        let names_only = super::member::columns_for(&[&recipient]) == MemberColumns::Names;
         let (named, whole): (Vec<i64>, Vec<i64>) = member_ids
             .iter()
-            .partition(|id| named && loader.knows(&MemberNamesById(**id)));
+            .partition(|id| names_only && loader.knows(&MemberNamesById(**id)));
         let unread: Vec<i64> = whole
             .iter()
             .copied()

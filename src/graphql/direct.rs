@@ -95,6 +95,16 @@ fn required<V>(found: Cached<V>, build: impl FnOnce(&V) -> Option<Value>) -> Opt
     }
 }
 
+/// A link that may be `null` (an award's recipient): `null` where the cache knows the record is missing, as its
+/// resolver answers; not built when the cache does not know it.
+fn nullable<V>(found: Cached<V>, build: impl FnOnce(&V) -> Option<Value>) -> Option<Value> {
+    match found {
+        Cached::Found(record) => build(&record),
+        Cached::Absent => Some(Value::Null),
+        Cached::Unknown => None,
+    }
+}
+
 /// An award node: its leaves and its recipient.
 pub fn award(cache: &Batcher, a: &entity::award::Model, set: &SelectionSet) -> Option<Value> {
     object(set, "Award", &[], &mut |f| {
@@ -124,27 +134,13 @@ fn recipient(cache: &Batcher, a: &entity::award::Model, set: &SelectionSet) -> O
                 Cached::Found(m) => Cached::Found(m),
                 Cached::Absent | Cached::Unknown => cache.lookup(&MemberById(id)),
             };
-            match found {
-                Cached::Found(m) => member(cache, &m, set, MEMBER_OTHERS),
-                Cached::Absent => Some(Value::Null),
-                Cached::Unknown => None,
-            }
+            nullable(found, |m| member(cache, m, set, MEMBER_OTHERS))
         }
-        Kind::Chapter => match cache.lookup(&ChapterById(id)) {
-            Cached::Found(c) => chapter(cache, &c, set, CHAPTER_OTHERS),
-            Cached::Absent => Some(Value::Null),
-            Cached::Unknown => None,
-        },
-        Kind::Base => match cache.lookup(&BaseById(id)) {
-            Cached::Found(b) => base(cache, &b, set, BASE_OTHERS),
-            Cached::Absent => Some(Value::Null),
-            Cached::Unknown => None,
-        },
-        Kind::Province => match cache.lookup(&ProvinceById(id)) {
-            Cached::Found(p) => province(&p, set, PROVINCE_OTHERS),
-            Cached::Absent => Some(Value::Null),
-            Cached::Unknown => None,
-        },
+        Kind::Chapter => nullable(cache.lookup(&ChapterById(id)), |c| {
+            chapter(cache, c, set, CHAPTER_OTHERS)
+        }),
+        Kind::Base => nullable(cache.lookup(&BaseById(id)), |b| base(cache, b, set, BASE_OTHERS)),
+        Kind::Province => nullable(cache.lookup(&ProvinceById(id)), |p| province(p, set, PROVINCE_OTHERS)),
     }
 }
 
