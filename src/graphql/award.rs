@@ -214,7 +214,7 @@ impl Award {
             DbRecipientType::Member => {
                 // The member the page's statement brought with the names' columns, if that is all this
                 // selection reads; else the whole member.
-                let named = super::member::columns_for(&[&ctx.look_ahead()]) == MemberColumns::Names;
+                let named = super::member::names_only(&[&ctx.look_ahead()]);
                 match named.then(|| state(ctx).loader.cached(&MemberNamesById(id))).flatten() {
                     Some(m) => Some(m),
                     None => load(ctx, MemberById(id)).await?,
@@ -311,7 +311,12 @@ impl AwardQuery {
         let recipient = if nodes.exists() { nodes } else { edges };
         if recipient.exists() && state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
             // The page with its recipients in one statement; the nodes' prefetch then finds them in the cache.
-            let columns = super::member::columns_for(&[&recipient]);
+            let named = super::member::names_only(&[&recipient]);
+            let columns = if named {
+                MemberColumns::Names
+            } else {
+                MemberColumns::All
+            };
             let (page, found) = store::page_with_recipients(
                 &state.db,
                 &query,
@@ -331,9 +336,10 @@ impl AwardQuery {
                 .filter(|a| a.recipient_type == DbRecipientType::Member && !brought.contains(&a.recipient_id))
                 .map(|a| MemberById(a.recipient_id));
             loader.feed_absent(outside);
-            match columns {
-                MemberColumns::Names => loader.feed_many(found.members.into_iter().map(|m| (MemberNamesById(m.id), m))),
-                MemberColumns::All => loader.feed_many(found.members.into_iter().map(|m| (MemberById(m.id), m))),
+            if named {
+                loader.feed_many(found.members.into_iter().map(|m| (MemberNamesById(m.id), m)));
+            } else {
+                loader.feed_many(found.members.into_iter().map(|m| (MemberById(m.id), m)));
             }
             loader.feed_many(found.chapters.into_iter().map(|m| (ChapterById(m.id), m)));
             loader.feed_many(found.bases.into_iter().map(|m| (BaseById(m.id), m)));
@@ -408,7 +414,7 @@ impl crate::graphql::connection::Prefetch for Award {
         let member_ids: Vec<i64> = of(DbRecipientType::Member).map(|a| a.recipient_id).collect();
         // Members the page's own statement brought (`AwardQuery::awards`) are not read again: with every column,
         // or with the names' when that is all the selection reads (the recipient resolver then takes those).
-        let names_only = super::member::columns_for(&[&recipient]) == MemberColumns::Names;
+        let names_only = super::member::names_only(&[&recipient]);
         let (named, whole): (Vec<i64>, Vec<i64>) = member_ids
             .iter()
             .partition(|id| names_only && loader.knows(&MemberNamesById(**id)));

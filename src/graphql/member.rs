@@ -183,30 +183,41 @@ const NAMES_FIELDS: &[&str] = &[
 ];
 
 /// The columns a page of members needs for what the query selects on its nodes (under `nodes` and
-/// `edges { node }` of the list being resolved): only the names' when every field selected there is one of
-/// [`NAMES_FIELDS`], else all of them.
+/// `edges { node }` of the list being resolved): only the leaves' when every field selected there is a leaf
+/// read from the record ([`super::connection::Prefetch::LEAVES`]) or `__typename`, else as [`names_only`]
+/// decides. (Not for an award's recipient: its loader keeps whole members and names-only ones apart, no third
+/// kind.)
 pub fn page_columns(ctx: &Context<'_>) -> store::Columns {
     let list = ctx.look_ahead();
-    columns_for(&[&list.field("nodes"), &list.field("edges").field("node")])
-}
-
-/// The columns members need for what `selections` (each of a member, or of a union with members among its
-/// types) select of them: only the names' when every field selected there is one of [`NAMES_FIELDS`] or a
-/// leaf read from them, else all of them. A field of another type of a union counts as a member's: at worst
-/// every column is read.
-pub fn columns_for(selections: &[&async_graphql::Lookahead<'_>]) -> store::Columns {
-    let names_only = selections.iter().all(|node| {
-        node.selection_fields().iter().all(|field| {
-            field.selection_set().all(|f| {
-                NAMES_FIELDS.contains(&f.name()) || <Member as super::connection::Prefetch>::LEAVES.contains(&f.name())
-            })
-        })
-    });
-    if names_only {
+    let nodes = [&list.field("nodes"), &list.field("edges").field("node")];
+    if selects_only(&nodes, |name| {
+        name == "__typename" || <Member as super::connection::Prefetch>::LEAVES.contains(&name)
+    }) {
+        store::Columns::Leaves
+    } else if names_only(&nodes) {
         store::Columns::Names
     } else {
         store::Columns::All
     }
+}
+
+/// Whether members need only the names' columns ([`store::Columns::Names`]) for what `selections` (each of a
+/// member, or of a union with members among its types) select of them: every field selected there is one of
+/// [`NAMES_FIELDS`] or a leaf read from them. A field of another type of a union counts as a member's: at worst
+/// every column is read.
+pub fn names_only(selections: &[&async_graphql::Lookahead<'_>]) -> bool {
+    selects_only(selections, |name| {
+        NAMES_FIELDS.contains(&name) || <Member as super::connection::Prefetch>::LEAVES.contains(&name)
+    })
+}
+
+/// Whether every field `selections` select on their objects is one `allowed` lets through.
+fn selects_only(selections: &[&async_graphql::Lookahead<'_>], allowed: impl Fn(&str) -> bool) -> bool {
+    selections.iter().all(|node| {
+        node.selection_fields()
+            .iter()
+            .all(|field| field.selection_set().all(|f| allowed(f.name())))
+    })
 }
 
 /// A member of the association.
@@ -605,7 +616,7 @@ impl crate::graphql::connection::Prefetch for Member {
 }
 
 /// The value of the leaf `name` (one of [`super::connection::Prefetch::LEAVES`] of `Member`) of member `m`,
-/// exactly as its resolver answers it. Reads only columns of [`store::Columns::Names`].
+/// exactly as its resolver answers it. Reads only columns of [`store::Columns::Leaves`] (and so of every other kind).
 pub(crate) fn member_leaf(m: &entity::member::Model, name: &str) -> Option<async_graphql::Value> {
     use async_graphql::{InputType, Value};
     Some(match name {

@@ -70,10 +70,30 @@ pub enum Columns {
     /// (`graphql::member::page_columns` decides): a tree page of names then moves and decodes a fraction of
     /// each row (measured on the tree page: the member statement ~12 ms to ~6 ms end to end in `psql`).
     Names,
+    /// The id, the names, the roster order's key, the enumerations and the version: what the record's leaves read
+    /// (`graphql::member::page_columns` decides), and the keys of every order's cursors (`sort_key`, `id`). The
+    /// tree page's nodes select nothing else; its member statement then sends 10 columns a row instead of 16,
+    /// leaving out the unit ids, the flag and the timestamps (BENCHMARKS.md, sixteenth round).
+    Leaves,
 }
 
+/// The columns [`Columns::Leaves`] selects, in `entity::member::Column` order; the others decode as empty
+/// ([`SUBSETS`]).
+const LEAVES_COLUMNS: [&str; 10] = [
+    "id",
+    "family_name",
+    "middle_name",
+    "given_name",
+    "sort_key",
+    "sex",
+    "member_type",
+    "war_invalid",
+    "status",
+    "version",
+];
+
 /// The columns [`Columns::Names`] selects, in `entity::member::Column` order: the ones it reads for real. The
-/// others are not selected at all and decode as empty ([`NAMES_AT`]): sent as `NULL` placeholders they
+/// others are not selected at all and decode as empty ([`SUBSETS`]): sent as `NULL` placeholders they
 /// still cost a column each to move and to decode, thirteen per row of a tree page.
 const NAMES_COLUMNS: [&str; 16] = [
     "id",
@@ -98,12 +118,17 @@ const NAMES_COLUMNS: [&str; 16] = [
 static NAMES_SELECT_LIST: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| NAMES_COLUMNS.map(|column| format!("t.{column}")).join(", "));
 
+/// [`LEAVES_COLUMNS`] as a select list.
+static LEAVES_SELECT_LIST: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| LEAVES_COLUMNS.map(|column| format!("t.{column}")).join(", "));
+
 impl Columns {
     /// The select list of a member row of `t` with these columns.
     pub(crate) fn select_list(self) -> &'static str {
         match self {
             Columns::All => crate::store::select_list("members"),
             Columns::Names => NAMES_SELECT_LIST.as_str(),
+            Columns::Leaves => LEAVES_SELECT_LIST.as_str(),
         }
     }
 
@@ -112,12 +137,18 @@ impl Columns {
     pub(crate) fn prefixed(self, alias: &str) -> String {
         match self {
             Columns::All => prefixed_columns::<entity::member::Entity>(alias),
-            Columns::Names => NAMES_COLUMNS
-                .iter()
-                .map(|col| format!(", {alias}.\"{col}\" AS \"{alias}_{col}\""))
-                .collect(),
+            Columns::Names => subset_prefixed(&NAMES_COLUMNS, alias),
+            Columns::Leaves => subset_prefixed(&LEAVES_COLUMNS, alias),
         }
     }
+}
+
+/// The columns `subset` of a member row under `alias`, as [`Columns::prefixed`] lists them.
+fn subset_prefixed(subset: &[&str], alias: &str) -> String {
+    subset
+        .iter()
+        .map(|col| format!(", {alias}.\"{col}\" AS \"{alias}_{col}\""))
+        .collect()
 }
 
 impl MemberFilter {
@@ -225,8 +256,8 @@ pub const SEARCH_PROBE_LIMIT: i64 = 5_000;
 
 pub fn list(filter: &MemberFilter, scope: &Subtree, order: Order, backend: DbBackend) -> ListQuery {
     let mut query = ListQuery::new("members", filter.to_filter(scope, backend), order);
-    if filter.columns == Columns::Names {
-        query.columns = Some(Columns::Names.select_list());
+    if filter.columns != Columns::All {
+        query.columns = Some(filter.columns.select_list());
     }
     if !filter.search_words.is_empty() {
         query.count_limit = Some(SEARCH_COUNT_LIMIT);
@@ -385,16 +416,17 @@ impl sea_orm::FromQueryResult for Listed {
                 );
                 (member, at + MEMBER_COLUMNS)
             }
-            Some(columns @ MemberColumns::Names(at)) => {
+            Some(columns @ MemberColumns::Subset(at, subset)) => {
                 #[cfg(debug_assertions)]
-                for (i, name) in NAMES_COLUMNS.iter().enumerate() {
+                for (i, name) in subset.names.iter().enumerate() {
                     assert_eq!(
                         column_name(row, at + i).and_then(|c| c.strip_prefix(prefix)),
                         Some(*name),
-                        "a names row's column {i}"
+                        "a row's column {i} of {} member columns",
+                        subset.names.len()
                     );
                 }
-                (member_by_position(row, &columns)?, at + NAMES_COLUMNS.len())
+                (member_by_position(row, &columns)?, at + subset.names.len())
             }
         };
         // Only ranked lists select the column, right after the member's.
@@ -424,7 +456,8 @@ fn column_name(row: &sea_orm::QueryResult, index: usize) -> Option<&str> {
 
 /// Where a list row's member columns start and which they are, if they are all there in
 /// `entity::member::Column` order: every column ([`crate::store::select_list`]: the first `id`, with
-/// `left_reason` as the last), or those of [`Columns::Names`] (`sort_key` eighth, `version` the last).
+/// `left_reason` as the last), or those of [`Columns::Names`] or [`Columns::Leaves`] (told apart by where
+/// `sort_key` is, then checked by `version`, the last of each).
 ///
 /// Columns named with a `prefix` (a member joined to another table's rows, `m_id`, …) are looked for anywhere in
 /// the row, and only all of them.
@@ -436,15 +469,20 @@ fn member_columns_at(row: &sea_orm::QueryResult, prefix: &str) -> Option<MemberC
         if named(at + MEMBER_COLUMNS - 1, "left_reason") {
             return Some(MemberColumns::All(at));
         }
-        return (named(at + 7, "sort_key") && named(at + NAMES_COLUMNS.len() - 1, "version"))
-            .then_some(MemberColumns::Names(at));
+        return SUBSETS
+            .iter()
+            .find(|subset| named(at + subset.sort_key, "sort_key") && named(at + subset.names.len() - 1, "version"))
+            .map(|subset| MemberColumns::Subset(at, subset));
     }
     let at = (0..4).find(|&i| column_name(row, i) == Some("id"))?;
     if column_name(row, at + MEMBER_COLUMNS - 1) == Some("left_reason") {
         return Some(MemberColumns::All(at));
     }
-    (column_name(row, at + 7) == Some("sort_key") && column_name(row, at + NAMES_COLUMNS.len() - 1) == Some("version"))
-        .then_some(MemberColumns::Names(at))
+    let named = |index: usize, name: &str| column_name(row, index) == Some(name);
+    SUBSETS
+        .iter()
+        .find(|subset| named(at + subset.sort_key, "sort_key") && named(at + subset.names.len() - 1, "version"))
+        .map(|subset| MemberColumns::Subset(at, subset))
 }
 
 fn column_count(row: &sea_orm::QueryResult) -> usize {
@@ -459,8 +497,42 @@ fn column_count(row: &sea_orm::QueryResult) -> usize {
 #[derive(Clone, Copy)]
 enum MemberColumns {
     All(usize),
-    Names(usize),
+    Subset(usize, &'static Subset),
 }
+
+/// The columns of [`Columns::Names`] or [`Columns::Leaves`]: their names in `entity::member::Column` order, where
+/// `sort_key` is among them, and where each member column is among them, if there.
+struct Subset {
+    names: &'static [&'static str],
+    sort_key: usize,
+    at: std::sync::LazyLock<[Option<usize>; MEMBER_COLUMNS]>,
+}
+
+/// Where each member column (in `entity::member::Column` order) is among `names`, if there.
+fn positions(names: &[&str]) -> [Option<usize>; MEMBER_COLUMNS] {
+    use sea_orm::{ColumnTrait, Iterable};
+    let mut at = [None; MEMBER_COLUMNS];
+    for (slot, column) in at.iter_mut().zip(entity::member::Column::iter()) {
+        let name = column.as_column_ref().1.to_string();
+        *slot = names.iter().position(|selected| *selected == name);
+    }
+    at
+}
+
+/// The layouts of a member row with some of its columns, [`Columns::Names`] then [`Columns::Leaves`]; `sort_key` is
+/// at a different place in each.
+static SUBSETS: [Subset; 2] = [
+    Subset {
+        names: &NAMES_COLUMNS,
+        sort_key: 7,
+        at: std::sync::LazyLock::new(|| positions(&NAMES_COLUMNS)),
+    },
+    Subset {
+        names: &LEAVES_COLUMNS,
+        sort_key: 4,
+        at: std::sync::LazyLock::new(|| positions(&LEAVES_COLUMNS)),
+    },
+];
 
 /// A member from a row's columns: `$column(k)` is where the `k`-th column of `entity::member::Column` is in the
 /// row, `None` if the row does not hold it (the field is then empty); `$get` reads a column, `$choice` an
@@ -504,24 +576,12 @@ macro_rules! member_at {
     }};
 }
 
-/// Where each member column (in `entity::member::Column` order) is among [`NAMES_COLUMNS`], if there.
-static NAMES_AT: std::sync::LazyLock<[Option<usize>; MEMBER_COLUMNS]> = std::sync::LazyLock::new(|| {
-    use sea_orm::{ColumnTrait, Iterable};
-    let mut at = [None; MEMBER_COLUMNS];
-    for (slot, column) in at.iter_mut().zip(entity::member::Column::iter()) {
-        let name = column.as_column_ref().1.to_string();
-        *slot = NAMES_COLUMNS.iter().position(|selected| *selected == name);
-    }
-    at
-});
-
 /// Where the member columns of a row laid out as `columns` says are, starting at `at`.
 fn column_of(columns: &MemberColumns) -> impl Fn(usize) -> Option<usize> {
     let columns = *columns;
-    let names: &[Option<usize>; MEMBER_COLUMNS] = &NAMES_AT;
     move |k| match columns {
         MemberColumns::All(at) => Some(at + k),
-        MemberColumns::Names(at) => names[k].map(|i| at + i),
+        MemberColumns::Subset(at, subset) => subset.at[k].map(|i| at + i),
     }
 }
 
@@ -574,7 +634,8 @@ fn pg_member_by_position(
     Ok(member_at!(row, column_of(columns), get, choice))
 }
 
-/// The error of an enumeration whose column a row does not hold (none of [`Columns::Names`]'s is left out).
+/// The error of an enumeration whose column a row does not hold (neither [`Columns::Names`] nor
+/// [`Columns::Leaves`] leaves one out).
 fn not_selected() -> sea_orm::DbErr {
     sea_orm::DbErr::Type("an enumeration's column is not selected".into())
 }
@@ -851,28 +912,40 @@ pub async fn chapter_of<C: sea_orm::ConnectionTrait>(db: &C, member_id: i64) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        NAMES_AT, NAMES_COLUMNS, NAMES_SELECT_LIST, PairBreadth, narrowed_search_condition, search_pairs, words_array,
-    };
+    use super::{PairBreadth, SUBSETS, narrowed_search_condition, search_pairs, words_array};
 
     #[test]
-    fn the_names_columns_are_listed_and_located_in_entity_order() {
+    fn the_subsets_columns_are_listed_and_located_in_entity_order() {
         use sea_orm::{ColumnTrait, Iterable};
-        let listed: Vec<&str> = NAMES_SELECT_LIST
-            .split(',')
-            .map(|item| item.trim().trim_start_matches("t."))
-            .collect();
-        assert_eq!(listed, NAMES_COLUMNS);
-        // Each member column is where NAMES_AT says among the names' columns, or not there at all.
         let columns: Vec<String> = entity::member::Column::iter()
             .map(|c| c.as_column_ref().1.to_string())
             .collect();
-        assert_eq!(columns.len(), NAMES_AT.len());
-        for (column, at) in columns.iter().zip(*NAMES_AT) {
-            assert_eq!(NAMES_COLUMNS.iter().position(|name| name == column), at, "{column}");
+        for (kind, subset) in [super::Columns::Names, super::Columns::Leaves]
+            .into_iter()
+            .zip(&SUBSETS)
+        {
+            let listed: Vec<&str> = kind
+                .select_list()
+                .split(',')
+                .map(|item| item.trim().trim_start_matches("t."))
+                .collect();
+            assert_eq!(listed, subset.names);
+            assert_eq!(subset.names[subset.sort_key], "sort_key");
+            assert_eq!(subset.names.last(), Some(&"version"));
+            // Each member column is where the subset says among its columns, or not there at all.
+            assert_eq!(columns.len(), subset.at.len());
+            for (column, at) in columns.iter().zip(*subset.at) {
+                assert_eq!(subset.names.iter().position(|name| name == column), at, "{column}");
+            }
+            let in_entity_order: Vec<usize> = subset.at.iter().flatten().copied().collect();
+            assert_eq!(in_entity_order, (0..subset.names.len()).collect::<Vec<_>>());
         }
-        let in_entity_order: Vec<usize> = NAMES_AT.iter().flatten().copied().collect();
-        assert_eq!(in_entity_order, (0..NAMES_COLUMNS.len()).collect::<Vec<_>>());
+        // The prefixed form lists the same columns under the alias.
+        assert!(
+            super::Columns::Leaves
+                .prefixed("m")
+                .starts_with(", m.\"id\" AS \"m_id\", m.\"family_name\"")
+        );
     }
 
     #[test]

@@ -803,9 +803,10 @@ impl ListQuery {
         filter.and(parent_in);
 
         // Rows past the cursor rank first; the first row of a parent always comes back, so a parent whose page
-        // is empty past the cursor still reports its total.
+        // is empty past the cursor still reports its total. The parent's id comes as `parent__`: a page may
+        // select only some of the table's columns, without the parent's (`members::Columns::Leaves`).
         let mut sql = Sql::new(&format!(
-            "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.{parent_column} ORDER BY s.after__ DESC, {}) AS rn__ FROM (SELECT {}, COUNT(*) OVER (PARTITION BY t.{parent_column}) AS total__, ",
+            "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.parent__ ORDER BY s.after__ DESC, {}) AS rn__ FROM (SELECT {}, t.{parent_column} AS parent__, COUNT(*) OVER (PARTITION BY t.{parent_column}) AS total__, ",
             self.order.render("s", window.backward),
             self.select_list(),
         ));
@@ -824,11 +825,11 @@ impl ListQuery {
         filter.render_where(&mut sql);
         sql.push(") s) r WHERE (r.after__ = 1 AND r.rn__ <= ");
         sql.bind((window.size + 1) as i64);
-        sql.push(&format!(") OR r.rn__ = 1 ORDER BY r.{parent_column}, r.rn__"));
+        sql.push(") OR r.rn__ = 1 ORDER BY r.parent__, r.rn__");
 
         let mut grouped: HashMap<i64, (Vec<M>, i64)> = HashMap::new();
         for (model, row) in decode_rows::<M>(db, sql).await? {
-            let parent: i64 = row.try_get("", parent_column)?;
+            let parent: i64 = row.try_get("", "parent__")?;
             let total: i64 = row.try_get("", "total__")?;
             let past_cursor: i64 = row.try_get("", "after__")?;
             let entry = grouped.entry(parent).or_insert_with(|| (Vec::new(), total));

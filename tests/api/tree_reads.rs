@@ -798,6 +798,70 @@ async fn a_page_selecting_only_names_answers_them_and_is_kept_apart_from_a_full_
     );
 }
 
+/// A page whose nodes select only the record's leaves reads fewer columns still (the id, names, roster key,
+/// enumerations and version): it answers them exactly as a page of whole members, its cursors in roster order
+/// walk the same members, and in one request it is kept apart from the names' page and the whole page of the
+/// same list (each would answer wrongly from the other's rows: a chapter link from a row without its chapter).
+#[tokio::test]
+async fn a_page_selecting_only_leaves_answers_as_a_whole_page_and_pages_by_its_cursors() {
+    let app = TestApp::spawn().await;
+    let tree = Tree::build(&app).await;
+    let admin = app.admin();
+    let chapter = gid(NodeKind::Chapter, tree.chapters["A1a"]);
+    const LEAVES: &str = "__typename id familyName middleName givenName fullName sex memberType status version";
+    let query = format!(
+        "query($id: ID!) {{ node(id: $id) {{ ... on Chapter {{
+           leaves: members(first: 10, orderBy: NAME) {{ nodes {{ {LEAVES} }} }}
+           names: members(first: 10, orderBy: NAME) {{ nodes {{ {LEAVES} chapter {{ name }} }} }}
+           whole: members(first: 10, orderBy: NAME) {{ nodes {{ {LEAVES} phone birthYear }} }} }} }} }}"
+    );
+    let data = app.data(Some(&admin), &query, json!({ "id": chapter })).await;
+    let list = |alias: &str| data["node"][alias]["nodes"].as_array().cloned().unwrap_or_default();
+    let (leaves, names, whole) = (list("leaves"), list("names"), list("whole"));
+    assert!(leaves.len() >= 3, "{data}");
+    assert_eq!(leaves.len(), names.len(), "{data}");
+    assert_eq!(leaves.len(), whole.len(), "{data}");
+    for ((l, n), w) in leaves.iter().zip(&names).zip(&whole) {
+        for field in LEAVES.split(' ') {
+            assert_eq!(l[field], w[field], "{field}: {l} {w}");
+            assert_eq!(l[field], n[field], "{field}: {l} {n}");
+        }
+        assert_eq!(l["__typename"], "Member");
+        assert_eq!(l["version"], 1);
+        assert_eq!(n["chapter"]["name"], "Chi hội Khu 1", "{n}");
+        assert!(w["phone"].as_str().is_some_and(|p| p.starts_with("09000000")), "{w}");
+    }
+    // Two at a time by the leaves' cursors (roster order's key is among their columns): the same members in the
+    // same order, through edges and their cursors.
+    let mut walked = Vec::new();
+    let mut after = Value::Null;
+    for _ in 0..leaves.len() {
+        let data = app
+            .data(
+                Some(&admin),
+                "query($id: ID!, $after: String) { node(id: $id) { ... on Chapter {
+                   members(first: 2, after: $after, orderBy: NAME) {
+                     edges { cursor node { id fullName } } pageInfo { hasNextPage endCursor } } } } }",
+                json!({ "id": chapter, "after": after }),
+            )
+            .await;
+        let page = &data["node"]["members"];
+        for edge in page["edges"].as_array().cloned().unwrap_or_default() {
+            assert!(edge["cursor"].as_str().is_some_and(|c| !c.is_empty()), "{edge}");
+            walked.push(edge["node"].clone());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    let expected: Vec<Value> = leaves
+        .iter()
+        .map(|m| json!({ "id": m["id"], "fullName": m["fullName"] }))
+        .collect();
+    assert_eq!(walked, expected);
+}
+
 /// Chapters' first active members by id: the right rows on both databases, and on PostgreSQL a plan that reads
 /// each chapter's page from one range of an index, in order, instead of every member of the chapter sorted
 /// (migration 000013). The plan is the generic one of the statement the server prepared for the request, taken
